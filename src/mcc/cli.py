@@ -1,0 +1,172 @@
+"""The `mcc` command line: parse, get a valid spec, write the project, say what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .answers import ANSWERS
+from .catalog import load_catalog
+from .checks import check_project
+from .defaults import missing_required, with_defaults
+from .errors import InvalidAnswers, MccError
+from .plan import plan_project
+from .prompts import Aborted, ask_missing
+from .render import write_project
+from .sources import from_env, from_file, from_flags, from_pyproject, merge
+from .spec import ProjectSpec, build_spec
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per answer, all defaulting to None so an absent flag is not an answer."""
+    catalog = load_catalog()
+    choices = {
+        "framework": ", ".join(catalog.frameworks),
+        "web_server": ", ".join(catalog.servers),
+        "model_format": ", ".join(sorted({f for fw in catalog.frameworks.values() for f in fw.formats})),
+    }
+    for answer in reversed(ANSWERS):
+        help_text = answer.help + (f" [{choices[answer.key]}]" if answer.key in choices else "")
+        help_text += f"  (env {answer.env})"
+        if answer.kind == "bool":
+            flag = f"{answer.flag}/--no-{answer.flag[2:]}"
+            option = click.option(flag, answer.key, default=None, help=help_text)
+        else:
+            kind = click.INT if answer.kind == "int" else click.STRING
+            option = click.option(answer.flag, answer.key, type=kind, default=None, help=help_text)
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcc")
+def main() -> None:
+    """ML Container Creator: turn a trained model into a SageMaker AI inference container project."""
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), envvar="MCC_CONFIG",
+              help="YAML, TOML or JSON file with answers (same shape as mcc.yaml)  (env MCC_CONFIG)")
+@click.option("--yes", "-y", is_flag=True, help="Never prompt: use defaults, fail on missing answers")
+@click.option("--force", is_flag=True, help="Write into a non-empty output directory, replacing generated files")
+@_answer_options
+def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
+    """Generate a project. Precedence: flags > MCC_* env > --config > [tool.mcc] in ./pyproject.toml >
+    defaults > prompts (interactive terminals only)."""
+    catalog = load_catalog()
+    environ = dict(os.environ)
+    interactive = not yes and sys.stdin.isatty()
+    try:
+        answers = merge(
+            from_flags(params),
+            from_env(environ),
+            from_file(Path(config)) if config else {},
+            from_pyproject(Path.cwd()),
+        )
+        if interactive:
+            answers = ask_missing(answers, catalog, environ, force)
+        missing = missing_required(answers)
+        if missing:
+            hint = "pass them as flags, MCC_* variables or in --config" + ("" if interactive else
+                                                                            ", or run without --yes in a terminal")
+            raise InvalidAnswers(missing, f"missing required answers ({hint})")
+        spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
+        with err.status("Generating the project…"):
+            files = plan_project(spec, catalog)
+            target = write_project(files, spec.output_dir, force=force)
+    except Aborted:
+        err.print("[yellow]Aborted; nothing was written.[/]")
+        sys.exit(130)
+    except MccError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    _summarize(spec, target, len(files))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of mcc.yaml / --config files."""
+    out.print_json(json.dumps(ProjectSpec.model_json_schema()))
+
+
+@main.command("catalog")
+@click.argument("table", type=click.Choice(["frameworks", "servers", "instances", "regions"]), default="frameworks")
+def catalog_command(table: str) -> None:
+    """List what the catalog offers."""
+    catalog = load_catalog()
+    listing = Table(title=f"mcc catalog {table}")
+    if table == "frameworks":
+        for column in ("name", "display name", "formats", "versions"):
+            listing.add_column(column)
+        for f in catalog.frameworks.values():
+            listing.add_row(f.name, f.display_name, ", ".join(f.formats), ", ".join(f.versions))
+    elif table == "servers":
+        for column in ("name", "display name"):
+            listing.add_column(column)
+        for s in catalog.servers.values():
+            listing.add_row(s.name, s.display_name)
+    elif table == "instances":
+        for column in ("instance type", "vCPU", "memory GiB", "category"):
+            listing.add_column(column)
+        for i in catalog.instance_types.values():
+            listing.add_row(i.name, str(i.vcpus), f"{i.memory_gib:g}", i.category)
+    else:
+        for column in ("region", "name", "partition"):
+            listing.add_column(column)
+        for r in catalog.regions.values():
+            listing.add_row(r.code, r.name, r.partition)
+    out.print(listing)
+
+
+@main.command()
+@click.argument("project", type=click.Path(exists=True, file_okay=False), default=".")
+@click.option("--strict", is_flag=True, help="Fail when hadolint or shellcheck is not installed")
+def check(project: str, strict: bool) -> None:
+    """Static checks of a generated project: Dockerfile, shell scripts, secrets (no Docker needed)."""
+    findings = check_project(Path(project), require_linters=strict)
+    for finding in findings:
+        (err if finding.severity == "error" else out).print(str(finding), markup=False)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        err.print(f"[red]{len(errors)} problem(s)[/]")
+        sys.exit(1)
+    out.print("[green]all checks passed[/]")
+
+
+def _report(exc: MccError) -> None:
+    if isinstance(exc, InvalidAnswers):
+        err.print(f"[bold red]error:[/] {exc.heading}")
+        for error in exc.errors:
+            err.print(f"  - {error}", markup=False, highlight=False)
+        err.print("Nothing was written.")
+    else:
+        err.print(f"[bold red]error:[/] {exc}", markup=False)
+
+
+def _summarize(spec: ProjectSpec, target: Path, count: int) -> None:
+    try:
+        shown = target.relative_to(Path.cwd())
+    except ValueError:
+        shown = target
+    out.print(f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
+              f"{spec.serving.web_server} behind nginx, {spec.deployment.instance_type} in {spec.deployment.region}")
+    out.print("\nNext steps:", highlight=False)
+    for line in (
+        f"cd {shown}",
+        "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt",
+        "do/run --local        # serve on http://localhost:8080",
+        "do/test               # in another terminal",
+    ):
+        out.print(f"  {line}", highlight=False, markup=False)

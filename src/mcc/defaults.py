@@ -1,0 +1,70 @@
+"""Default answers, derived from the answers already given (e.g. the format from the file's extension)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .answers import ANSWERS
+from .catalog import Catalog
+from .errors import FieldError
+from .sources import Answers, Given
+
+DEFAULT_MAX_PAYLOAD_MB = 6
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: Mapping[str, str]) -> Any:
+    """The default for ``key`` given the other ``values``; None when there is none."""
+    framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
+    if key == "output_dir":
+        name = values.get("project_name")
+        return str(Path(name)) if name else None
+    if key == "framework":
+        return catalog.default_framework
+    if key == "sample_model":
+        return False
+    if key == "model_format" and framework:
+        model_file = values.get("model_file")
+        return (framework.format_for(str(model_file)) if model_file else None) or framework.default_format
+    if key == "framework_version" and framework:
+        return framework.default_version
+    if key == "web_server":
+        return catalog.default_server
+    if key == "max_payload_mb":
+        return DEFAULT_MAX_PAYLOAD_MB
+    if key == "instance_type":
+        return catalog.default_instance_type
+    if key == "region":
+        return next((environ[v] for v in REGION_VARIABLES if environ.get(v) in catalog.regions),
+                    catalog.default_region)  # fmt: skip
+    if key == "include_tests":
+        return True
+    return None
+
+
+def with_defaults(answers: Answers, catalog: Catalog, environ: Mapping[str, str]) -> Answers:
+    filled = dict(answers)
+    for answer in ANSWERS:
+        if answer.key not in filled:
+            values = {k: g.value for k, g in filled.items()}
+            value = default_for(answer.key, values, catalog, environ)
+            if value is not None:
+                filled[answer.key] = Given(value, "default")
+    return filled
+
+
+def missing_required(answers: Answers) -> list[FieldError]:
+    """Answers with no default: the project name, and a model (a file, or --sample-model)."""
+    missing = []
+    if "project_name" not in answers:
+        missing.append(FieldError("project_name", "required (--project-name or MCC_PROJECT_NAME)"))
+    sample = answers.get("sample_model")
+    if "model_file" not in answers and not (sample and _truthy(sample.value)):
+        missing.append(FieldError("model_file", "required (--model-file FILE, or --sample-model)"))
+    return missing
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on", "y", "t"}

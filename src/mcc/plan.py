@@ -1,0 +1,163 @@
+"""Decide every file of the project from a valid spec: rendered templates, the verbatim runtime,
+generated data files and the model. Nothing touches the target directory here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from . import __version__, samples
+from .catalog import Catalog
+from .render import TEMPLATES_DIR, render_template
+from .spec import ProjectSpec
+
+PREDICTIVE = "predictive"
+RUNTIME_PACKAGE = "mcc_runtime"
+SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+EXECUTABLES = {"code/serve"}
+SCRIPTS_DIR = "do/"
+SOURCED_SCRIPTS = {"do/config"}
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of the project: either ``content`` or a ``source`` file to copy."""
+
+    path: str
+    content: bytes | None = None
+    source: Path | None = None
+    executable: bool = False
+
+
+def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog)
+    context = template_context(spec, catalog, model_filename, payload_files)
+    files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
+    files += _runtime_files()
+    files += model_files + payload_files
+    files += [
+        PlannedFile("requirements.txt", _lines(_requirements(spec, catalog))),
+        PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.runtime.test_requirements])),
+        PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
+        PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
+    ]
+    return sorted(files, key=lambda f: f.path)
+
+
+def template_context(
+    spec: ProjectSpec, catalog: Catalog, model_filename: str, payload_files: list[PlannedFile]
+) -> dict[str, Any]:
+    framework = catalog.frameworks[spec.model.framework]
+    return {
+        "mcc_version": __version__,
+        "project_name": spec.project_name,
+        "framework": framework,
+        "model_format": framework.formats[spec.model.format],
+        "framework_version": spec.model.framework_version,
+        "server": catalog.servers[spec.serving.web_server],
+        "instance": catalog.instance_types[spec.deployment.instance_type],
+        "region": catalog.regions[spec.deployment.region],
+        "runtime": catalog.runtime,
+        "model_filename": model_filename,
+        "payload_file": payload_files[0].path if payload_files else "",
+        "max_payload_mb": spec.serving.max_payload_mb,
+        "include_tests": spec.include_tests,
+        "sample": spec.model.sample,
+    }
+
+
+def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -> dict[str, Any]:
+    """code/serving.json: what the runtime needs to know about this project."""
+    framework = catalog.frameworks[spec.model.framework]
+    server = catalog.servers[spec.serving.web_server]
+    return {
+        "handler": framework.handler,
+        "model_filename": model_filename,
+        "model_extensions": sorted({e for f in framework.formats.values() for e in f.extensions}),
+        "preload": framework.preload,
+        "server": {"name": server.name, "app": server.app, "worker_class": server.worker_class},
+        "max_payload_mb": spec.serving.max_payload_mb,
+    }
+
+
+def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[PlannedFile]) -> bytes:
+    """mcc.yaml: the answers, with paths relative to the project so `mcc new --config mcc.yaml --force`
+    regenerates it in place."""
+    data = spec.model_dump(mode="json")
+    data["output_dir"] = "."
+    data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
+    data["model"]["sample_payload"] = payload_files[0].path if payload_files else None
+    header = "# Answers that generated this project. Regenerate in place: mcc new --config mcc.yaml --force\n"
+    return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
+
+
+def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[PlannedFile], str, list[PlannedFile]]:
+    model = spec.model
+    if model.file:
+        filename = model.file.name
+        model_files = [PlannedFile(f"model/{filename}", source=model.file)]
+        payloads = []
+    else:
+        framework = catalog.frameworks[model.framework]
+        filename = "model" + framework.formats[model.format].extensions[0]
+        sample = samples.train(framework.sample.trainer, model.format)
+        model_files = [PlannedFile(f"model/{filename}", sample.model_bytes)]
+        payloads = [PlannedFile("samples/payload.csv", sample.payload_csv),
+                    PlannedFile("samples/payload.json", sample.payload_json)]  # fmt: skip
+    if model.sample_payload:
+        payloads = [PlannedFile(f"samples/payload{model.sample_payload.suffix.lower()}", source=model.sample_payload)]
+    return model_files, filename, payloads
+
+
+def _requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    return catalog.requirements(spec.model.framework, spec.model.framework_version, spec.serving.web_server)
+
+
+def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:
+    root = TEMPLATES_DIR / kind
+    files = []
+    for source in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = source.relative_to(root)
+        if SKIPPED_NAMES & set(relative.parts) or (relative.parts[0] == "tests" and not include_tests):
+            continue
+        dest = _destination(relative)
+        if source.suffix == ".j2":
+            content = render_template(relative.as_posix(), kind, context).encode()
+        else:
+            content = source.read_bytes()
+        files.append(PlannedFile(dest, content, executable=_is_executable(dest)))
+    return files
+
+
+def _destination(relative: Path) -> str:
+    """``dot-dockerignore`` -> ``.dockerignore``; ``README.md.j2`` -> ``README.md``."""
+    parts = [("." + p[4:]) if p.startswith("dot-") else p for p in relative.parts]
+    dest = PurePosixPath(*parts)
+    return str(dest.with_suffix("") if dest.suffix == ".j2" else dest)
+
+
+def _is_executable(path: str) -> bool:
+    return path in EXECUTABLES or (path.startswith(SCRIPTS_DIR) and path not in SOURCED_SCRIPTS)
+
+
+def _runtime_files() -> list[PlannedFile]:
+    """The runtime package, byte for byte, into code/mcc_runtime/."""
+    root = Path(str(resources.files(RUNTIME_PACKAGE)))
+    return [
+        PlannedFile(f"code/{RUNTIME_PACKAGE}/{p.relative_to(root).as_posix()}", p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not SKIPPED_NAMES & set(p.relative_to(root).parts) and p.suffix != ".pyc"
+    ]
+
+
+def _lines(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()

@@ -1,0 +1,147 @@
+"""The interactive decision tree: asks, in order, only what no flag, env variable or file answered.
+
+Each question shows the default that would otherwise apply and validates with the same rules as
+the spec, so a wrong answer is asked again instead of failing at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import questionary
+
+from . import validation
+from .catalog import Catalog
+from .defaults import default_for
+from .sources import Answers, Given
+
+SOURCE = "prompt"
+
+
+class Aborted(Exception):
+    """The user pressed Ctrl-C at a prompt."""
+
+
+def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], force: bool) -> Answers:
+    asked = dict(answers)
+    for key, question in QUESTIONS.items():
+        if key in asked:
+            continue
+        values = {k: g.value for k, g in asked.items()}
+        if not _relevant(key, values, catalog):
+            continue
+        default = default_for(key, values, catalog, environ)
+        value = question(values, default, catalog, force).unsafe_ask()
+        if value is None:
+            raise Aborted()
+        asked[key] = Given(value, SOURCE)
+    return asked
+
+
+def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
+    framework = catalog.frameworks.get(values.get("framework", ""))
+    if key == "sample_model":
+        return bool(framework and framework.sample)
+    if key == "model_file":
+        return not values.get("sample_model")
+    if key == "model_format":
+        # Asked only when the file's extension does not already tell.
+        model_file = values.get("model_file")
+        return bool(framework) and not (model_file and framework.format_for(str(model_file)))
+    return True
+
+
+def _validator(check: Callable[[str], str | None]) -> Callable[[str], bool | str]:
+    return lambda text: True if (message := check(text.strip())) is None else message
+
+
+def _project_name(values, default, catalog, force):
+    return questionary.text("Project name (model and endpoint name):",
+                            validate=_validator(validation.project_name_error))  # fmt: skip
+
+
+def _output_dir(values, default, catalog, force):
+    def check(text: str) -> str | None:
+        path = Path(text or default).expanduser()
+        if path.exists() and not path.is_dir():
+            return "exists and is not a directory"
+        if path.is_dir() and any(path.iterdir()) and not force:
+            return "exists and is not empty (rerun with --force to overwrite)"
+        return None
+
+    return questionary.text("Output directory:", default=default, validate=_validator(check))
+
+
+def _framework(values, default, catalog, force):
+    choices = [questionary.Choice(f.display_name, f.name) for f in catalog.frameworks.values()]
+    return questionary.select("Framework:", choices=choices, default=_choice(choices, default))
+
+
+def _sample_model(values, default, catalog, force):
+    framework = catalog.frameworks[values["framework"]]
+    choices = [
+        questionary.Choice("My trained model file", False),
+        questionary.Choice(f"A sample model: {framework.sample.description}", True),
+    ]
+    return questionary.select("Model:", choices=choices, default=choices[0])
+
+
+def _model_file(values, default, catalog, force):
+    def check(text: str) -> str | None:
+        path = Path(text).expanduser()
+        return None if path.is_file() else "no such file"
+
+    return questionary.path("Model file:", validate=_validator(check))
+
+
+def _model_format(values, default, catalog, force):
+    framework = catalog.frameworks[values["framework"]]
+    choices = [questionary.Choice(f"{f.name}: {f.description}", f.name) for f in framework.formats.values()]
+    return questionary.select("Model format:", choices=choices, default=_choice(choices, default))
+
+
+def _web_server(values, default, catalog, force):
+    choices = [questionary.Choice(s.display_name, s.name) for s in catalog.servers.values()]
+    return questionary.select("Web server:", choices=choices, default=_choice(choices, default))
+
+
+def _instance_type(values, default, catalog, force):
+    names = list(catalog.instance_types)
+    return questionary.autocomplete(
+        "Instance type (type to search):", choices=names, default=default,
+        meta_information={n: t.label.split("  ", 1)[1] for n, t in catalog.instance_types.items()},
+        validate=_validator(lambda text: validation.instance_type_error(text, catalog)),
+    )  # fmt: skip
+
+
+def _region(values, default, catalog, force):
+    return questionary.autocomplete(
+        "AWS Region (type to search):", choices=list(catalog.regions), default=default,
+        meta_information={code: r.name for code, r in catalog.regions.items()},
+        validate=_validator(lambda text: validation.region_error(text, catalog)),
+    )  # fmt: skip
+
+
+def _include_tests(values, default, catalog, force):
+    return questionary.confirm("Generate tests?", default=bool(default))
+
+
+def _choice(choices: list[questionary.Choice], value: Any) -> questionary.Choice | None:
+    return next((c for c in choices if c.value == value), None)
+
+
+# The decision tree, in order; answers not listed here (e.g. framework_version) take their defaults.
+QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
+    "project_name": _project_name,
+    "output_dir": _output_dir,
+    "framework": _framework,
+    "sample_model": _sample_model,
+    "model_file": _model_file,
+    "model_format": _model_format,
+    "web_server": _web_server,
+    "instance_type": _instance_type,
+    "region": _region,
+    "include_tests": _include_tests,
+}

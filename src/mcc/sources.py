@@ -1,0 +1,118 @@
+"""Where answers come from, in precedence order: flags > environment > --config file >
+``[tool.mcc]`` in ./pyproject.toml > defaults > interactive prompts.
+
+Each source yields ``{key: Given(value, source)}``; :func:`merge` keeps the first source that has a key.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .answers import ANSWERS, BY_KEY, BY_PATH
+from .errors import FieldError, InvalidAnswers
+
+RECORD_ONLY_KEYS = {"mcc_version"}  # written into mcc.yaml for information; ignored when read back
+
+
+@dataclass(frozen=True)
+class Given:
+    value: Any
+    source: str
+
+
+Answers = dict[str, Given]
+
+
+def from_flags(params: Mapping[str, Any]) -> Answers:
+    return {
+        a.key: Given(params[a.key], f"flag {a.flag}") for a in ANSWERS if params.get(a.key) is not None
+    }
+
+
+def from_env(environ: Mapping[str, str]) -> Answers:
+    return {
+        a.key: Given(environ[a.env], f"env {a.env}")
+        for a in ANSWERS
+        if environ.get(a.env, "").strip() != ""
+    }
+
+
+def from_file(path: Path) -> Answers:
+    """A YAML, TOML or JSON config file, nested like mcc.yaml (flat keys accepted too)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidAnswers([FieldError("config", "file not found", str(path))], "cannot read the config file")
+    data = _parse(path)
+    return _flatten(data, f"config file {path}", base_dir=path.resolve().parent)
+
+
+def from_pyproject(directory: Path) -> Answers:
+    path = Path(directory) / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    data = _parse(path).get("tool", {}).get("mcc", {})
+    return _flatten(data, f"{path} [tool.mcc]", base_dir=path.resolve().parent)
+
+
+def merge(*layers: Answers) -> Answers:
+    merged: Answers = {}
+    for layer in layers:
+        for key, given in layer.items():
+            merged.setdefault(key, given)
+    return merged
+
+
+def _parse(path: Path) -> dict:
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise InvalidAnswers(
+                [FieldError("config", "use a .yaml, .yml, .toml or .json file", str(path))],
+                "cannot read the config file",
+            )
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidAnswers([FieldError("config", f"cannot parse: {exc}", str(path))],
+                             "cannot read the config file") from None  # fmt: skip
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidAnswers([FieldError("config", "must hold a mapping of settings", str(path))],
+                             "cannot read the config file")  # fmt: skip
+    return data
+
+
+def _flatten(data: dict, source: str, base_dir: Path) -> Answers:
+    found: Answers = {}
+    errors: list[FieldError] = []
+
+    def walk(node: dict, prefix: tuple[str, ...]) -> None:
+        for name, value in node.items():
+            path = (*prefix, str(name))
+            answer = BY_PATH.get(path) or (BY_KEY.get(path[0]) if len(path) == 1 else None)
+            if answer is not None:
+                if answer.kind == "path" and isinstance(value, str):
+                    value = str((base_dir / value).resolve()) if value else value
+                found[answer.key] = Given(value, source)
+            elif isinstance(value, dict) and any(p[: len(path)] == path for p in BY_PATH):
+                walk(value, path)
+            elif path[0] not in RECORD_ONLY_KEYS:
+                errors.append(FieldError(".".join(path), "unknown setting (see `mcc schema`)", source=source))
+
+    walk(data, ())
+    if errors:
+        raise InvalidAnswers(errors, "unknown settings in the config")
+    return found

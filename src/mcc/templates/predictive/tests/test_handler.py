@@ -1,0 +1,30 @@
+"""The inference hooks in code/inference.py, called in-process on the sample payload."""
+
+import json
+
+import numpy as np
+import pytest
+from mcc_runtime.errors import BadRequest
+
+
+def test_hooks_answer_one_prediction_per_row(hooks, model, payload):
+    body, content_type = payload
+    data = hooks.input_fn(body, content_type)
+    prediction = hooks.predict_fn(data, model)
+    assert len(prediction) == len(data) > 0
+    answer = json.loads(hooks.output_fn(prediction, "application/json"))
+    assert answer["predictions"] == np.asarray(prediction).tolist()
+
+
+def test_rows_with_a_missing_feature_are_rejected(hooks, model, payload):
+    body, content_type = payload
+    data = hooks.input_fn(body, content_type)
+    with pytest.raises(BadRequest):
+        hooks.predict_fn(data[:, :-1], model)
+
+
+def test_malformed_bodies_are_client_errors(service):
+    assert service.invoke(b"1,2,not-a-number\n", "text/csv", None).status == 400
+    assert service.invoke(b"{not json", "application/json", None).status == 400
+    assert service.invoke(b"1,2", "image/png", None).status == 415
+    assert service.invoke(b"1,2", "text/csv", "image/png").status == 406

@@ -1,0 +1,37 @@
+"""Flask adapter (served by gunicorn sync workers)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import error_body
+from ..service import InferenceService, Reply, build_service
+from . import NOT_FOUND_MESSAGE
+
+
+def create_app(service: InferenceService | None = None) -> Flask:
+    service = service or build_service()
+    app = Flask("mcc_runtime")
+
+    def respond(reply: Reply) -> Response:
+        return Response(reply.body, status=reply.status, content_type=reply.content_type)
+
+    @app.get("/ping")
+    def ping() -> Response:
+        return respond(service.ping())
+
+    @app.post("/invocations")
+    def invocations() -> Response:
+        rejected = service.reject_oversize(request.content_length)
+        if rejected:
+            return respond(rejected)
+        body = request.get_data(cache=False)
+        return respond(service.invoke(body, request.content_type, request.headers.get("Accept")))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        message = NOT_FOUND_MESSAGE if exc.code in (404, 405) else (exc.description or exc.name)
+        return respond(Reply(exc.code or 500, error_body(message)))
+
+    return app

@@ -1,0 +1,90 @@
+"""The default inference hooks, used for every hook ``code/inference.py`` does not define.
+
+``inference.py`` may call these module-level functions to delegate to the defaults, e.g.::
+
+    from mcc_runtime import defaults
+
+    def input_fn(request_body, content_type):
+        rows = defaults.input_fn(request_body, content_type)
+        return rows * 2.0
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import codecs
+from .handlers import load_handler
+from .settings import Settings
+
+
+class DefaultHooks:
+    """model_fn / input_fn / predict_fn / output_fn for the project's framework handler."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.handler = load_handler(settings.handler)
+
+    def model_fn(self, model_dir: str) -> Any:
+        path = find_model_artifact(
+            Path(model_dir), self.settings.model_filename, self.settings.model_extensions
+        )
+        return self.handler.load(path)
+
+    def input_fn(self, request_body: bytes, content_type: str) -> np.ndarray:
+        return codecs.decode(request_body, content_type)
+
+    def predict_fn(self, data: Any, model: Any) -> Any:
+        return self.handler.predict(model, data)
+
+    def output_fn(self, prediction: Any, accept: str) -> bytes:
+        return codecs.encode(prediction, accept)
+
+
+def find_model_artifact(model_dir: Path, filename: str | None, extensions: tuple[str, ...]) -> Path:
+    """The named artifact if present, else the only entry in ``model_dir`` with a known extension."""
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model directory {model_dir} does not exist (set MCC_MODEL_DIR)")
+    if filename and (model_dir / filename).exists():
+        return model_dir / filename
+    found = sorted(p for p in model_dir.iterdir() if p.suffix.lower() in extensions)
+    if len(found) == 1:
+        return found[0]
+    wanted = filename or " or ".join(f"*{e}" for e in extensions)
+    if not found:
+        raise FileNotFoundError(f"no model artifact {wanted} in {model_dir}")
+    names = ", ".join(p.name for p in found)
+    raise FileNotFoundError(f"{model_dir} holds several model artifacts ({names}); expected {wanted}")
+
+
+_active: DefaultHooks | None = None
+
+
+def configure(settings: Settings) -> DefaultHooks:
+    """Make ``settings`` the configuration behind the module-level default hooks."""
+    global _active
+    _active = DefaultHooks(settings)
+    return _active
+
+
+def _hooks() -> DefaultHooks:
+    return _active if _active is not None else configure(Settings.load())
+
+
+def model_fn(model_dir: str) -> Any:
+    return _hooks().model_fn(model_dir)
+
+
+def input_fn(request_body: bytes, content_type: str) -> Any:
+    return _hooks().input_fn(request_body, content_type)
+
+
+def predict_fn(data: Any, model: Any) -> Any:
+    return _hooks().predict_fn(data, model)
+
+
+def output_fn(prediction: Any, accept: str) -> bytes:
+    return _hooks().output_fn(prediction, accept)

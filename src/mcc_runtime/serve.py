@@ -1,0 +1,161 @@
+"""The container entrypoint: nginx on the SageMaker port in front of gunicorn on a unix socket.
+
+SageMaker starts the image as ``<entrypoint> serve``; ``do/run --local`` runs the same program on the
+host. Both processes are supervised: SIGTERM/SIGINT stop them gracefully, and if either exits on its
+own the other is stopped and the entrypoint exits non-zero so the container is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import nginx
+from .settings import Settings, SettingsError
+
+GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def log(message: str) -> None:
+    print(f"[serve] {message}", file=sys.stderr, flush=True)
+
+
+def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
+    command = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"unix:{socket_path}",
+        "--workers", str(settings.workers),
+        "--worker-class", settings.worker_class,
+        "--timeout", str(settings.timeout_s),
+        "--graceful-timeout", str(GRACE_SECONDS - 5),
+        "--keep-alive", "75",
+        "--chdir", str(settings.code_dir),
+        "--log-level", settings.log_level,
+        "--error-logfile", "-",
+        "--no-control-socket",
+    ]  # fmt: skip
+    if settings.access_log:
+        command += ["--access-logfile", "-"]
+    if settings.preload:
+        command.append("--preload")
+    if Path("/dev/shm").is_dir():
+        command += ["--worker-tmp-dir", "/dev/shm"]
+    drop = nginx.privilege_drop(settings)
+    if drop:
+        command += ["--user", drop[0], "--group", drop[1]]
+    command.append(settings.app)
+    return command
+
+
+def child_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """One BLAS/OpenMP thread per worker unless the user chose otherwise; the code dir importable."""
+    env = dict(environ)
+    for name in THREAD_VARIABLES:
+        env.setdefault(name, "1")
+    paths = [str(settings.code_dir), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
+class Supervisor:
+    """Starts the children, forwards stop signals, reaps every child (it may run as PID 1)."""
+
+    def __init__(self) -> None:
+        self.children: dict[int, tuple[str, subprocess.Popen, signal.Signals]] = {}
+        self.stopping = False
+        self.failed = False
+
+    def start(self, name: str, command: list[str], env: Mapping[str, str], stop_signal: signal.Signals) -> None:
+        process = subprocess.Popen(command, env=dict(env))
+        self.children[process.pid] = (name, process, stop_signal)
+        log(f"started {name} (pid {process.pid})")
+
+    def stop(self, *_: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        for pid, (name, _process, stop_signal) in list(self.children.items()):
+            log(f"stopping {name}")
+            _send(pid, stop_signal)
+        timer = threading.Timer(GRACE_SECONDS, self.kill)
+        timer.daemon = True
+        timer.start()
+
+    def kill(self) -> None:
+        for pid, (name, _process, _sig) in list(self.children.items()):
+            log(f"{name} did not stop in {GRACE_SECONDS} s; killing it")
+            _send(pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            if pid not in self.children:
+                continue  # an orphan re-parented to us
+            name = self.children.pop(pid)[0]
+            code = os.waitstatus_to_exitcode(status)
+            if not self.stopping:
+                log(f"{name} exited unexpectedly (code {code}); shutting down")
+                self.failed = True
+                self.stop()
+        return 1 if self.failed else 0
+
+
+def _send(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["serve"]):
+        print(f"usage: serve [serve]   (this image only serves; got {' '.join(args)!r})", file=sys.stderr)
+        return 2
+    run_dir = Path(os.environ.get("MCC_RUN_DIR") or tempfile.mkdtemp(prefix="mcc-serve-"))
+    socket_path = run_dir / "model-server.sock"
+    conf_path = run_dir / "nginx.conf"
+    try:
+        settings = Settings.load()
+        nginx_bin = nginx.find_nginx()
+        template = (settings.project_dir / "nginx.conf").read_text()
+        conf = nginx.render(template, nginx.values(settings, run_dir, socket_path))
+    except (SettingsError, ValueError, OSError) as exc:
+        log(f"error: {exc}")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return 2
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
+    conf_path.write_text(conf)
+
+    supervisor = Supervisor()
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGINT, supervisor.stop)
+    log(f"port {settings.port}, {settings.workers} worker(s), model dir {settings.model_dir}")
+    env = child_environment(settings, os.environ)
+    try:
+        supervisor.start("model server", gunicorn_command(settings, socket_path), env, signal.SIGTERM)
+        supervisor.start("nginx", [nginx_bin, "-c", str(conf_path), "-p", str(run_dir), "-e", "stderr"],
+                         env, signal.SIGQUIT)  # fmt: skip
+    except OSError as exc:
+        log(f"error: cannot start: {exc}")
+        supervisor.failed = True
+        supervisor.stop()
+    try:
+        return supervisor.wait()
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+if __name__ == "__main__":
+    sys.exit(main())

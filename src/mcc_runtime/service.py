@@ -1,0 +1,96 @@
+"""The web-framework-neutral core: readiness and one invocation, as (status, body, content type)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import codecs
+from .errors import BadRequest, PayloadTooLarge, RequestError, error_body
+from .hooks import Hooks, load_hooks
+from .settings import Settings
+
+log = logging.getLogger("mcc_runtime")
+
+NOT_READY = error_body("the model is not loaded")
+INTERNAL_ERROR = error_body("internal server error; see the container logs")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = codecs.JSON
+
+
+class InferenceService:
+    """Runs the hooks for a request and maps every failure to an HTTP status."""
+
+    def __init__(self, hooks: Hooks, model_dir: Path, max_payload_bytes: int) -> None:
+        self.hooks = hooks
+        self.model_dir = model_dir
+        self.max_payload_bytes = max_payload_bytes
+        self.model: Any = None
+        self.ready = False
+
+    def load(self) -> None:
+        self.model = self.hooks.model_fn(str(self.model_dir))
+        self.ready = True
+        log.info("model loaded from %s", self.model_dir)
+
+    def ping(self) -> Reply:
+        return Reply(200, b"") if self.ready else Reply(503, NOT_READY)
+
+    def too_large(self, size: int | None) -> bool:
+        return size is not None and size > self.max_payload_bytes
+
+    def reject_oversize(self, declared_size: int | None) -> Reply | None:
+        """A 413 reply when the declared Content-Length is over the limit (checked before reading)."""
+        if self.too_large(declared_size):
+            return Reply(413, error_body(self._oversize_message()))
+        return None
+
+    def _oversize_message(self) -> str:
+        return f"request body exceeds the limit of {self.max_payload_bytes} bytes"
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
+        try:
+            return self._invoke(body, content_type, accept)
+        except RequestError as exc:
+            return Reply(exc.status, error_body(exc.message))
+        except Exception:
+            log.exception("invocation failed")
+            return Reply(500, INTERNAL_ERROR)
+
+    def _invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
+        if not self.ready:
+            return Reply(503, NOT_READY)
+        if self.too_large(len(body)):
+            raise PayloadTooLarge(self._oversize_message())
+        response_type = codecs.negotiate(accept, self.hooks.output_types)
+        request_type = codecs.media_type(content_type)
+        try:
+            data = self.hooks.input_fn(body, request_type)
+        except (ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"cannot read the request: {exc}") from None
+        try:
+            prediction = self.hooks.predict_fn(data, self.model)
+        except ValueError as exc:
+            raise BadRequest(f"the model rejected the input: {exc}") from None
+        output = self.hooks.output_fn(prediction, response_type)
+        if isinstance(output, tuple):
+            output, response_type = output
+        if isinstance(output, str):
+            output = output.encode()
+        return Reply(200, output, response_type)
+
+
+def build_service(settings: Settings | None = None) -> InferenceService:
+    """Settings -> hooks -> loaded model: what each app factory calls."""
+    settings = settings or Settings.load()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = InferenceService(load_hooks(settings), settings.model_dir, settings.max_payload_bytes)
+    service.load()
+    return service

@@ -1,0 +1,100 @@
+"""``do/test``: wait for /ping, send a sample payload to /invocations and check the answer's shape.
+
+Standard library only, so it runs with any Python 3.11+::
+
+    python -m mcc_runtime.smoke --url http://localhost:8080 --payload samples/payload.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json"}
+
+
+def count_rows(payload: bytes, content_type: str) -> int:
+    if content_type == "text/csv":
+        return sum(1 for line in payload.decode().splitlines() if line.strip())
+    document = json.loads(payload)
+    if isinstance(document, dict):
+        document = document.get("instances", document.get("inputs"))
+    if not isinstance(document, list):
+        raise ValueError("the JSON payload holds no list of rows")
+    return len(document) if document and isinstance(document[0], list) else 1
+
+
+def wait_until_ready(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Poll /ping until it answers 200; give up after ``seconds`` or once ``alive()`` is false."""
+    deadline = time.monotonic() + seconds
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the server behind {url} exited before it was ready")
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/ping did not answer 200 within {seconds:g} s ({last})")
+
+
+def invoke(url: str, payload: bytes, content_type: str, accept: str) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(
+        f"{url}/invocations", data=payload, headers={"Content-Type": content_type, "Accept": accept}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def check(url: str, payload_path: Path, content_type: str | None, wait: float) -> list:
+    """Run the smoke test; return the predictions or raise AssertionError saying what is wrong."""
+    payload = payload_path.read_bytes()
+    content_type = content_type or CONTENT_TYPES.get(payload_path.suffix.lower())
+    if content_type is None:
+        raise AssertionError(f"cannot tell the content type of {payload_path}; pass --content-type")
+    wait_until_ready(url, wait)
+    status, answer_type, body = invoke(url, payload, content_type, "application/json")
+    if status != 200:
+        raise AssertionError(f"/invocations answered HTTP {status}: {body[:500].decode(errors='replace')}")
+    if not answer_type.startswith("application/json"):
+        raise AssertionError(f"expected a JSON answer, got Content-Type {answer_type!r}")
+    predictions = json.loads(body).get("predictions")
+    expected = count_rows(payload, content_type)
+    if not isinstance(predictions, list) or len(predictions) != expected:
+        raise AssertionError(f"expected {expected} predictions, got {str(predictions)[:200]}")
+    return predictions
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="do/test", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--payload", type=Path, required=True)
+    parser.add_argument("--content-type", default=None)
+    parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /ping (default 60)")
+    args = parser.parse_args(argv)
+    try:
+        predictions = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait)
+    except (AssertionError, TimeoutError, RuntimeError, OSError, ValueError) as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"predictions": predictions}))
+    print(f"OK: {len(predictions)} prediction(s) from {args.url}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

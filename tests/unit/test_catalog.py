@@ -1,0 +1,89 @@
+import importlib.metadata
+import itertools
+
+import pytest
+from pydantic import ValidationError
+
+from mcc import samples
+from mcc.catalog import Catalog, Framework, load_catalog, merge_pins
+from mcc_runtime.handlers import load_handler
+
+REQUIRED_FAMILIES = ("ml.m5", "ml.m6i", "ml.m7i", "ml.c5", "ml.c6i", "ml.c7i", "ml.r5")
+
+
+def test_catalog_loads_with_its_defaults(catalog):
+    assert catalog.default_framework in catalog.frameworks
+    assert catalog.default_server in catalog.servers
+    assert catalog.default_instance_type in catalog.instance_types
+    assert catalog.default_region in catalog.regions
+    assert load_catalog() is catalog  # loaded once
+
+
+def test_scikit_learn_formats_and_sample(catalog):
+    sklearn = catalog.frameworks["sklearn"]
+    assert set(sklearn.formats) == {"pkl", "joblib"}
+    assert sklearn.format_for("m.JOBLIB") == "joblib"
+    assert sklearn.format_for("m.pickle") == "pkl"
+    assert sklearn.format_for("m.onnx") is None
+    assert sklearn.sample is not None
+
+
+def test_web_servers(catalog):
+    assert set(catalog.servers) == {"flask", "fastapi"}
+    assert catalog.servers["flask"].worker_class == "sync"
+    assert "Uvicorn" in catalog.servers["fastapi"].worker_class
+
+
+@pytest.mark.parametrize("family", REQUIRED_FAMILIES)
+def test_cpu_instance_families(catalog, family):
+    sizes = [i for i in catalog.instance_types.values() if i.family == family]
+    assert len(sizes) >= 4
+    large = catalog.instance_types[f"{family}.large"]
+    assert large.vcpus == 2 and large.memory_gib in (4, 8, 16) and large.gpus == 0
+    assert catalog.instance_types[f"{family}.xlarge"].vcpus == 4
+
+
+def test_regions_carry_their_partition(catalog):
+    assert catalog.regions["us-east-1"].partition == "aws"
+    assert catalog.regions["cn-north-1"].partition == "aws-cn"
+    assert catalog.regions["us-gov-west-1"].partition == "aws-us-gov"
+    assert len(catalog.regions) >= 30
+
+
+def test_every_framework_has_a_runtime_handler_and_a_sample_trainer(catalog):
+    for framework in catalog.frameworks.values():
+        handler = load_handler(framework.handler)
+        assert callable(handler.load) and callable(handler.predict)
+        if framework.sample:
+            assert framework.sample.trainer in samples.TRAINERS
+
+
+def test_every_requirement_combination_merges_without_conflict(catalog):
+    for framework, server in itertools.product(catalog.frameworks.values(), catalog.servers.values()):
+        for version in framework.versions:
+            pins = catalog.requirements(framework.name, version, server.name)
+            assert all("==" in p for p in pins)
+            assert f"gunicorn==" in " ".join(pins)
+
+
+def test_tests_train_models_with_the_versions_the_image_pins(catalog):
+    """Pickles load reliably only under the version that wrote them."""
+    pins = dict(p.split("==") for p in catalog.requirements("sklearn", "1.9.1", "flask"))
+    for package in ("scikit-learn", "numpy", "joblib", "orjson", "flask", "gunicorn"):
+        assert importlib.metadata.version(package) == pins[package], package
+
+
+def test_merge_pins_refuses_conflicts_and_unpinned_lines():
+    assert merge_pins(("b==1", "A==2"), ("a==2",)) == ["A==2", "b==1"]
+    with pytest.raises(ValueError, match="conflicting pins"):
+        merge_pins(("numpy==1.0",), ("numpy==2.0",))
+    with pytest.raises(ValueError, match="not pinned"):
+        merge_pins(("numpy>=1",))
+
+
+def test_catalog_entries_are_validated(catalog):
+    with pytest.raises(ValidationError, match="default_format"):
+        Framework(name="x", display_name="X", kind="predictive", handler="x", preload=True, default_format="zip",
+                  formats={}, default_version="1", versions={"1": {"requirements": []}})  # fmt: skip
+    with pytest.raises(ValidationError, match="not in its table"):
+        Catalog(**{**catalog.model_dump(), "default_region": "mars-1"})

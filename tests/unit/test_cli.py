@@ -1,0 +1,107 @@
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mcc.cli import main
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args, env=None):
+        return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+
+    return invoke
+
+
+def test_yes_lists_every_missing_required_answer_and_writes_nothing(run, tmp_path):
+    result = run("new", "--yes")
+    assert result.exit_code == 2
+    assert "missing required answers" in result.output
+    assert "project_name" in result.output and "model_file" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_answers_exit_2_with_no_partial_output(run, tmp_path, wine_model_file):
+    result = run("new", "-y", "--project-name", "my_model", "--model-file", str(wine_model_file),
+                 "--region", "us-east-7")  # fmt: skip
+    assert result.exit_code == 2
+    assert "project_name = 'my_model' (from flag --project-name)" in result.output
+    assert "region = 'us-east-7'" in result.output
+    assert "Nothing was written." in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generates_from_flags(run, tmp_path, wine_model_file):
+    result = run("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file),
+                 "--web-server", "fastapi", "--instance-type", "ml.c7i.large", "--no-include-tests")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "wine"
+    record = yaml.safe_load((project / "mcc.yaml").read_text())
+    assert record["serving"]["web_server"] == "fastapi"
+    assert record["deployment"]["instance_type"] == "ml.c7i.large"
+    assert not (project / "tests").exists()
+    assert "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.c7i.large}" in (project / "do" / "config").read_text()
+
+
+def test_flag_beats_env_beats_config_beats_pyproject(run, tmp_path, wine_model_file):
+    (tmp_path / "pyproject.toml").write_text('[tool.mcc]\nproject_name = "from-pyproject"\nregion = "eu-west-3"\n'
+                                             'web_server = "fastapi"\ninstance_type = "ml.r5.large"\n')  # fmt: skip
+    (tmp_path / "answers.yaml").write_text(f"model:\n  file: {wine_model_file}\ndeployment:\n"
+                                           "  region: eu-west-2\n  instance_type: ml.c5.large\n")  # fmt: skip
+    env = {"MCC_REGION": "eu-west-1", "MCC_CONFIG": "answers.yaml", "MCC_INSTANCE_TYPE": "ml.m6i.large"}
+    result = run("new", "-y", "--instance-type", "ml.m7i.large", env=env)
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((tmp_path / "from-pyproject" / "mcc.yaml").read_text())
+    assert record["deployment"] == {"instance_type": "ml.m7i.large", "region": "eu-west-1"}
+    assert record["serving"]["web_server"] == "fastapi"
+
+
+def test_sample_model_project(run, tmp_path):
+    result = run("new", "-y", "--project-name", "demo", "--sample-model", "--model-format", "pkl")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "model" / "model.pkl").stat().st_size > 1000
+    rows = (tmp_path / "demo" / "samples" / "payload.csv").read_text().splitlines()
+    assert len(rows) == 3 and all(len(r.split(",")) == 13 for r in rows)
+    assert len(json.loads((tmp_path / "demo" / "samples" / "payload.json").read_text())["instances"]) == 3
+
+
+def test_existing_project_needs_force(run, tmp_path, wine_model_file):
+    args = ("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file))
+    assert run(*args).exit_code == 0
+    (tmp_path / "wine" / "code" / "inference.py").write_text("# my edits\n")
+    result = run(*args)
+    assert result.exit_code == 2 and "pass --force" in result.output
+    assert (tmp_path / "wine" / "code" / "inference.py").read_text() == "# my edits\n"
+    assert run(*args, "--force").exit_code == 0
+    assert "def model_fn" in (tmp_path / "wine" / "code" / "inference.py").read_text()
+
+
+def test_bad_env_value_names_its_variable(run, wine_model_file):
+    result = run("new", "-y", "--project-name", "x", "--model-file", str(wine_model_file),
+                 env={"MCC_INCLUDE_TESTS": "perhaps"})  # fmt: skip
+    assert result.exit_code == 2
+    assert "include_tests = 'perhaps' (from env MCC_INCLUDE_TESTS)" in result.output
+
+
+def test_schema_catalog_and_version(run):
+    schema = json.loads(run("schema").output)
+    assert {"project_name", "model", "serving", "deployment"} <= set(schema["properties"])
+    listing = run("catalog", "instances").output
+    assert "ml.m5.large" in listing and "ml.c7i.48xlarge" in listing
+    assert "eu-central-1" in run("catalog", "regions").output
+    assert "0.1.0" in run("--version").output
+
+
+def test_check_command(run, tmp_path, wine_model_file):
+    run("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file))
+    result = run("check", "wine", "--strict")
+    assert result.exit_code == 0, result.output
+    dockerfile = tmp_path / "wine" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8080", "EXPOSE 9000"))
+    result = run("check", "wine")
+    assert result.exit_code == 1
+    assert "port 8080 is not exposed" in result.output

@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pytest
+
+from mcc_runtime import codecs
+from mcc_runtime.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(None, ""), ("text/csv", "text/csv"), ("Text/CSV; charset=utf-8", "text/csv"), ("  application/json ;x=1", "application/json")],
+)
+def test_media_type_drops_parameters_and_case(header, expected):
+    assert codecs.media_type(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/json"),
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("text/csv", "text/csv"),
+        ("text/*", "text/csv"),
+        ("application/*", "application/json"),
+        ("application/json;q=0.5, text/csv", "text/csv"),
+        ("text/csv;q=0.2, application/json;q=0.9", "application/json"),
+        ("image/png, text/csv", "text/csv"),
+        ("TEXT/CSV", "text/csv"),
+    ],
+)
+def test_negotiate_picks_the_preferred_supported_type(accept, expected):
+    assert codecs.negotiate(accept) == expected
+
+
+@pytest.mark.parametrize("accept", ["image/png", "text/csv;q=0", "application/xml, text/html"])
+def test_negotiate_refuses_what_it_cannot_produce(accept):
+    with pytest.raises(NotAcceptable) as raised:
+        codecs.negotiate(accept)
+    assert raised.value.status == 406
+    assert "application/json" in raised.value.message
+
+
+def test_csv_rows_decode_to_a_float_matrix():
+    data = codecs.decode(b"1,2,3\r\n4.5, 5e-3 ,-6\n\n", "text/csv")
+    np.testing.assert_array_equal(data, [[1, 2, 3], [4.5, 0.005, -6]])
+    assert data.dtype == np.float64
+
+
+def test_csv_with_quoted_numbers_decodes():
+    np.testing.assert_array_equal(codecs.decode(b'"1","2"\n', "text/csv"), [[1, 2]])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"1,2,3\n4,5\n", "row 2 has 2 values but row 1 has 3"),
+        (b"1,2\n3,abc\n", "row 2 column 2: 'abc' is not a number"),
+        (b"1,,3\n", "row 1 column 2"),
+        (b"\n \n", "no rows"),
+        (b"\xff\xfe1,2", "not UTF-8"),
+    ],
+)
+def test_bad_csv_is_a_400_that_says_why(body, message):
+    with pytest.raises(BadRequest) as raised:
+        codecs.decode(body, "text/csv")
+    assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"instances": [[1, 2], [3, 4]]}', b'{"inputs": [[1, 2], [3, 4]]}', b"[[1, 2], [3, 4]]"],
+)
+def test_json_shapes_decode_to_rows(body):
+    np.testing.assert_array_equal(codecs.decode(body, "application/json"), [[1, 2], [3, 4]])
+
+
+def test_a_flat_json_list_is_one_row():
+    assert codecs.decode(b"[1, 2, 3]", "application/json").shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b'{"rows": [[1]]}',
+        b"[]",
+        b'"text"',
+        b"[[1, 2], [3]]",
+        b'[["a", "b"]]',
+        b"[[[1], [2]]]",
+        b"[[]]",
+        b"[NaN]",
+        b"[1e400]",
+        b"[" + b"1" * 400 + b"]",
+        b'[{"a": 1}]',
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
+def test_bad_json_is_a_400(body):
+    with pytest.raises(BadRequest):
+        codecs.decode(body, "application/json")
+
+
+@pytest.mark.parametrize("content_type", ["", "application/x-www-form-urlencoded", "image/png"])
+def test_unsupported_content_type_is_a_415(content_type):
+    with pytest.raises(UnsupportedMediaType) as raised:
+        codecs.decode(b"1,2", content_type)
+    assert raised.value.status == 415
+
+
+def test_empty_body_is_a_400():
+    with pytest.raises(BadRequest):
+        codecs.decode(b"", "text/csv")
+
+
+def test_json_encoding_round_trips_floats_exactly(rng):
+    values = rng.normal(size=(50, 3)) * 10.0 ** rng.integers(-30, 30, size=(50, 3))
+    decoded = json.loads(codecs.encode(values, "application/json"))["predictions"]
+    assert np.array_equal(np.array(decoded), values)
+
+
+def test_json_encoding_of_labels_and_objects():
+    assert json.loads(codecs.encode(np.array([0, 2, 1]), "application/json")) == {"predictions": [0, 2, 1]}
+    labels = np.array(["cat", "dog"], dtype=object)
+    assert json.loads(codecs.encode(labels, "application/json")) == {"predictions": ["cat", "dog"]}
+    assert json.loads(codecs.encode({"scores": np.array([0.5])}, "application/json")) == {"scores": [0.5]}
+    strided = np.arange(10.0)[::2]
+    assert json.loads(codecs.encode(strided, "application/json"))["predictions"] == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def test_csv_encoding_one_line_per_prediction(rng):
+    values = rng.normal(size=7)
+    lines = codecs.encode(values, "text/csv").decode().splitlines()
+    assert [float(v) for v in lines] == values.tolist()
+    assert codecs.encode(np.array([[1, 2], [3, 4]]), "text/csv") == b"1,2\n3,4\n"
+    assert codecs.encode(np.array(["a,b", "c"], dtype=object), "text/csv") == b'"a,b"\nc\n'
+
+
+def test_encoding_an_unsupported_type_is_a_406():
+    with pytest.raises(NotAcceptable):
+        codecs.encode([1], "image/png")
+    with pytest.raises(NotAcceptable):
+        codecs.encode({"a": 1}, "text/csv")

@@ -1,0 +1,83 @@
+import os
+import subprocess
+
+import pytest
+
+from mcc.render import TEMPLATES_DIR
+from mcc_runtime import nginx, serve
+
+from .runtime_fixtures import make_project, settings_for
+
+NGINX_TEMPLATE = (TEMPLATES_DIR / "predictive" / "nginx.conf").read_text()
+
+
+@pytest.fixture
+def settings(tmp_path, wine_model_file):
+    return settings_for(make_project(tmp_path, wine_model_file), MCC_WORKERS="3")
+
+
+def test_gunicorn_command(settings, tmp_path):
+    command = serve.gunicorn_command(settings, tmp_path / "s.sock")
+    joined = " ".join(command)
+    assert f"--bind unix:{tmp_path / 's.sock'}" in joined
+    assert "--workers 3" in joined
+    assert "--worker-class sync" in joined
+    assert "--preload" in command
+    assert "--no-control-socket" in command
+    assert "--access-logfile" not in command
+    assert command[-1] == "mcc_runtime.apps.flask_app:create_app()"
+
+
+def test_child_environment_defaults_one_thread_but_keeps_the_users_choice(settings):
+    env = serve.child_environment(settings, {"OPENBLAS_NUM_THREADS": "4", "PYTHONPATH": "/x"})
+    assert env["OMP_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
+    assert env["OPENBLAS_NUM_THREADS"] == "4"
+    assert env["PYTHONPATH"] == f"{settings.code_dir}{os.pathsep}/x"
+
+
+def test_render_replaces_every_placeholder_and_refuses_unknown_ones():
+    assert nginx.render("listen @PORT@; # @PORT@", {"PORT": "80"}) == "listen 80; # 80"
+    with pytest.raises(nginx.TemplateError, match="@SOMETHING@"):
+        nginx.render("x @SOMETHING@", {})
+
+
+def test_the_project_nginx_conf_renders_into_a_config_nginx_accepts(settings, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    conf = nginx.render(NGINX_TEMPLATE, nginx.values(settings, run_dir, run_dir / "app.sock"))
+    assert "@" not in conf.replace("location @", "").replace("= @", "")
+    assert f"listen {settings.port} deferred;" in conf
+    assert f"client_max_body_size {settings.max_payload_bytes};" in conf
+    (run_dir / "nginx.conf").write_text(conf)
+    result = subprocess.run(
+        [nginx.find_nginx(), "-t", "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", "stderr"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop only happens when started as root")
+def test_privilege_drop_when_root(tmp_path, wine_model_file):
+    settings = settings_for(make_project(tmp_path, wine_model_file), MCC_RUN_AS_USER="nobody")
+    group = nginx.privilege_drop(settings)[1]
+    assert nginx.values(settings, tmp_path, tmp_path / "s")["USER_DIRECTIVE"] == f"user nobody {group};"
+    command = serve.gunicorn_command(settings, tmp_path / "s")
+    assert command[command.index("--user") + 1] == "nobody"
+    assert command[command.index("--group") + 1] == group
+    with pytest.raises(ValueError, match="not a user"):
+        nginx.privilege_drop(settings_for(settings.code_dir, MCC_RUN_AS_USER="no-such-user-xyz"))
+
+
+def test_no_privilege_drop_without_a_user(settings):
+    assert nginx.privilege_drop(settings) is None
+    assert nginx.values(settings, settings.code_dir, settings.code_dir / "s")["USER_DIRECTIVE"] == ""
+
+
+def test_serve_refuses_other_commands(capsys):
+    assert serve.main(["train"]) == 2
+    assert "this image only serves" in capsys.readouterr().err
+
+
+def test_find_nginx_honours_the_override():
+    assert nginx.find_nginx({"MCC_NGINX_BIN": "/opt/nginx"}) == "/opt/nginx"
+    assert os.access(nginx.find_nginx({}), os.X_OK)

@@ -1,0 +1,152 @@
+import json
+import logging
+import pickle
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from mcc_runtime.defaults import find_model_artifact
+from mcc_runtime.handlers import load_handler
+from mcc_runtime.hooks import load_hooks
+from mcc_runtime.service import InferenceService, build_service
+
+from .runtime_fixtures import make_project, settings_for
+
+
+@pytest.fixture(autouse=True)
+def _forget_user_module():
+    yield
+    sys.modules.pop("inference", None)
+
+
+@pytest.fixture
+def service(tmp_path, wine_model_file):
+    return build_service(settings_for(make_project(tmp_path, wine_model_file)))
+
+
+def csv_of(rows) -> bytes:
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+
+
+def test_predictions_equal_model_predict(service, wine, wine_model):
+    rows = wine[0][:100]
+    reply = service.invoke(csv_of(rows), "text/csv", None)
+    assert reply.status == 200 and reply.content_type == "application/json"
+    assert json.loads(reply.body)["predictions"] == wine_model.predict(rows).tolist()
+    reply = service.invoke(json.dumps({"instances": rows.tolist()}).encode(), "application/json", "text/csv")
+    assert reply.content_type == "text/csv"
+    assert [int(x) for x in reply.body.split()] == wine_model.predict(rows).tolist()
+
+
+def test_ping_is_503_until_the_model_is_loaded(tmp_path, wine_model_file, wine):
+    settings = settings_for(make_project(tmp_path, wine_model_file))
+    service = InferenceService(load_hooks(settings), settings.model_dir, settings.max_payload_bytes)
+    assert service.ping().status == 503
+    assert service.invoke(csv_of(wine[0][:1]), "text/csv", None).status == 503
+    service.load()
+    assert service.ping().status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "accept", "status", "message"),
+    [
+        (b"1,2,3\n", "text/csv", None, 400, "expected 13 features per row, got 3"),
+        (b",".join([b"nan"] * 13), "text/csv", None, 400, "the model rejected the input"),
+        (b"1,2", "application/xml", None, 415, "unsupported Content-Type application/xml"),
+        (b"1,2", "text/csv", "application/xml", 406, "available: application/json, text/csv"),
+        (b"1," * 600_000, "text/csv", None, 413, "exceeds the limit"),
+        (b"", "text/csv", None, 400, "empty"),
+    ],
+)
+def test_bad_requests_get_4xx_json_and_the_service_keeps_serving(service, wine, body, content_type, accept,
+                                                                  status, message):  # fmt: skip
+    reply = service.invoke(body, content_type, accept)
+    assert reply.status == status
+    assert reply.content_type == "application/json"
+    assert message in json.loads(reply.body)["error"]
+    assert service.invoke(csv_of(wine[0][:2]), "text/csv", None).status == 200
+
+
+def test_oversize_is_rejected_from_the_declared_length(service):
+    assert service.reject_oversize(None) is None
+    assert service.reject_oversize(1024) is None
+    assert service.reject_oversize(service.max_payload_bytes + 1).status == 413
+
+
+USER_HOOKS = textwrap.dedent(
+    """
+    import numpy as np
+    from mcc_runtime import defaults
+    from mcc_runtime.errors import BadRequest
+
+    OUTPUT_CONTENT_TYPES = ("application/json", "text/plain")
+
+    def input_fn(request_body, content_type):
+        if content_type == "text/plain":
+            raise BadRequest("plain text is not rows")
+        return defaults.input_fn(request_body, content_type)
+
+    def predict_fn(data, model):
+        if data[0, 0] < 0:
+            raise RuntimeError("a bug in user code")
+        return model.predict_proba(data)
+
+    def output_fn(prediction, accept):
+        if accept == "text/plain":
+            return "classes: " + " ".join(str(int(np.argmax(p))) for p in prediction), "text/plain"
+        return defaults.output_fn(prediction, accept)
+    """
+)
+
+
+def test_inference_py_overrides_hooks_and_keeps_the_defaults_it_does_not_define(tmp_path, wine_model_file,
+                                                                                 wine, wine_model, caplog):  # fmt: skip
+    service = build_service(settings_for(make_project(tmp_path, wine_model_file, USER_HOOKS)))
+    rows = wine[0][:3]
+    reply = service.invoke(csv_of(rows), "text/csv", None)
+    assert np.array_equal(np.array(json.loads(reply.body)["predictions"]), wine_model.predict_proba(rows))
+    reply = service.invoke(csv_of(rows), "text/csv", "text/plain")
+    assert (reply.status, reply.content_type) == (200, "text/plain")
+    assert reply.body.decode() == "classes: " + " ".join(str(c) for c in wine_model.predict(rows))
+    assert service.invoke(b"x", "text/plain", None).status == 400
+    with caplog.at_level(logging.ERROR, logger="mcc_runtime"):
+        reply = service.invoke(b"-1" + b",1" * 12, "text/csv", None)
+    assert reply.status == 500
+    assert json.loads(reply.body) == {"error": "internal server error; see the container logs"}
+    assert "a bug in user code" in caplog.text
+    assert service.invoke(csv_of(rows), "text/csv", None).status == 200
+
+
+def test_find_model_artifact(tmp_path):
+    (tmp_path / "a.joblib").write_bytes(b"")
+    assert find_model_artifact(tmp_path, "a.joblib", (".joblib",)) == tmp_path / "a.joblib"
+    assert find_model_artifact(tmp_path, "renamed.joblib", (".joblib",)) == tmp_path / "a.joblib"
+    (tmp_path / "b.pkl").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="several model artifacts"):
+        find_model_artifact(tmp_path, None, (".joblib", ".pkl"))
+    with pytest.raises(FileNotFoundError, match="no model artifact"):
+        find_model_artifact(tmp_path, None, (".onnx",))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_model_artifact(tmp_path / "missing", None, (".pkl",))
+
+
+def test_sklearn_handler_loads_pickle_and_joblib_files(tmp_path, wine_model, wine_model_file, wine):
+    handler = load_handler("sklearn")
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(pickle.dumps(wine_model))
+    for path in (pickled, wine_model_file):
+        model = handler.load(path)
+        assert handler.predict(model, wine[0][:5]).tolist() == wine_model.predict(wine[0][:5]).tolist()
+    not_a_model = tmp_path / "dict.pkl"
+    not_a_model.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    with pytest.raises(TypeError, match="has no predict"):
+        handler.load(not_a_model)
+
+
+def test_unknown_handler_is_refused():
+    with pytest.raises(ValueError, match="no handler named 'nope'"):
+        load_handler("nope")
+    with pytest.raises(ValueError, match="invalid handler name"):
+        load_handler("../etc")
