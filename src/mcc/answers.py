@@ -30,25 +30,32 @@ class Answer:
 
 # In the order the interactive decision tree asks them.
 ANSWERS: tuple[Answer, ...] = (
-    Answer("project_name", ("project_name",), "str",
-           "Project name; becomes the image, SageMaker model and endpoint name"),
+    Answer(
+        "project_name", ("project_name",), "str", "Project name; becomes the image, SageMaker model and endpoint name"
+    ),
     Answer("output_dir", ("output_dir",), "path", "Directory to create [default: ./PROJECT_NAME]"),
     Answer("framework", ("model", "framework"), "str", "Model framework"),
-    Answer("sample_model", ("model", "sample"), "bool",
-           "Train a small sample model instead of using a model file"),
+    Answer("sample_model", ("model", "sample"), "bool", "Train a small sample model instead of using a model file"),
     Answer("model_file", ("model", "file"), "path", "Trained model file to serve"),
-    Answer("model_format", ("model", "format"), "str",
-           "Model file format [default: from the file's extension]"),
-    Answer("framework_version", ("model", "framework_version"), "str",
-           "Framework version pinned in the image (must match the one the model was trained with)"),
-    Answer("sample_payload", ("model", "sample_payload"), "path",
-           "Example request (.csv rows or .json) used by do/test and the project's tests"),
+    Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
+    Answer(
+        "framework_version",
+        ("model", "framework_version"),
+        "str",
+        "Framework version pinned in the image (must match the one the model was trained with)",
+    ),
+    Answer(
+        "sample_payload",
+        ("model", "sample_payload"),
+        "path",
+        "Example request (.csv rows or .json) used by do/test and the project's tests",
+    ),
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
     Answer("region", ("deployment", "region"), "str", "AWS Region [default: $AWS_REGION, else us-east-1]"),
     Answer("include_tests", ("include_tests",), "bool", "Generate the project's tests/ [default: yes]"),
-)  # fmt: skip
+)
 
 BY_KEY: dict[str, Answer] = {a.key: a for a in ANSWERS}
 BY_PATH: dict[tuple[str, ...], Answer] = {a.path: a for a in ANSWERS}

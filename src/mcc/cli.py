@@ -57,8 +57,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), envvar="MCC_CONFIG",
-              help="YAML, TOML or JSON file with answers (same shape as mcc.yaml)  (env MCC_CONFIG)")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    envvar="MCC_CONFIG",
+    help="YAML, TOML or JSON file with answers (same shape as mcc.yaml)  (env MCC_CONFIG)",
+)
 @click.option("--yes", "-y", is_flag=True, help="Never prompt: use defaults, fail on missing answers")
 @click.option("--force", is_flag=True, help="Write into a non-empty output directory, replacing generated files")
 @_answer_options
@@ -79,8 +84,9 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
             answers = ask_missing(answers, catalog, environ, force)
         missing = missing_required(answers)
         if missing:
-            hint = "pass them as flags, MCC_* variables or in --config" + ("" if interactive else
-                                                                            ", or run without --yes in a terminal")
+            hint = "pass them as flags, MCC_* variables or in --config" + (
+                "" if interactive else ", or run without --yes in a terminal"
+            )
             raise InvalidAnswers(missing, f"missing required answers ({hint})")
         spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
         with err.status("Generating the project…"):
@@ -160,8 +166,10 @@ def _summarize(spec: ProjectSpec, target: Path, count: int) -> None:
         shown = target.relative_to(Path.cwd())
     except ValueError:
         shown = target
-    out.print(f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
-              f"{spec.serving.web_server} behind nginx, {spec.deployment.instance_type} in {spec.deployment.region}")
+    out.print(
+        f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
+        f"{spec.serving.web_server} behind nginx, {spec.deployment.instance_type} in {spec.deployment.region}"
+    )
     out.print("\nNext steps:", highlight=False)
     for line in (
         f"cd {shown}",

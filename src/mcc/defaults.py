@@ -37,8 +37,7 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     if key == "instance_type":
         return catalog.default_instance_type
     if key == "region":
-        return next((environ[v] for v in REGION_VARIABLES if environ.get(v) in catalog.regions),
-                    catalog.default_region)  # fmt: skip
+        return next((environ[v] for v in REGION_VARIABLES if environ.get(v) in catalog.regions), catalog.default_region)
     if key == "include_tests":
         return True
     return None

@@ -107,8 +107,10 @@ def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[Plann
         filename = "model" + framework.formats[model.format].extensions[0]
         sample = samples.train(framework.sample.trainer, model.format)
         model_files = [PlannedFile(f"model/{filename}", sample.model_bytes)]
-        payloads = [PlannedFile("samples/payload.csv", sample.payload_csv),
-                    PlannedFile("samples/payload.json", sample.payload_json)]  # fmt: skip
+        payloads = [
+            PlannedFile("samples/payload.csv", sample.payload_csv),
+            PlannedFile("samples/payload.json", sample.payload_json),
+        ]
     if model.sample_payload:
         payloads = [PlannedFile(f"samples/payload{model.sample_payload.suffix.lower()}", source=model.sample_payload)]
     return model_files, filename, payloads

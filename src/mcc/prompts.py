@@ -33,9 +33,12 @@ def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], 
         if not _relevant(key, values, catalog):
             continue
         default = default_for(key, values, catalog, environ)
-        value = question(values, default, catalog, force).unsafe_ask()
-        if value is None:
-            raise Aborted()
+        try:
+            value = question(values, default, catalog, force).unsafe_ask()
+        except KeyboardInterrupt:
+            raise Aborted() from None
+        if isinstance(value, str):
+            value = value.strip()
         asked[key] = Given(value, SOURCE)
     return asked
 
@@ -58,8 +61,9 @@ def _validator(check: Callable[[str], str | None]) -> Callable[[str], bool | str
 
 
 def _project_name(values, default, catalog, force):
-    return questionary.text("Project name (model and endpoint name):",
-                            validate=_validator(validation.project_name_error))  # fmt: skip
+    return questionary.text(
+        "Project name (model and endpoint name):", validate=_validator(validation.project_name_error)
+    )
 
 
 def _output_dir(values, default, catalog, force):
@@ -110,18 +114,22 @@ def _web_server(values, default, catalog, force):
 def _instance_type(values, default, catalog, force):
     names = list(catalog.instance_types)
     return questionary.autocomplete(
-        "Instance type (type to search):", choices=names, default=default,
+        "Instance type (type to search):",
+        choices=names,
+        default=default,
         meta_information={n: t.label.split("  ", 1)[1] for n, t in catalog.instance_types.items()},
         validate=_validator(lambda text: validation.instance_type_error(text, catalog)),
-    )  # fmt: skip
+    )
 
 
 def _region(values, default, catalog, force):
     return questionary.autocomplete(
-        "AWS Region (type to search):", choices=list(catalog.regions), default=default,
+        "AWS Region (type to search):",
+        choices=list(catalog.regions),
+        default=default,
         meta_information={code: r.name for code, r in catalog.regions.items()},
         validate=_validator(lambda text: validation.region_error(text, catalog)),
-    )  # fmt: skip
+    )
 
 
 def _include_tests(values, default, catalog, force):

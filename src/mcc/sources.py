@@ -31,17 +31,11 @@ Answers = dict[str, Given]
 
 
 def from_flags(params: Mapping[str, Any]) -> Answers:
-    return {
-        a.key: Given(params[a.key], f"flag {a.flag}") for a in ANSWERS if params.get(a.key) is not None
-    }
+    return {a.key: Given(params[a.key], f"flag {a.flag}") for a in ANSWERS if params.get(a.key) is not None}
 
 
 def from_env(environ: Mapping[str, str]) -> Answers:
-    return {
-        a.key: Given(environ[a.env], f"env {a.env}")
-        for a in ANSWERS
-        if environ.get(a.env, "").strip() != ""
-    }
+    return {a.key: Given(environ[a.env], f"env {a.env}") for a in ANSWERS if environ.get(a.env, "").strip() != ""}
 
 
 def from_file(path: Path) -> Answers:
@@ -85,13 +79,15 @@ def _parse(path: Path) -> dict:
                 "cannot read the config file",
             )
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidAnswers([FieldError("config", f"cannot parse: {exc}", str(path))],
-                             "cannot read the config file") from None  # fmt: skip
+        raise InvalidAnswers(
+            [FieldError("config", f"cannot parse: {exc}", str(path))], "cannot read the config file"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InvalidAnswers([FieldError("config", "must hold a mapping of settings", str(path))],
-                             "cannot read the config file")  # fmt: skip
+        raise InvalidAnswers(
+            [FieldError("config", "must hold a mapping of settings", str(path))], "cannot read the config file"
+        )
     return data
 
 

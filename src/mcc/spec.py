@@ -104,11 +104,17 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         errors.append(FieldError(key, message, value, answers[key].source if key in answers else None))
 
     if model.format not in framework.formats:
-        fail("model_format", model.format, f"is not a {framework.display_name} format (allowed: "
-             f"{', '.join(framework.formats)})")  # fmt: skip
+        fail(
+            "model_format",
+            model.format,
+            f"is not a {framework.display_name} format (allowed: {', '.join(framework.formats)})",
+        )
     if model.framework_version not in framework.versions:
-        fail("framework_version", model.framework_version,
-             f"is not a {framework.display_name} version the catalog pins (allowed: {', '.join(framework.versions)})")
+        fail(
+            "framework_version",
+            model.framework_version,
+            f"is not a {framework.display_name} version the catalog pins (allowed: {', '.join(framework.versions)})",
+        )
     if model.file and model.sample:
         fail("sample_model", True, "give either a model file or --sample-model, not both")
     if model.file:
@@ -134,8 +140,14 @@ def _model_file_errors(model: ModelSpec, fmt: Any, answers: Answers) -> list[Fie
     if not path.is_file():
         return [FieldError("model_file", "must be a file", str(path), source)]
     if fmt and not path.name.lower().endswith(fmt.extensions):
-        return [FieldError("model_file", f"does not match model_format {fmt.name!r}, which expects "
-                           f"{' or '.join(fmt.extensions)}", str(path), source)]  # fmt: skip
+        return [
+            FieldError(
+                "model_file",
+                f"does not match model_format {fmt.name!r}, which expects {' or '.join(fmt.extensions)}",
+                str(path),
+                source,
+            )
+        ]
     return []
 
 
@@ -153,9 +165,16 @@ def _sample_errors(model: ModelSpec, catalog: Catalog, answers: Answers) -> list
         installed = None
     if installed != model.framework_version:
         have = f"found {installed}" if installed else "it is not installed"
-        return [FieldError("sample_model", f"training the sample needs {package}=={model.framework_version} "
-                           f"here, the version the image pins ({have}); pip install "
-                           f"'ml-container-creator[sample]'", True, source)]  # fmt: skip
+        return [
+            FieldError(
+                "sample_model",
+                f"training the sample needs {package}=={model.framework_version} "
+                f"here, the version the image pins ({have}); pip install "
+                f"'ml-container-creator[sample]'",
+                True,
+                source,
+            )
+        ]
     return []
 
 
@@ -170,8 +189,14 @@ def target_errors(output_dir: Path, force: bool, answers: Answers) -> list[Field
     if output_dir.exists() and not output_dir.is_dir():
         return [FieldError("output_dir", "exists and is not a directory", str(output_dir), source)]
     if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
-        return [FieldError("output_dir", "exists and is not empty; pass --force to overwrite the generated "
-                           "files in it", str(output_dir), source)]  # fmt: skip
+        return [
+            FieldError(
+                "output_dir",
+                "exists and is not empty; pass --force to overwrite the generated files in it",
+                str(output_dir),
+                source,
+            )
+        ]
     return []
 
 

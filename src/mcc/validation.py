@@ -48,6 +48,8 @@ def region_error(region: str, catalog: Catalog) -> str | None:
 
 def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
     return choice_error(
-        instance_type, catalog.instance_types, "SageMaker instance type in the catalog",
+        instance_type,
+        catalog.instance_types,
+        "SageMaker instance type in the catalog",
         "run `mcc catalog instances` for the list",
-    )  # fmt: skip
+    )

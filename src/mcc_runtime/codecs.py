@@ -61,9 +61,7 @@ def decode(body: bytes, content_type: str) -> np.ndarray:
     decoder = DECODERS.get(content_type)
     if decoder is None:
         shown = content_type or "(none)"
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {shown}; send one of: {', '.join(INPUT_TYPES)}"
-        )
+        raise UnsupportedMediaType(f"unsupported Content-Type {shown}; send one of: {', '.join(INPUT_TYPES)}")
     if not body:
         raise BadRequest("the request body is empty")
     return decoder(body)
@@ -75,10 +73,7 @@ def decode_csv(body: bytes) -> np.ndarray:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise BadRequest("the CSV body has no rows")
-    if '"' in text:
-        rows = list(csv.reader(lines))
-    else:
-        rows = [line.split(",") for line in lines]
+    rows = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
     width = len(rows[0])
     for number, row in enumerate(rows, start=1):
         if len(row) != width:

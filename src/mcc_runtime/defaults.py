@@ -29,9 +29,7 @@ class DefaultHooks:
         self.handler = load_handler(settings.handler)
 
     def model_fn(self, model_dir: str) -> Any:
-        path = find_model_artifact(
-            Path(model_dir), self.settings.model_filename, self.settings.model_extensions
-        )
+        path = find_model_artifact(Path(model_dir), self.settings.model_filename, self.settings.model_extensions)
         return self.handler.load(path)
 
     def input_fn(self, request_body: bytes, content_type: str) -> np.ndarray:

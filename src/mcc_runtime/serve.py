@@ -7,6 +7,8 @@ own the other is stopped and the entrypoint exits non-zero so the container is r
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -29,19 +31,18 @@ def log(message: str) -> None:
 
 
 def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"unix:{socket_path}",
-        "--workers", str(settings.workers),
-        "--worker-class", settings.worker_class,
-        "--timeout", str(settings.timeout_s),
-        "--graceful-timeout", str(GRACE_SECONDS - 5),
-        "--keep-alive", "75",
-        "--chdir", str(settings.code_dir),
-        "--log-level", settings.log_level,
-        "--error-logfile", "-",
-        "--no-control-socket",
-    ]  # fmt: skip
+    options = {
+        "--bind": f"unix:{socket_path}",
+        "--workers": str(settings.workers),
+        "--worker-class": settings.worker_class,
+        "--timeout": str(settings.timeout_s),
+        "--graceful-timeout": str(GRACE_SECONDS - 5),
+        "--keep-alive": "75",  # longer than nginx's upstream keepalive_timeout
+        "--chdir": str(settings.code_dir),
+        "--log-level": settings.log_level,
+        "--error-logfile": "-",
+    }
+    command = [sys.executable, "-m", "gunicorn", *itertools.chain(*options.items()), "--no-control-socket"]
     if settings.access_log:
         command += ["--access-logfile", "-"]
     if settings.preload:
@@ -112,10 +113,8 @@ class Supervisor:
 
 
 def _send(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     env = child_environment(settings, os.environ)
     try:
         supervisor.start("model server", gunicorn_command(settings, socket_path), env, signal.SIGTERM)
-        supervisor.start("nginx", [nginx_bin, "-c", str(conf_path), "-p", str(run_dir), "-e", "stderr"],
-                         env, signal.SIGQUIT)  # fmt: skip
+        supervisor.start(
+            "nginx", [nginx_bin, "-c", str(conf_path), "-p", str(run_dir), "-e", "stderr"], env, signal.SIGQUIT
+        )
     except OSError as exc:
         log(f"error: cannot start: {exc}")
         supervisor.failed = True
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return supervisor.wait()
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+
 
 if __name__ == "__main__":
     sys.exit(main())

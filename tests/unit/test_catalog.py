@@ -63,7 +63,7 @@ def test_every_requirement_combination_merges_without_conflict(catalog):
         for version in framework.versions:
             pins = catalog.requirements(framework.name, version, server.name)
             assert all("==" in p for p in pins)
-            assert f"gunicorn==" in " ".join(pins)
+            assert "gunicorn==" in " ".join(pins)
 
 
 def test_tests_train_models_with_the_versions_the_image_pins(catalog):
@@ -83,7 +83,16 @@ def test_merge_pins_refuses_conflicts_and_unpinned_lines():
 
 def test_catalog_entries_are_validated(catalog):
     with pytest.raises(ValidationError, match="default_format"):
-        Framework(name="x", display_name="X", kind="predictive", handler="x", preload=True, default_format="zip",
-                  formats={}, default_version="1", versions={"1": {"requirements": []}})  # fmt: skip
+        Framework(
+            name="x",
+            display_name="X",
+            kind="predictive",
+            handler="x",
+            preload=True,
+            default_format="zip",
+            formats={},
+            default_version="1",
+            versions={"1": {"requirements": []}},
+        )
     with pytest.raises(ValidationError, match="not in its table"):
         Catalog(**{**catalog.model_dump(), "default_region": "mars-1"})

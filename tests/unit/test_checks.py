@@ -100,7 +100,9 @@ def test_dockerignore_semantics():
 def test_parser_joins_continuations_and_skips_comments():
     instructions = parse("# c\nFROM a:1\nRUN x \\\n  # inner comment\n  && y\n\nENV A=1\n")
     assert [(i.keyword, i.arguments, i.line) for i in instructions] == [
-        ("FROM", "a:1", 2), ("RUN", "x  && y", 3), ("ENV", "A=1", 7)
+        ("FROM", "a:1", 2),
+        ("RUN", "x  && y", 3),
+        ("ENV", "A=1", 7),
     ]
 
 
@@ -116,7 +118,6 @@ def test_secrets_are_found(project):
 def test_linters_report_real_problems(project):
     (project / "do" / "bad").write_text("#!/usr/bin/env bash\nrm -rf $TARGET/*\n")
     assert any("SC2086" in f.message for f in shellcheck([project / "do" / "bad"], required=True))
-    edit(project / "Dockerfile", "apt-get install -y --no-install-recommends nginx=1.22.*",
-         "apt-get install -y nginx")  # fmt: skip
+    edit(project / "Dockerfile", "apt-get install -y --no-install-recommends nginx=1.22.*", "apt-get install -y nginx")
     messages = " ".join(f.message for f in hadolint(project / "Dockerfile", required=True))
     assert "DL3008" in messages and "DL3015" in messages

@@ -26,8 +26,9 @@ def test_yes_lists_every_missing_required_answer_and_writes_nothing(run, tmp_pat
 
 
 def test_invalid_answers_exit_2_with_no_partial_output(run, tmp_path, wine_model_file):
-    result = run("new", "-y", "--project-name", "my_model", "--model-file", str(wine_model_file),
-                 "--region", "us-east-7")  # fmt: skip
+    result = run(
+        "new", "-y", "--project-name", "my_model", "--model-file", str(wine_model_file), "--region", "us-east-7"
+    )
     assert result.exit_code == 2
     assert "project_name = 'my_model' (from flag --project-name)" in result.output
     assert "region = 'us-east-7'" in result.output
@@ -36,8 +37,19 @@ def test_invalid_answers_exit_2_with_no_partial_output(run, tmp_path, wine_model
 
 
 def test_generates_from_flags(run, tmp_path, wine_model_file):
-    result = run("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file),
-                 "--web-server", "fastapi", "--instance-type", "ml.c7i.large", "--no-include-tests")  # fmt: skip
+    result = run(
+        "new",
+        "-y",
+        "--project-name",
+        "wine",
+        "--model-file",
+        str(wine_model_file),
+        "--web-server",
+        "fastapi",
+        "--instance-type",
+        "ml.c7i.large",
+        "--no-include-tests",
+    )
     assert result.exit_code == 0, result.output
     project = tmp_path / "wine"
     record = yaml.safe_load((project / "mcc.yaml").read_text())
@@ -48,10 +60,13 @@ def test_generates_from_flags(run, tmp_path, wine_model_file):
 
 
 def test_flag_beats_env_beats_config_beats_pyproject(run, tmp_path, wine_model_file):
-    (tmp_path / "pyproject.toml").write_text('[tool.mcc]\nproject_name = "from-pyproject"\nregion = "eu-west-3"\n'
-                                             'web_server = "fastapi"\ninstance_type = "ml.r5.large"\n')  # fmt: skip
-    (tmp_path / "answers.yaml").write_text(f"model:\n  file: {wine_model_file}\ndeployment:\n"
-                                           "  region: eu-west-2\n  instance_type: ml.c5.large\n")  # fmt: skip
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mcc]\nproject_name = "from-pyproject"\nregion = "eu-west-3"\n'
+        'web_server = "fastapi"\ninstance_type = "ml.r5.large"\n'
+    )
+    (tmp_path / "answers.yaml").write_text(
+        f"model:\n  file: {wine_model_file}\ndeployment:\n  region: eu-west-2\n  instance_type: ml.c5.large\n"
+    )
     env = {"MCC_REGION": "eu-west-1", "MCC_CONFIG": "answers.yaml", "MCC_INSTANCE_TYPE": "ml.m6i.large"}
     result = run("new", "-y", "--instance-type", "ml.m7i.large", env=env)
     assert result.exit_code == 0, result.output
@@ -81,8 +96,9 @@ def test_existing_project_needs_force(run, tmp_path, wine_model_file):
 
 
 def test_bad_env_value_names_its_variable(run, wine_model_file):
-    result = run("new", "-y", "--project-name", "x", "--model-file", str(wine_model_file),
-                 env={"MCC_INCLUDE_TESTS": "perhaps"})  # fmt: skip
+    result = run(
+        "new", "-y", "--project-name", "x", "--model-file", str(wine_model_file), env={"MCC_INCLUDE_TESTS": "perhaps"}
+    )
     assert result.exit_code == 2
     assert "include_tests = 'perhaps' (from env MCC_INCLUDE_TESTS)" in result.output
 

@@ -18,8 +18,12 @@ RUNTIME_SOURCE = Path(__file__).parents[2] / "src" / "mcc_runtime"
 
 
 def make_spec(catalog, tmp_path, model_file, force=False, **extra):
-    values = {"project_name": "wine-model", "model_file": str(model_file), "output_dir": str(tmp_path / "wine"),
-              **extra}  # fmt: skip
+    values = {
+        "project_name": "wine-model",
+        "model_file": str(model_file),
+        "output_dir": str(tmp_path / "wine"),
+        **extra,
+    }
     answers = {k: Given(v, "test") for k, v in values.items()}
     return build_spec(with_defaults(answers, catalog, {}), catalog, force=force)
 
@@ -36,11 +40,27 @@ def test_templates_render_with_strict_undefined():
 
 
 def test_plan_holds_the_whole_project(planned, catalog):
-    spec, files = planned
-    for path in ("Dockerfile", ".dockerignore", "requirements.txt", "requirements-dev.txt", "nginx.conf",
-                 "code/serve", "code/inference.py", "code/serving.json", "do/config", "do/build", "do/run",
-                 "do/test", "tests/test_handler.py", "tests/test_local_server.py", "README.md", "mcc.yaml",
-                 "model/wine.joblib", "samples/payload.csv"):  # fmt: skip
+    _, files = planned
+    for path in (
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "nginx.conf",
+        "code/serve",
+        "code/inference.py",
+        "code/serving.json",
+        "do/config",
+        "do/build",
+        "do/run",
+        "do/test",
+        "tests/test_handler.py",
+        "tests/test_local_server.py",
+        "README.md",
+        "mcc.yaml",
+        "model/wine.joblib",
+        "samples/payload.csv",
+    ):
         assert path in files, path
     requirements = files["requirements.txt"].content.decode().split()
     assert requirements == catalog.requirements("sklearn", "1.9.1", "flask")
@@ -52,8 +72,9 @@ def test_plan_holds_the_whole_project(planned, catalog):
 
 def test_runtime_is_copied_verbatim(planned):
     _, files = planned
-    copied = {p.removeprefix("code/mcc_runtime/"): f.content for p, f in files.items()
-              if p.startswith("code/mcc_runtime/")}  # fmt: skip
+    copied = {
+        p.removeprefix("code/mcc_runtime/"): f.content for p, f in files.items() if p.startswith("code/mcc_runtime/")
+    }
     expected = {p.relative_to(RUNTIME_SOURCE).as_posix(): p.read_bytes() for p in RUNTIME_SOURCE.rglob("*.py")}
     assert copied == expected
 

@@ -9,7 +9,12 @@ from mcc_runtime.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, ""), ("text/csv", "text/csv"), ("Text/CSV; charset=utf-8", "text/csv"), ("  application/json ;x=1", "application/json")],
+    [
+        (None, ""),
+        ("text/csv", "text/csv"),
+        ("Text/CSV; charset=utf-8", "text/csv"),
+        ("  application/json ;x=1", "application/json"),
+    ],
 )
 def test_media_type_drops_parameters_and_case(header, expected):
     assert codecs.media_type(header) == expected

@@ -51,8 +51,9 @@ def test_the_project_nginx_conf_renders_into_a_config_nginx_accepts(settings, tm
     (run_dir / "nginx.conf").write_text(conf)
     result = subprocess.run(
         [nginx.find_nginx(), "-t", "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", "stderr"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -60,8 +60,9 @@ def test_ping_is_503_until_the_model_is_loaded(tmp_path, wine_model_file, wine):
         (b"", "text/csv", None, 400, "empty"),
     ],
 )
-def test_bad_requests_get_4xx_json_and_the_service_keeps_serving(service, wine, body, content_type, accept,
-                                                                  status, message):  # fmt: skip
+def test_bad_requests_get_4xx_json_and_the_service_keeps_serving(
+    service, wine, body, content_type, accept, status, message
+):
     reply = service.invoke(body, content_type, accept)
     assert reply.status == status
     assert reply.content_type == "application/json"
@@ -101,8 +102,9 @@ USER_HOOKS = textwrap.dedent(
 )
 
 
-def test_inference_py_overrides_hooks_and_keeps_the_defaults_it_does_not_define(tmp_path, wine_model_file,
-                                                                                 wine, wine_model, caplog):  # fmt: skip
+def test_inference_py_overrides_hooks_and_keeps_the_defaults_it_does_not_define(
+    tmp_path, wine_model_file, wine, wine_model, caplog
+):
     service = build_service(settings_for(make_project(tmp_path, wine_model_file, USER_HOOKS)))
     rows = wine[0][:3]
     reply = service.invoke(csv_of(rows), "text/csv", None)

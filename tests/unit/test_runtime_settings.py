@@ -64,7 +64,7 @@ def test_invalid_environment_values_are_named(code, name, value, message):
 
 
 def test_missing_or_broken_serving_json(tmp_path):
-    with pytest.raises(SettingsError, match="serving.json is missing"):
+    with pytest.raises(SettingsError, match=r"serving\.json is missing"):
         Settings.load(tmp_path, {})
     (tmp_path / "serving.json").write_text("{")
     with pytest.raises(SettingsError, match="not valid JSON"):

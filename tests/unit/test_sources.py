@@ -17,8 +17,15 @@ def test_flags_ignore_absent_options():
 
 
 def test_env_reads_mcc_variables_only():
-    answers = from_env({"MCC_REGION": "eu-west-1", "MCC_WEB_SERVER": "fastapi", "MCC_OTHER": "x",
-                        "REGION": "no", "MCC_FRAMEWORK": "  "})  # fmt: skip
+    answers = from_env(
+        {
+            "MCC_REGION": "eu-west-1",
+            "MCC_WEB_SERVER": "fastapi",
+            "MCC_OTHER": "x",
+            "REGION": "no",
+            "MCC_FRAMEWORK": "  ",
+        }
+    )
     assert answers == {
         "region": Given("eu-west-1", "env MCC_REGION"),
         "web_server": Given("fastapi", "env MCC_WEB_SERVER"),
@@ -30,8 +37,13 @@ CONFIGS = {
     "serving:\n  web_server: fastapi\n",
     "c.toml": 'project_name = "from-file"\n[model]\nframework = "sklearn"\nfile = "models/m.joblib"\n'
     '[serving]\nweb_server = "fastapi"\n',
-    "c.json": json.dumps({"project_name": "from-file", "model": {"framework": "sklearn", "file": "models/m.joblib"},
-                          "serving": {"web_server": "fastapi"}}),  # fmt: skip
+    "c.json": json.dumps(
+        {
+            "project_name": "from-file",
+            "model": {"framework": "sklearn", "file": "models/m.joblib"},
+            "serving": {"web_server": "fastapi"},
+        }
+    ),
 }
 
 
@@ -80,8 +92,9 @@ def test_missing_config_file(tmp_path):
 
 def test_pyproject_tool_mcc_table(tmp_path):
     assert from_pyproject(tmp_path) == {}
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.mcc]\nregion = "eu-central-1"\n'
-                                             '[tool.mcc.serving]\nmax_payload_mb = 10\n')  # fmt: skip
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.mcc]\nregion = "eu-central-1"\n[tool.mcc.serving]\nmax_payload_mb = 10\n'
+    )
     answers = from_pyproject(tmp_path)
     assert answers["region"].value == "eu-central-1"
     assert answers["max_payload_mb"].value == 10
@@ -91,11 +104,13 @@ def test_pyproject_tool_mcc_table(tmp_path):
 def test_precedence_flags_env_file_pyproject_defaults(tmp_path, catalog):
     """Each layer wins over every layer below it, key by key."""
     config = tmp_path / "c.yaml"
-    config.write_text("deployment:\n  region: eu-west-2\n  instance_type: ml.c5.large\nserving:\n"
-                      "  web_server: fastapi\n  max_payload_mb: 7\n")  # fmt: skip
+    config.write_text(
+        "deployment:\n  region: eu-west-2\n  instance_type: ml.c5.large\nserving:\n"
+        "  web_server: fastapi\n  max_payload_mb: 7\n"
+    )
     (tmp_path / "pyproject.toml").write_text(
         '[tool.mcc]\nregion = "eu-west-3"\ninstance_type = "ml.c5.xlarge"\nweb_server = "flask"\n'
-        'max_payload_mb = 8\ninclude_tests = false\n'
+        "max_payload_mb = 8\ninclude_tests = false\n"
     )
     flags = from_flags({"region": "eu-north-1"})
     env = from_env({"MCC_REGION": "eu-west-1", "MCC_INSTANCE_TYPE": "ml.m5.xlarge"})
@@ -125,8 +140,9 @@ def test_missing_required_lists_every_missing_answer():
     missing = missing_required({})
     assert [e.field for e in missing] == ["project_name", "model_file"]
     assert missing_required({"project_name": Given("x", "flag"), "sample_model": Given("true", "env")}) == []
-    assert [e.field for e in missing_required({"project_name": Given("x", "f"),
-                                               "sample_model": Given(False, "f")})] == ["model_file"]  # fmt: skip
+    assert [
+        e.field for e in missing_required({"project_name": Given("x", "f"), "sample_model": Given(False, "f")})
+    ] == ["model_file"]
 
 
 def test_path_answers_relative_to_the_config_file(tmp_path):

@@ -60,8 +60,9 @@ def test_sagemaker_names_refused(catalog, base, name, message):
 
 
 def test_typos_get_the_closest_suggestion(catalog, base):
-    found = errors_of(catalog, **base, region="us-est-1", instance_type="ml.m5.larg", web_server="flsk",
-                      framework="sklarn")  # fmt: skip
+    found = errors_of(
+        catalog, **base, region="us-est-1", instance_type="ml.m5.larg", web_server="flsk", framework="sklarn"
+    )
     assert "did you mean" in found["region"] and "'us-east-1'" in found["region"]
     assert "did you mean 'ml.m5.large'" in found["instance_type"]
     assert "did you mean 'flask'" in found["web_server"] and "allowed: fastapi, flask" in found["web_server"]
@@ -129,5 +130,6 @@ def test_non_empty_target_needs_force(catalog, base, tmp_path):
 
 def test_unknown_answer_paths_are_refused_by_the_spec():
     with pytest.raises(Exception, match="Extra inputs are not permitted"):
-        ProjectSpec.model_validate({"project_name": "a", "output_dir": ".", "colour": "blue",
-                                    "model": {}, "serving": {}, "deployment": {}})  # fmt: skip
+        ProjectSpec.model_validate(
+            {"project_name": "a", "output_dir": ".", "colour": "blue", "model": {}, "serving": {}, "deployment": {}}
+        )

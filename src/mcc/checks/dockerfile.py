@@ -73,8 +73,13 @@ def _base_images_pinned(instructions: list[Instruction]) -> list[Finding]:
             continue
         tag = image.rsplit("/", 1)[-1].partition(":")[2]
         if not tag or tag == "latest" or not any(c.isdigit() for c in tag):
-            findings.append(Finding("base-image-pinned", f"line {ins.line}: {image} is not pinned to a version "
-                                    "tag or digest", "Dockerfile"))  # fmt: skip
+            findings.append(
+                Finding(
+                    "base-image-pinned",
+                    f"line {ins.line}: {image} is not pinned to a version tag or digest",
+                    "Dockerfile",
+                )
+            )
     if not any(i.keyword == "FROM" for i in instructions):
         findings.append(Finding("base-image-pinned", "no FROM instruction", "Dockerfile"))
     return findings
@@ -98,11 +103,13 @@ def _copy_sources_exist(project: Path, copies, ignore: DockerIgnore) -> list[Fin
         for source in sources:
             relative = source.strip("/") or "."
             if not (project / relative).exists():
-                findings.append(Finding("copy-sources", f"line {ins.line}: {source} does not exist in the project",
-                                        "Dockerfile"))  # fmt: skip
+                findings.append(
+                    Finding("copy-sources", f"line {ins.line}: {source} does not exist in the project", "Dockerfile")
+                )
             elif ignore.ignored(relative):
-                findings.append(Finding("copy-sources", f"line {ins.line}: {source} is excluded by .dockerignore",
-                                        "Dockerfile"))  # fmt: skip
+                findings.append(
+                    Finding("copy-sources", f"line {ins.line}: {source} is excluded by .dockerignore", "Dockerfile")
+                )
     return findings
 
 
@@ -113,8 +120,13 @@ def _port_exposed(instructions: list[Instruction]) -> list[Finding]:
         findings.append(Finding("port", f"port {SAGEMAKER_PORT} is not exposed", "Dockerfile"))
     labels = " ".join(i.arguments for i in instructions if i.keyword == "LABEL")
     if f"{BIND_TO_PORT_LABEL}=true" not in labels:
-        findings.append(Finding("port", f"label {BIND_TO_PORT_LABEL}=true is missing (the server honours "
-                                "SAGEMAKER_BIND_TO_PORT)", "Dockerfile"))  # fmt: skip
+        findings.append(
+            Finding(
+                "port",
+                f"label {BIND_TO_PORT_LABEL}=true is missing (the server honours SAGEMAKER_BIND_TO_PORT)",
+                "Dockerfile",
+            )
+        )
     return findings
 
 
@@ -126,8 +138,13 @@ def _entrypoint_runs(project: Path, instructions, copies, ignore: DockerIgnore) 
     try:
         program = json.loads(ins.arguments)[0]
     except (json.JSONDecodeError, IndexError, TypeError):
-        return [Finding("entrypoint", f"line {ins.line}: use the exec form [\"program\", ...] so SIGTERM "
-                        "reaches the program", "Dockerfile")]  # fmt: skip
+        return [
+            Finding(
+                "entrypoint",
+                f'line {ins.line}: use the exec form ["program", ...] so SIGTERM reaches the program',
+                "Dockerfile",
+            )
+        ]
     source = _context_path(program, copies)
     if source is None:
         return [Finding("entrypoint", f"{program} is not copied from the project", "Dockerfile")]
@@ -166,11 +183,17 @@ def _privileges_dropped(instructions: list[Instruction]) -> list[Finding]:
     if users and users[-1].arguments.split(":")[0] not in ("root", "0"):
         return []  # the whole container runs unprivileged
     if not run_as:
-        return [Finding("privilege-drop", f"no non-root USER and no {RUN_AS_VARIABLE}: request handlers would "
-                        "run as root", "Dockerfile")]  # fmt: skip
-    created = any(i.keyword == "RUN" and re.search(rf"\b(useradd|adduser)\b.*\b{re.escape(run_as)}\b", i.arguments)
-                  for i in instructions)  # fmt: skip
+        return [
+            Finding(
+                "privilege-drop",
+                f"no non-root USER and no {RUN_AS_VARIABLE}: request handlers would run as root",
+                "Dockerfile",
+            )
+        ]
+    created = any(
+        i.keyword == "RUN" and re.search(rf"\b(useradd|adduser)\b.*\b{re.escape(run_as)}\b", i.arguments)
+        for i in instructions
+    )
     if not created:
-        return [Finding("privilege-drop", f"{RUN_AS_VARIABLE}={run_as} but no RUN creates that user",
-                        "Dockerfile")]  # fmt: skip
+        return [Finding("privilege-drop", f"{RUN_AS_VARIABLE}={run_as} but no RUN creates that user", "Dockerfile")]
     return []

@@ -20,8 +20,9 @@ def find_tool(name: str) -> str | None:
 
 
 def _missing(name: str, required: bool) -> list[Finding]:
-    return [Finding(name, f"{name} is not installed ({INSTALL_HINT[name]})",
-                    severity="error" if required else "warning")]  # fmt: skip
+    return [
+        Finding(name, f"{name} is not installed ({INSTALL_HINT[name]})", severity="error" if required else "warning")
+    ]
 
 
 def hadolint(dockerfile: Path, required: bool = False) -> list[Finding]:
@@ -45,8 +46,9 @@ def shellcheck(scripts: Sequence[Path], required: bool = False) -> list[Finding]
     for script in scripts:
         result = subprocess.run(
             [tool, "--external-sources", "--source-path=SCRIPTDIR", "--shell=bash", "--format=gcc", str(script)],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+        )
         findings += [Finding("shellcheck", line, script.name) for line in result.stdout.strip().splitlines()]
         if result.returncode != 0 and not result.stdout.strip():
             findings.append(Finding("shellcheck", result.stderr.strip() or "failed", script.name))

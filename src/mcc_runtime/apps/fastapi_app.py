@@ -15,7 +15,7 @@ def create_app(service: InferenceService | None = None) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     def respond(reply: Reply) -> Response:
-        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        return Response(reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type})
 
     @app.get("/ping")
     async def ping() -> Response:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Werkzeug encodes host names with the idna codec on each request: import it before the workers fork
+# and drop privileges, so no worker has to read the standard library lazily.
+import encodings.idna  # noqa: F401
+
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 

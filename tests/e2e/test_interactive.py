@@ -1,0 +1,100 @@
+"""The interactive decision tree, driven through a real terminal (pexpect) like a user would."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pexpect
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+DOWN, ENTER, CLEAR_LINE = "\x1b[B", "\r", "\x15"
+
+
+def spawn(cwd, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCC_") and not k.startswith("AWS_")}
+    env.update(TERM="xterm", COLUMNS="120", LINES="40", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "mcc", "new", *args], cwd=str(cwd), env=env,
+                          encoding="utf-8", timeout=30, dimensions=(40, 120))  # fmt: skip
+    return child
+
+
+def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_model_file):
+    child = spawn(tmp_path)
+    child.expect("Project name")
+    child.send("bad_name" + ENTER)
+    child.expect("SageMaker's name rule")  # asked again, with the rule
+    child.send(CLEAR_LINE + "wine-app" + ENTER)
+    child.expect("Output directory")
+    child.send(ENTER)  # default ./wine-app
+    child.expect("Framework")
+    child.send(ENTER)  # scikit-learn
+    child.expect("Model:")
+    child.send(ENTER)  # my trained model file
+    child.expect("Model file")
+    child.send(str(tmp_path / "missing.joblib"))
+    child.send(ENTER)
+    child.expect("no such file")
+    child.send(CLEAR_LINE + str(wine_model_file))
+    child.send(ENTER)
+    child.expect("Web server")  # the format was not asked: the extension tells
+    child.send(DOWN + ENTER)  # fastapi
+    child.expect("Instance type")
+    child.send(CLEAR_LINE + "ml.c5.larg" + ENTER)
+    child.expect("did you mean 'ml.c5.large'")
+    child.send(CLEAR_LINE + "ml.c5.large" + ENTER)
+    child.expect("AWS Region")
+    child.send(CLEAR_LINE + "eu-west-1" + ENTER)
+    child.expect("Generate tests")
+    child.send("n")
+    child.expect("Created")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    record = yaml.safe_load((tmp_path / "wine-app" / "mcc.yaml").read_text())
+    assert record["project_name"] == "wine-app"
+    assert record["serving"]["web_server"] == "fastapi"
+    assert record["deployment"] == {"instance_type": "ml.c5.large", "region": "eu-west-1"}
+    assert record["include_tests"] is False
+    assert record["model"]["format"] == "joblib"
+    assert not (tmp_path / "wine-app" / "tests").exists()
+
+
+def test_only_unanswered_questions_are_asked(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.mcc]\nregion = "ap-south-1"\n')
+    child = spawn(tmp_path, "--project-name", "demo", "--web-server", "flask", "--instance-type", "ml.m5.xlarge")
+    child.expect("Output directory")
+    child.send(ENTER)
+    child.expect("Framework")
+    child.send(ENTER)
+    child.expect("Model:")
+    child.send(DOWN + ENTER)  # the sample model
+    child.expect("Model format")  # no file, so the format is asked
+    child.send(ENTER)
+    child.expect("Generate tests")
+    child.send("y")
+    child.expect("Created")
+    transcript = child.before
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    for never_asked in ("Project name", "Web server", "Instance type", "AWS Region", "Model file"):
+        assert never_asked not in transcript
+    record = yaml.safe_load((tmp_path / "demo" / "mcc.yaml").read_text())
+    assert record["model"]["sample"] is True
+    assert record["deployment"] == {"instance_type": "ml.m5.xlarge", "region": "ap-south-1"}
+
+
+def test_ctrl_c_aborts_and_writes_nothing(tmp_path):
+    child = spawn(tmp_path)
+    child.expect("Project name")
+    child.send("wine" + ENTER)
+    child.expect("Output directory")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert list(tmp_path.iterdir()) == []
