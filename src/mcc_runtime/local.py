@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from .smoke import wait_until_ready
 
@@ -54,12 +55,14 @@ class LocalServer:
         port: int | None = None,
         env: Mapping[str, str] | None = None,
         ready_timeout: float = 90.0,
+        log: IO | None = None,
     ) -> None:
         self.project_dir = Path(project_dir)
         self.python = python
         self.port = port or free_port()
         self.extra_env = dict(env or {})
         self.ready_timeout = ready_timeout
+        self.log = log  # where the server's output goes (default: inherited)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -71,7 +74,8 @@ class LocalServer:
         env.setdefault("MCC_MODEL_DIR", str(self.project_dir / "model"))
         env.update(self.extra_env)
         env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
-        self.process = subprocess.Popen([self.python, str(self.project_dir / "code" / "serve")], env=env)
+        command = [self.python, str(self.project_dir / "code" / "serve")]
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
         try:
             wait_until_ready(self.url, self.ready_timeout, alive=lambda: self.process.poll() is None)
         except (TimeoutError, RuntimeError):
