@@ -21,7 +21,7 @@ from .defaults import missing_required, with_defaults
 from .errors import InvalidAnswers, MccError
 from .plan import plan_project
 from .prompts import Aborted, ask_missing
-from .render import write_project
+from .render import Written, write_project
 from .sources import from_env, from_file, from_flags, from_pyproject, merge
 from .spec import ProjectSpec, build_spec
 
@@ -91,14 +91,14 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
         with err.status("Generating the project…"):
             files = plan_project(spec, catalog)
-            target = write_project(files, spec.output_dir, force=force)
+            written = write_project(files, spec.output_dir, force=force)
     except Aborted:
         err.print("[yellow]Aborted; nothing was written.[/]")
         sys.exit(130)
     except MccError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
-    _summarize(spec, target, len(files))
+    _summarize(spec, written, len(files))
 
 
 @main.command()
@@ -161,15 +161,19 @@ def _report(exc: MccError) -> None:
         err.print(f"[bold red]error:[/] {exc}", markup=False)
 
 
-def _summarize(spec: ProjectSpec, target: Path, count: int) -> None:
+def _summarize(spec: ProjectSpec, written: Written, count: int) -> None:
     try:
-        shown = target.relative_to(Path.cwd())
+        shown = written.target.relative_to(Path.cwd())
     except ValueError:
-        shown = target
+        shown = written.target
     out.print(
         f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
         f"{spec.serving.web_server} behind nginx, {spec.deployment.instance_type} in {spec.deployment.region}"
     )
+    for path in written.kept:
+        out.print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
+    if not spec.model.sample_payload and not spec.model.sample:
+        out.print("[yellow]no sample payload:[/] do/test and the project's tests need one; pass --sample-payload FILE")
     out.print("\nNext steps:", highlight=False)
     for line in (
         f"cd {shown}",

@@ -22,6 +22,7 @@ SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
 EXECUTABLES = {"code/serve"}
 SCRIPTS_DIR = "do/"
 SOURCED_SCRIPTS = {"do/config"}
+USER_OWNED = {"code/inference.py"}  # customised by users: regenerating keeps an existing copy
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PlannedFile:
     content: bytes | None = None
     source: Path | None = None
     executable: bool = False
+    user_owned: bool = False
 
 
 def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
@@ -91,7 +93,7 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     data = spec.model_dump(mode="json")
     data["output_dir"] = "."
     data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
-    data["model"]["sample_payload"] = payload_files[0].path if payload_files else None
+    data["model"]["sample_payload"] = payload_files[0].path if spec.model.sample_payload else None
     header = "# Answers that generated this project. Regenerate in place: mcc new --config mcc.yaml --force\n"
     return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
 
@@ -132,7 +134,7 @@ def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[
             content = render_template(relative.as_posix(), kind, context).encode()
         else:
             content = source.read_bytes()
-        files.append(PlannedFile(dest, content, executable=_is_executable(dest)))
+        files.append(PlannedFile(dest, content, executable=_is_executable(dest), user_owned=dest in USER_OWNED))
     return files
 
 

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +36,18 @@ def render_template(name: str, kind: str, context: dict[str, Any]) -> str:
     return environment(kind).get_template(name).render(**context)
 
 
-def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = False) -> Path:
+@dataclass(frozen=True)
+class Written:
+    target: Path
+    kept: list[str] = field(default_factory=list)  # user-owned files that already existed
+
+
+def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = False) -> Written:
     """Write every file into a staging directory beside ``target``, then move it into place.
 
     A new or empty target is replaced by the staging directory in one rename. A non-empty target
-    (only with ``force``) gets each generated file replaced; files the generator does not write stay.
+    (only with ``force``) gets each generated file replaced, except user-owned files that exist
+    already; files the generator does not write stay.
     """
     target = Path(target).resolve()
     if target.exists() and not target.is_dir():
@@ -52,21 +60,25 @@ def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = F
     try:
         umask = _umask()
         staging.chmod(0o777 & ~umask)
-        written = [_write(staging, planned, umask) for planned in files]
+        files = list(files)
+        for planned in files:
+            _write(staging, planned, umask)
+        kept = [f.path for f in files if non_empty and f.user_owned and (target / f.path).exists()]
         if not non_empty:
             if target.is_dir():
                 target.rmdir()
             staging.rename(target)
         else:
-            for relative in written:
-                (target / relative).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / relative, target / relative)
+            for planned in files:
+                if planned.path not in kept:
+                    (target / planned.path).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / planned.path, target / planned.path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return Written(target, kept)
 
 
-def _write(root: Path, planned: PlannedFile, umask: int) -> str:
+def _write(root: Path, planned: PlannedFile, umask: int) -> None:
     path = root / planned.path
     path.parent.mkdir(parents=True, exist_ok=True)
     if planned.source is not None:
@@ -74,7 +86,6 @@ def _write(root: Path, planned: PlannedFile, umask: int) -> str:
     else:
         path.write_bytes(planned.content or b"")
     path.chmod((0o777 if planned.executable else 0o666) & ~umask)
-    return planned.path
 
 
 def _umask() -> int:

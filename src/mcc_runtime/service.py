@@ -84,6 +84,8 @@ class InferenceService:
             output, response_type = output
         if isinstance(output, str):
             output = output.encode()
+        if not isinstance(output, bytes):
+            raise TypeError(f"output_fn returned {type(output).__name__}; it must return bytes or str")
         return Reply(200, output, response_type)
 
 

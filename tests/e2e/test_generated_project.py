@@ -10,6 +10,7 @@ import json
 import os
 import pwd
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -174,6 +175,20 @@ def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python
     assert LocalServer.wait_closed(port)
     time.sleep(0.5)
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_a_port_in_use_is_a_quick_clear_failure(project, python):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "MCC_MODEL_DIR": str(project / "model")}
+        result = subprocess.run(
+            [python, str(project / "code" / "serve")], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert "Address already in use" in result.stderr
+    assert "nginx exited unexpectedly" in result.stderr
 
 
 def test_a_crashed_model_server_takes_the_entrypoint_down(project, python):

@@ -19,7 +19,7 @@ from mcc.spec import build_spec
 def generate(catalog, target, model_file, **extra):
     values = {"project_name": "checked", "model_file": str(model_file), "output_dir": str(target), **extra}
     spec = build_spec(with_defaults({k: Given(v, "test") for k, v in values.items()}, catalog, {}), catalog)
-    return write_project(plan_project(spec, catalog), spec.output_dir)
+    return write_project(plan_project(spec, catalog), spec.output_dir).target
 
 
 @pytest.fixture(scope="module")

@@ -91,8 +91,12 @@ def test_existing_project_needs_force(run, tmp_path, wine_model_file):
     result = run(*args)
     assert result.exit_code == 2 and "pass --force" in result.output
     assert (tmp_path / "wine" / "code" / "inference.py").read_text() == "# my edits\n"
-    assert run(*args, "--force").exit_code == 0
-    assert "def model_fn" in (tmp_path / "wine" / "code" / "inference.py").read_text()
+    (tmp_path / "wine" / "Dockerfile").write_text("broken")
+    result = run(*args, "--force")
+    assert result.exit_code == 0
+    assert "kept your code/inference.py" in result.output
+    assert (tmp_path / "wine" / "code" / "inference.py").read_text() == "# my edits\n"
+    assert (tmp_path / "wine" / "Dockerfile").read_text().startswith("# syntax=docker/dockerfile:1")
 
 
 def test_bad_env_value_names_its_variable(run, wine_model_file):

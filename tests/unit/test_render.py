@@ -81,7 +81,7 @@ def test_runtime_is_copied_verbatim(planned):
 
 def test_answers_record_regenerates_the_same_project(planned, catalog, tmp_path):
     spec, files = planned
-    target = write_project(files.values(), spec.output_dir)
+    target = write_project(files.values(), spec.output_dir).target
     record = yaml.safe_load((target / "mcc.yaml").read_text())
     assert record["project_name"] == "wine-model"
     assert record["model"]["file"] == "model/wine.joblib"
@@ -102,7 +102,7 @@ def test_project_without_tests(catalog, tmp_path, wine_model_file):
 
 def test_write_creates_the_project_with_sane_permissions(planned):
     spec, files = planned
-    target = write_project(files.values(), spec.output_dir)
+    target = write_project(files.values(), spec.output_dir).target
     assert stat.S_IMODE(target.stat().st_mode) & 0o055 == 0o055  # not the staging dir's 0700
     assert os.access(target / "do" / "run", os.X_OK)
     assert not os.access(target / "do" / "config", os.X_OK)
@@ -123,9 +123,21 @@ def test_force_replaces_generated_files_and_keeps_the_users(tmp_path):
     with pytest.raises(InvalidAnswers, match="not empty"):
         write_project([PlannedFile("a.txt", b"new")], target)
     assert (target / "a.txt").read_bytes() == b"old"
-    write_project([PlannedFile("a.txt", b"new"), PlannedFile("b/c.txt", b"new")], target, force=True)
+    (target / "mine.py").write_text("edited")
+    written = write_project(
+        [
+            PlannedFile("a.txt", b"new"),
+            PlannedFile("b/c.txt", b"new"),
+            PlannedFile("mine.py", b"new", user_owned=True),
+            PlannedFile("fresh.py", b"new", user_owned=True),
+        ],
+        target,
+        force=True,
+    )
     assert (target / "a.txt").read_bytes() == b"new" and (target / "b" / "c.txt").read_bytes() == b"new"
     assert (target / "notes.md").read_text() == "mine"
+    assert (target / "mine.py").read_text() == "edited" and written.kept == ["mine.py"]
+    assert (target / "fresh.py").read_bytes() == b"new"
     assert not [p for p in tmp_path.iterdir() if "mcc-staging" in p.name]
 
 

@@ -95,6 +95,8 @@ USER_HOOKS = textwrap.dedent(
         return model.predict_proba(data)
 
     def output_fn(prediction, accept):
+        if len(prediction) == 2:
+            return {"not": "bytes"}
         if accept == "text/plain":
             return "classes: " + " ".join(str(int(np.argmax(p))) for p in prediction), "text/plain"
         return defaults.output_fn(prediction, accept)
@@ -118,6 +120,8 @@ def test_inference_py_overrides_hooks_and_keeps_the_defaults_it_does_not_define(
     assert reply.status == 500
     assert json.loads(reply.body) == {"error": "internal server error; see the container logs"}
     assert "a bug in user code" in caplog.text
+    assert service.invoke(csv_of(rows[:2]), "text/csv", None).status == 500
+    assert "output_fn returned dict" in caplog.text
     assert service.invoke(csv_of(rows), "text/csv", None).status == 200
 
 
