@@ -98,6 +98,9 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
     except MccError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
+        sys.exit(1)
     _summarize(spec, written, len(files))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import validation
 from .answers import BY_PATH, nest
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .sources import Answers
 
@@ -99,105 +100,103 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     model = spec.model
     framework = catalog.frameworks[model.framework]
     errors: list[FieldError] = []
-
-    def fail(key: str, value: Any, message: str) -> None:
-        errors.append(FieldError(key, message, value, answers[key].source if key in answers else None))
-
     if model.format not in framework.formats:
-        fail(
-            "model_format",
-            model.format,
-            f"is not a {framework.display_name} format (allowed: {', '.join(framework.formats)})",
+        allowed = ", ".join(framework.formats)
+        errors.append(
+            _error(
+                answers, "model_format", model.format, f"is not a {framework.display_name} format (allowed: {allowed})"
+            )
         )
     if model.framework_version not in framework.versions:
-        fail(
-            "framework_version",
-            model.framework_version,
-            f"is not a {framework.display_name} version the catalog pins (allowed: {', '.join(framework.versions)})",
+        allowed = ", ".join(framework.versions)
+        errors.append(
+            _error(
+                answers,
+                "framework_version",
+                model.framework_version,
+                f"is not a {framework.display_name} version the catalog pins (allowed: {allowed})",
+            )
         )
     if model.file and model.sample:
-        fail("sample_model", True, "give either a model file or --sample-model, not both")
+        errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
-        errors += _model_file_errors(model, framework.formats.get(model.format), answers)
+        errors += _model_file_errors(model.file, framework.formats.get(model.format), answers)
     elif not model.sample:
-        fail("model_file", None, "required (--model-file FILE, or --sample-model)")
-    if model.sample and not model.file:
-        errors += _sample_errors(model, catalog, answers)
-    if model.sample_payload:
-        payload = model.sample_payload
-        if not payload.is_file():
-            fail("sample_payload", str(payload), "file not found")
-        elif payload.suffix.lower() not in PAYLOAD_SUFFIXES:
-            fail("sample_payload", str(payload), f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file")
+        errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
+    elif model.framework_version in framework.versions:
+        errors += _sample_errors(framework, model.framework_version, answers)
+    payload = model.sample_payload
+    if payload and not payload.is_file():
+        errors.append(_error(answers, "sample_payload", str(payload), "file not found"))
+    elif payload and payload.suffix.lower() not in PAYLOAD_SUFFIXES:
+        errors.append(
+            _error(answers, "sample_payload", str(payload), f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file")
+        )
     return errors
 
 
-def _model_file_errors(model: ModelSpec, fmt: Any, answers: Answers) -> list[FieldError]:
-    source = answers["model_file"].source if "model_file" in answers else None
-    path = model.file
+def _model_file_errors(path: Path, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
     if not path.exists():
-        return [FieldError("model_file", "file not found", str(path), source)]
+        return [_error(answers, "model_file", str(path), "file not found")]
     if not path.is_file():
-        return [FieldError("model_file", "must be a file", str(path), source)]
+        return [_error(answers, "model_file", str(path), "must be a file")]
     if fmt and not path.name.lower().endswith(fmt.extensions):
+        expected = " or ".join(fmt.extensions)
         return [
-            FieldError(
-                "model_file",
-                f"does not match model_format {fmt.name!r}, which expects {' or '.join(fmt.extensions)}",
-                str(path),
-                source,
+            _error(
+                answers, "model_file", str(path), f"does not match model_format {fmt.name!r}, which expects {expected}"
             )
         ]
     return []
 
 
-def _sample_errors(model: ModelSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
-    framework = catalog.frameworks[model.framework]
-    source = answers["sample_model"].source if "sample_model" in answers else None
+def _sample_errors(framework: Framework, version: str, answers: Answers) -> list[FieldError]:
+    """Training the sample here must use the version the image pins, or its pickle may not load there."""
     if framework.sample is None:
-        return [FieldError("sample_model", f"{framework.display_name} has no sample model", True, source)]
-    if model.framework_version not in framework.versions:
-        return []  # reported already
-    package = _pinned_package(catalog, model)
+        return [_error(answers, "sample_model", True, f"{framework.display_name} has no sample model")]
     try:
-        installed = importlib.metadata.version(package)
+        installed = importlib.metadata.version(framework.package)
     except importlib.metadata.PackageNotFoundError:
         installed = None
-    if installed != model.framework_version:
-        have = f"found {installed}" if installed else "it is not installed"
-        return [
-            FieldError(
-                "sample_model",
-                f"training the sample needs {package}=={model.framework_version} "
-                f"here, the version the image pins ({have}); pip install "
-                f"'ml-container-creator[sample]'",
-                True,
-                source,
-            )
-        ]
-    return []
-
-
-def _pinned_package(catalog: Catalog, model: ModelSpec) -> str:
-    """The distribution whose pin equals the framework version (e.g. scikit-learn for sklearn 1.9.1)."""
-    pins = catalog.frameworks[model.framework].versions[model.framework_version].requirements
-    return next(p.split("==")[0] for p in pins if p.endswith(f"=={model.framework_version}"))
+    if installed == version:
+        return []
+    have = f"found {installed}" if installed else "it is not installed"
+    return [
+        _error(
+            answers,
+            "sample_model",
+            True,
+            f"training the sample needs {framework.package}=={version} here, "
+            f"the version the image pins ({have}); pip install 'ml-container-creator[sample]'",
+        )
+    ]
 
 
 def target_errors(output_dir: Path, force: bool, answers: Answers) -> list[FieldError]:
-    source = answers["output_dir"].source if "output_dir" in answers else None
+    """The output directory must be creatable, or empty, or --force given."""
+    shown = str(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
-        return [FieldError("output_dir", "exists and is not a directory", str(output_dir), source)]
+        return [_error(answers, "output_dir", shown, "exists and is not a directory")]
+    ancestor = next(p for p in output_dir.absolute().parents if p.exists())
+    if not output_dir.exists() and not ancestor.is_dir():
+        return [_error(answers, "output_dir", shown, f"cannot be created: {ancestor} is not a directory")]
+    if not output_dir.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        return [_error(answers, "output_dir", shown, f"cannot be created: no write permission in {ancestor}")]
     if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
         return [
-            FieldError(
+            _error(
+                answers,
                 "output_dir",
+                shown,
                 "exists and is not empty; pass --force to overwrite the generated files in it",
-                str(output_dir),
-                source,
             )
         ]
     return []
+
+
+def _error(answers: Answers, key: str, value: Any, message: str) -> FieldError:
+    """A FieldError that says where the answer came from."""
+    return FieldError(key, message, value, answers[key].source if key in answers else None)
 
 
 def _field_error(error: dict, answers: Answers) -> FieldError:

@@ -58,6 +58,12 @@ def test_every_framework_has_a_runtime_handler_and_a_sample_trainer(catalog):
             assert framework.sample.trainer in samples.TRAINERS
 
 
+def test_every_framework_version_pins_its_own_package(catalog):
+    for framework in catalog.frameworks.values():
+        for version, entry in framework.versions.items():
+            assert f"{framework.package}=={version}" in entry.requirements
+
+
 def test_every_requirement_combination_merges_without_conflict(catalog):
     for framework, server in itertools.product(catalog.frameworks.values(), catalog.servers.values()):
         for version in framework.versions:
@@ -86,6 +92,7 @@ def test_catalog_entries_are_validated(catalog):
         Framework(
             name="x",
             display_name="X",
+            package="x",
             kind="predictive",
             handler="x",
             preload=True,

@@ -125,3 +125,21 @@ def test_check_command(run, tmp_path, wine_model_file):
     result = run("check", "wine")
     assert result.exit_code == 1
     assert "port 8080 is not exposed" in result.output
+
+
+def test_an_unwritable_destination_is_a_clear_error(run, tmp_path, wine_model_file):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "blocker").write_text("")
+    result = run(
+        "new",
+        "-y",
+        "--project-name",
+        "wine",
+        "--model-file",
+        str(wine_model_file),
+        "--output-dir",
+        str(locked / "blocker" / "wine"),
+    )
+    assert result.exit_code == 2
+    assert "output_dir" in result.output and "Nothing was written." in result.output

@@ -39,6 +39,7 @@ class SampleModel(_Entry):
 class Framework(_Entry):
     name: str
     display_name: str
+    package: str  # the distribution whose version is the framework version (pip name)
     kind: Literal["predictive"]
     handler: str
     preload: bool
