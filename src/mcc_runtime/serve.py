@@ -122,21 +122,24 @@ def main(argv: list[str] | None = None) -> int:
     if args not in ([], ["serve"]):
         print(f"usage: serve [serve]   (this image only serves; got {' '.join(args)!r})", file=sys.stderr)
         return 2
-    run_dir = Path(os.environ.get("MCC_RUN_DIR") or tempfile.mkdtemp(prefix="mcc-serve-"))
-    socket_path = run_dir / "model-server.sock"
-    conf_path = run_dir / "nginx.conf"
     try:
         settings = Settings.load()
         nginx_bin = nginx.find_nginx()
         template = (settings.project_dir / "nginx.conf").read_text()
-        conf = nginx.render(template, nginx.values(settings, run_dir, socket_path))
+        # A fresh directory (inside MCC_RUN_DIR when set) for the socket, nginx.conf and nginx's temp files.
+        run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=os.environ.get("MCC_RUN_DIR") or None))
     except (SettingsError, ValueError, OSError) as exc:
+        log(f"error: {exc}")
+        return 2
+    socket_path = run_dir / "model-server.sock"
+    conf_path = run_dir / "nginx.conf"
+    try:
+        conf_path.write_text(nginx.render(template, nginx.values(settings, run_dir, socket_path)))
+        run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
+    except (ValueError, OSError) as exc:
         log(f"error: {exc}")
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
-    conf_path.write_text(conf)
 
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, supervisor.stop)

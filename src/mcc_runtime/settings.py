@@ -12,6 +12,8 @@ Environment variables (all optional):
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
+``MCC_NGINX_BIN``                   nginx executable (default: ``nginx`` on PATH or in /usr/sbin)
+``MCC_RUN_DIR``                     where each start makes its socket/config directory (default: /tmp)
 ==================================  ==============================================================
 """
 

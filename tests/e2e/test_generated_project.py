@@ -155,10 +155,10 @@ def test_static_checks_pass(project):
     assert check_project(project, require_linters=True) == []
 
 
-def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python):
+def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python, tmp_path):
     """The lifecycle a user follows: do/run --local, do/test, Ctrl-C/SIGTERM; nothing is left running."""
     port = LocalServer(project).port
-    env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port), "MCC_WORKERS": "2"}
+    env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port), "MCC_WORKERS": "2", "MCC_RUN_DIR": str(tmp_path)}
     serve = subprocess.Popen([str(project / "do" / "run"), "--local"], env=env)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", 90, alive=lambda: serve.poll() is None)
@@ -175,6 +175,7 @@ def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python
     assert LocalServer.wait_closed(port)
     time.sleep(0.5)
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+    assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []  # its own run directory removed, nothing else
 
 
 def test_a_port_in_use_is_a_quick_clear_failure(project, python):
