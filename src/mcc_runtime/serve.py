@@ -23,6 +23,7 @@ from . import nginx
 from .settings import Settings, SettingsError
 
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
+MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     socket_path = run_dir / "model-server.sock"
     conf_path = run_dir / "nginx.conf"
     try:
+        if len(os.fsencode(socket_path)) > MAX_SOCKET_PATH:
+            raise ValueError(f"{socket_path} is too long for a unix socket; set MCC_RUN_DIR to a shorter directory")
         conf_path.write_text(nginx.render(template, nginx.values(settings, run_dir, socket_path)))
         run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
     except (ValueError, OSError) as exc:

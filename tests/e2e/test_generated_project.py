@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -155,10 +156,20 @@ def test_static_checks_pass(project):
     assert check_project(project, require_linters=True) == []
 
 
-def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python, tmp_path):
+@pytest.fixture
+def run_dir():
+    """A short MCC_RUN_DIR (unix socket paths are limited to 107 bytes), open like /tmp to nginx's
+    workers, which run as an unprivileged user when nginx starts as root."""
+    path = Path(tempfile.mkdtemp(prefix="mcc-run-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python, run_dir):
     """The lifecycle a user follows: do/run --local, do/test, Ctrl-C/SIGTERM; nothing is left running."""
     port = LocalServer(project).port
-    env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port), "MCC_WORKERS": "2", "MCC_RUN_DIR": str(tmp_path)}
+    env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port), "MCC_WORKERS": "2", "MCC_RUN_DIR": str(run_dir)}
     serve = subprocess.Popen([str(project / "do" / "run"), "--local"], env=env)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", 90, alive=lambda: serve.poll() is None)
@@ -175,7 +186,17 @@ def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python
     assert LocalServer.wait_closed(port)
     time.sleep(0.5)
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
-    assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []  # its own run directory removed, nothing else
+    assert run_dir.is_dir() and list(run_dir.iterdir()) == []  # its own run directory removed, nothing else
+
+
+def test_a_run_dir_too_long_for_a_socket_is_a_clear_failure(project, python, tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    env = {**os.environ, "MCC_RUN_DIR": str(deep), "MCC_MODEL_DIR": str(project / "model")}
+    result = subprocess.run([python, str(project / "code" / "serve")], env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "too long for a unix socket" in result.stderr
+    assert list(deep.iterdir()) == []
 
 
 def test_a_port_in_use_is_a_quick_clear_failure(project, python):
