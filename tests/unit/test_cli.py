@@ -7,6 +7,11 @@ from click.testing import CliRunner
 from mcc.cli import main
 
 
+def new_wine(model_file, *extra):
+    """`mcc new` arguments for a project named wine serving ``model_file``."""
+    return ("new", "-y", "--project-name", "wine", "--model-file", str(model_file), *extra)
+
+
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -38,17 +43,7 @@ def test_invalid_answers_exit_2_with_no_partial_output(run, tmp_path, wine_model
 
 def test_generates_from_flags(run, tmp_path, wine_model_file):
     result = run(
-        "new",
-        "-y",
-        "--project-name",
-        "wine",
-        "--model-file",
-        str(wine_model_file),
-        "--web-server",
-        "fastapi",
-        "--instance-type",
-        "ml.c7i.large",
-        "--no-include-tests",
+        *new_wine(wine_model_file, "--web-server", "fastapi", "--instance-type", "ml.c7i.large", "--no-include-tests")
     )
     assert result.exit_code == 0, result.output
     project = tmp_path / "wine"
@@ -85,7 +80,7 @@ def test_sample_model_project(run, tmp_path):
 
 
 def test_existing_project_needs_force(run, tmp_path, wine_model_file):
-    args = ("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file))
+    args = new_wine(wine_model_file)
     assert run(*args).exit_code == 0
     (tmp_path / "wine" / "code" / "inference.py").write_text("# my edits\n")
     result = run(*args)
@@ -100,9 +95,7 @@ def test_existing_project_needs_force(run, tmp_path, wine_model_file):
 
 
 def test_bad_env_value_names_its_variable(run, wine_model_file):
-    result = run(
-        "new", "-y", "--project-name", "x", "--model-file", str(wine_model_file), env={"MCC_INCLUDE_TESTS": "perhaps"}
-    )
+    result = run(*new_wine(wine_model_file), env={"MCC_INCLUDE_TESTS": "perhaps"})
     assert result.exit_code == 2
     assert "include_tests = 'perhaps' (from env MCC_INCLUDE_TESTS)" in result.output
 
@@ -117,7 +110,7 @@ def test_schema_catalog_and_version(run):
 
 
 def test_check_command(run, tmp_path, wine_model_file):
-    run("new", "-y", "--project-name", "wine", "--model-file", str(wine_model_file))
+    run(*new_wine(wine_model_file))
     result = run("check", "wine", "--strict")
     assert result.exit_code == 0, result.output
     dockerfile = tmp_path / "wine" / "Dockerfile"
@@ -131,15 +124,6 @@ def test_an_unwritable_destination_is_a_clear_error(run, tmp_path, wine_model_fi
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "blocker").write_text("")
-    result = run(
-        "new",
-        "-y",
-        "--project-name",
-        "wine",
-        "--model-file",
-        str(wine_model_file),
-        "--output-dir",
-        str(locked / "blocker" / "wine"),
-    )
+    result = run(*new_wine(wine_model_file, "--output-dir", str(locked / "blocker" / "wine")))
     assert result.exit_code == 2
     assert "output_dir" in result.output and "Nothing was written." in result.output
