@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from . import validation
 from .answers import BY_PATH, nest
@@ -18,69 +19,57 @@ from .sources import Answers
 PAYLOAD_SUFFIXES = (".csv", ".json")
 
 
+def _rule(check: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator from a validation rule (message or None)."""
+
+    def validate(value: str) -> str:
+        message = check(value)
+        if message:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(validate)
+
+
+SageMakerName = Annotated[str, _rule(validation.project_name_error)]
+FrameworkName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().frameworks, "framework"))]
+WebServerName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().servers, "web server"))]
+InstanceTypeName = Annotated[str, _rule(lambda v: validation.instance_type_error(v, load_catalog()))]
+RegionName = Annotated[str, _rule(lambda v: validation.region_error(v, load_catalog()))]
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelSpec(_Spec):
-    framework: str
+    framework: FrameworkName
     format: str
     framework_version: str
     file: Path | None = None
     sample: bool = False
     sample_payload: Path | None = None
 
-    @field_validator("framework")
-    @classmethod
-    def _known_framework(cls, value: str) -> str:
-        return _check(validation.choice_error(value, load_catalog().frameworks, "framework"), value)
-
 
 class ServingSpec(_Spec):
-    web_server: str
+    web_server: WebServerName
     max_payload_mb: int = Field(ge=1, le=1024)
-
-    @field_validator("web_server")
-    @classmethod
-    def _known_server(cls, value: str) -> str:
-        return _check(validation.choice_error(value, load_catalog().servers, "web server"), value)
 
 
 class DeploymentSpec(_Spec):
-    instance_type: str
-    region: str
-
-    @field_validator("instance_type")
-    @classmethod
-    def _known_instance(cls, value: str) -> str:
-        return _check(validation.instance_type_error(value, load_catalog()), value)
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        return _check(validation.region_error(value, load_catalog()), value)
+    instance_type: InstanceTypeName
+    region: RegionName
 
 
 class ProjectSpec(_Spec):
     """Everything `mcc new` needs to generate a project (recorded as mcc.yaml)."""
 
-    project_name: str
+    project_name: SageMakerName
     output_dir: Path
     include_tests: bool = True
     model: ModelSpec
     serving: ServingSpec
     deployment: DeploymentSpec
-
-    @field_validator("project_name")
-    @classmethod
-    def _sagemaker_name(cls, value: str) -> str:
-        return _check(validation.project_name_error(value), value)
-
-
-def _check(message: str | None, value: Any) -> Any:
-    if message:
-        raise ValueError(message)
-    return value
 
 
 def build_spec(answers: Answers, catalog: Catalog, *, force: bool = False) -> ProjectSpec:
