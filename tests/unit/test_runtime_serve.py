@@ -46,7 +46,7 @@ def test_the_project_nginx_conf_renders_into_a_config_nginx_accepts(settings, tm
     run_dir.mkdir()
     conf = nginx.render(NGINX_TEMPLATE, nginx.values(settings, run_dir, run_dir / "app.sock"))
     assert "@" not in conf.replace("location @", "").replace("= @", "")
-    assert f"listen {settings.port} deferred;" in conf
+    assert f"listen {settings.port};" in conf
     assert f"client_max_body_size {settings.max_payload_bytes};" in conf
     (run_dir / "nginx.conf").write_text(conf)
     result = subprocess.run(
