@@ -45,7 +45,8 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
             option = click.option(flag, answer.key, default=None, help=help_text)
         else:
             kind = click.INT if answer.kind == "int" else click.STRING
-            option = click.option(answer.flag, answer.key, type=kind, default=None, help=help_text)
+            metavar = {"int": "N", "path": "PATH"}.get(answer.kind, "TEXT")
+            option = click.option(answer.flag, answer.key, type=kind, default=None, metavar=metavar, help=help_text)
         command = option(command)
     return command
 
