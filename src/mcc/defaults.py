@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from .answers import ANSWERS
@@ -19,8 +18,7 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     """The default for ``key`` given the other ``values``; None when there is none."""
     framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
     if key == "output_dir":
-        name = values.get("project_name")
-        return str(Path(name)) if name else None
+        return values.get("project_name")  # ./PROJECT_NAME
     if key == "framework":
         return catalog.default_framework
     if key == "sample_model":

@@ -69,7 +69,6 @@ def template_context(
         "payload_file": payload_files[0].path if payload_files else "",
         "max_payload_mb": spec.serving.max_payload_mb,
         "include_tests": spec.include_tests,
-        "sample": spec.model.sample,
     }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
+@cache
 def environment(kind: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR / kind),
@@ -55,8 +58,10 @@ def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = F
     non_empty = target.is_dir() and any(target.iterdir())
     if non_empty and not force:
         raise InvalidAnswers([FieldError("output_dir", "exists and is not empty; pass --force", str(target))])
+    created_parents = [p for p in reversed(target.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".mcc-staging", dir=target.parent))
+    done = False
     try:
         umask = _umask()
         staging.chmod(0o777 & ~umask)
@@ -73,8 +78,13 @@ def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = F
                 if planned.path not in kept:
                     (target / planned.path).parent.mkdir(parents=True, exist_ok=True)
                     os.replace(staging / planned.path, target / planned.path)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            for parent in reversed(created_parents):  # leave no empty directories behind either
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
     return Written(target, kept)
 
 

@@ -113,6 +113,8 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
     files = [PlannedFile("a.txt", b"a"), PlannedFile("model/m.pkl", source=tmp_path / "vanished.pkl")]
     with pytest.raises(FileNotFoundError):
         write_project(files, tmp_path / "out")
+    with pytest.raises(FileNotFoundError):
+        write_project(files, tmp_path / "new" / "parents" / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
