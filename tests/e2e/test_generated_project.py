@@ -178,6 +178,15 @@ def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python
         result = subprocess.run([str(project / "do" / "test")], env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert len(json.loads(result.stdout)["predictions"]) == 5
+        relative = f"{project.name}/samples/payload.csv"  # --payload is relative to where the user stands
+        result = subprocess.run(
+            [str(project / "do" / "test"), "--payload", relative],
+            env=env,
+            cwd=project.parent,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(40) == 0
     finally:
