@@ -8,6 +8,7 @@ Standard library only::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -92,7 +93,9 @@ class LocalServer:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            for pid in child_pids(self.process.pid) | {self.process.pid}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.process.wait()
             raise
 

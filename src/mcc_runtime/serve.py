@@ -8,6 +8,7 @@ own the other is stopped and the entrypoint exits non-zero so the container is r
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import shutil
@@ -23,6 +24,7 @@ from . import nginx
 from .settings import Settings, SettingsError
 
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -68,33 +70,40 @@ def child_environment(settings: Settings, environ: Mapping[str, str]) -> dict[st
 
 
 class Supervisor:
-    """Starts the children, forwards stop signals, reaps every child (it may run as PID 1)."""
+    """Starts the children, forwards stop signals, reaps every child (it may run as PID 1).
+
+    Each child leads its own process group and dies with this process: stopping a group also stops
+    the workers it forked, even when their master died first, and nothing outlives the entrypoint.
+    """
 
     def __init__(self) -> None:
-        self.children: dict[int, tuple[str, subprocess.Popen, signal.Signals]] = {}
+        self.children: dict[int, tuple[str, signal.Signals]] = {}  # pid (= process group) -> name, stop signal
+        self.groups: list[int] = []
         self.stopping = False
         self.failed = False
 
     def start(self, name: str, command: list[str], env: Mapping[str, str], stop_signal: signal.Signals) -> None:
-        process = subprocess.Popen(command, env=dict(env))
-        self.children[process.pid] = (name, process, stop_signal)
+        process = subprocess.Popen(command, env=dict(env), start_new_session=True, preexec_fn=_die_with_parent)
+        self.children[process.pid] = (name, stop_signal)
+        self.groups.append(process.pid)
         log(f"started {name} (pid {process.pid})")
 
     def stop(self, *_: object) -> None:
         if self.stopping:
             return
         self.stopping = True
-        for pid, (name, _process, stop_signal) in list(self.children.items()):
+        for pid, (name, stop_signal) in list(self.children.items()):
             log(f"stopping {name}")
-            _send(pid, stop_signal)
+            _signal_group(pid, stop_signal)
         timer = threading.Timer(GRACE_SECONDS, self.kill)
         timer.daemon = True
         timer.start()
 
     def kill(self) -> None:
-        for pid, (name, _process, _sig) in list(self.children.items()):
+        for name, _ in list(self.children.values()):
             log(f"{name} did not stop in {GRACE_SECONDS} s; killing it")
-            _send(pid, signal.SIGKILL)
+        for group in self.groups:
+            _signal_group(group, signal.SIGKILL)
 
     def wait(self) -> int:
         while self.children:
@@ -110,12 +119,20 @@ class Supervisor:
                 log(f"{name} exited unexpectedly (code {code}); shutting down")
                 self.failed = True
                 self.stop()
+        for group in self.groups:  # workers orphaned by a master that died
+            _signal_group(group, signal.SIGKILL)
         return 1 if self.failed else 0
 
 
-def _send(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
+def _signal_group(group: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the entrypoint dies, even by SIGKILL (Linux only)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -222,17 +222,48 @@ def test_a_port_in_use_is_a_quick_clear_failure(project, python):
     assert "nginx exited unexpectedly" in result.stderr
 
 
-def test_a_crashed_model_server_takes_the_entrypoint_down(project, python):
-    """If gunicorn dies, serve stops nginx and exits non-zero so SageMaker replaces the container."""
-    server = LocalServer(project, python=python, env={"MCC_WORKERS": "1"}).start()
-    gunicorn_master = next(
+def gunicorn_master(serve_pid: int) -> int:
+    return next(
         pid
-        for pid in child_pids(server.process.pid)
+        for pid in child_pids(serve_pid)
         if "gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="ignore")
-        and Path(f"/proc/{pid}/stat").read_text().split()[3] == str(server.process.pid)
+        and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(serve_pid)
     )
-    os.kill(gunicorn_master, signal.SIGKILL)
+
+
+def wait_gone(pids: set[int], seconds: float = 15.0) -> list[int]:
+    """The pids still alive (not zombies) after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+            except OSError:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def test_a_crashed_model_server_takes_the_entrypoint_down_and_leaves_no_orphans(project, python):
+    """If gunicorn's master dies, serve stops nginx, kills the orphaned workers and exits non-zero."""
+    server = LocalServer(project, python=python, env={"MCC_WORKERS": "2"}).start()
+    descendants = child_pids(server.process.pid)
+    os.kill(gunicorn_master(server.process.pid), signal.SIGKILL)
     assert server.process.wait(40) == 1
+    assert LocalServer.wait_closed(server.port)
+    assert wait_gone(descendants) == []
+
+
+def test_killing_the_entrypoint_takes_every_process_with_it(project, python):
+    """Even SIGKILL (no chance to clean up): the children get SIGTERM from the kernel and stop."""
+    server = LocalServer(project, python=python, env={"MCC_WORKERS": "2"}).start()
+    descendants = child_pids(server.process.pid)
+    server.process.kill()
+    server.process.wait()
+    assert wait_gone(descendants, seconds=30) == []
     assert LocalServer.wait_closed(server.port)
 
 
