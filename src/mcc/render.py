@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .errors import FieldError, InvalidAnswers
+from .errors import InvalidAnswers
+from .spec import target_errors
 
 if TYPE_CHECKING:
     from .plan import PlannedFile
@@ -53,11 +54,10 @@ def write_project(files: Iterable[PlannedFile], target: Path, *, force: bool = F
     already; files the generator does not write stay.
     """
     target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise InvalidAnswers([FieldError("output_dir", "exists and is not a directory", str(target))])
+    errors = target_errors(target, force, {})  # again: the directory may have changed since validation
+    if errors:
+        raise InvalidAnswers(errors)
     non_empty = target.is_dir() and any(target.iterdir())
-    if non_empty and not force:
-        raise InvalidAnswers([FieldError("output_dir", "exists and is not empty; pass --force", str(target))])
     created_parents = [p for p in reversed(target.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".mcc-staging", dir=target.parent))

@@ -13,7 +13,7 @@ Environment variables (all optional):
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
 ``MCC_NGINX_BIN``                   nginx executable (default: ``nginx`` on PATH or in /usr/sbin)
-``MCC_RUN_DIR``                     where each start makes its socket/config directory (default: /tmp)
+``MCC_RUN_DIR``                     where each start makes its socket/config directory (default: $TMPDIR or /tmp)
 ==================================  ==============================================================
 """
 
