@@ -52,7 +52,20 @@ ANSWERS: tuple[Answer, ...] = (
     ),
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
+    Answer(
+        "deploy_mode",
+        ("deployment", "mode"),
+        "str",
+        "How do/deploy deploys: realtime, async, serverless or batch [default: realtime]",
+    ),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
+    Answer("instance_count", ("deployment", "instance_count"), "int", "Instances behind the endpoint [default: 1]"),
+    Answer(
+        "role_arn",
+        ("deployment", "role_arn"),
+        "str",
+        "IAM role SageMaker assumes to run the model (settable later in do/config, or made by do/bootstrap)",
+    ),
     Answer("region", ("deployment", "region"), "str", "AWS Region [default: $AWS_REGION, else us-east-1]"),
     Answer("include_tests", ("include_tests",), "bool", "Generate the project's tests/ [default: yes]"),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mcc_lifecycle.settings import DEPLOY_MODES
+
 from .answers import ANSWERS
 from .catalog import Catalog
 from .errors import FieldError
@@ -32,6 +34,10 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         return catalog.default_server
     if key == "max_payload_mb":
         return DEFAULT_MAX_PAYLOAD_MB
+    if key == "deploy_mode":
+        return DEPLOY_MODES[0]
+    if key == "instance_count":
+        return 1
     if key == "instance_type":
         return catalog.default_instance_type
     if key == "region":

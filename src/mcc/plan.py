@@ -11,6 +11,9 @@ from typing import Any
 
 import yaml
 
+from mcc_lifecycle import names, policies
+from mcc_lifecycle.settings import Settings
+
 from . import __version__, samples
 from .catalog import Catalog
 from .render import TEMPLATES_DIR, render_template
@@ -18,6 +21,7 @@ from .spec import ProjectSpec
 
 PREDICTIVE = "predictive"
 RUNTIME_PACKAGE = "mcc_runtime"
+LIFECYCLE_PACKAGE = "mcc_lifecycle"
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
 EXECUTABLES = {"code/serve"}
 SCRIPTS_DIR = "do/"
@@ -40,11 +44,13 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
     model_files, model_filename, payload_files = _model_and_payloads(spec, catalog)
     context = template_context(spec, catalog, model_filename, payload_files)
     files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
-    files += _runtime_files()
+    files += _package_files(RUNTIME_PACKAGE, "code")
+    files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
+    files += _iam_files(spec, catalog)
     files += model_files + payload_files
     files += [
         PlannedFile("requirements.txt", _lines(_requirements(spec, catalog))),
-        PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.runtime.test_requirements])),
+        PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
@@ -69,7 +75,22 @@ def template_context(
         "payload_file": payload_files[0].path if payload_files else "",
         "max_payload_mb": spec.serving.max_payload_mb,
         "include_tests": spec.include_tests,
+        "deployment": spec.deployment,
+        "role_names": names.role_names(lifecycle_settings(spec)),
     }
+
+
+def lifecycle_settings(spec: ProjectSpec) -> Settings:
+    """The deployment settings do/config starts with, as the do/ scripts will read them."""
+    deployment = spec.deployment
+    return Settings(
+        project_name=spec.project_name,
+        aws_region=deployment.region,
+        deploy_mode=deployment.mode,
+        instance_type=deployment.instance_type,
+        instance_count=deployment.instance_count,
+        role_arn=deployment.role_arn,
+    )
 
 
 def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -> dict[str, Any]:
@@ -145,17 +166,27 @@ def _destination(relative: Path) -> str:
 
 
 def _is_executable(path: str) -> bool:
-    return path in EXECUTABLES or (path.startswith(SCRIPTS_DIR) and path not in SOURCED_SCRIPTS)
+    """code/serve and the do/ scripts themselves (not do/config, not the library under do/lib/)."""
+    script = path.startswith(SCRIPTS_DIR) and "/" not in path.removeprefix(SCRIPTS_DIR)
+    return path in EXECUTABLES or (script and path not in SOURCED_SCRIPTS)
 
 
-def _runtime_files() -> list[PlannedFile]:
-    """The runtime package, byte for byte, into code/mcc_runtime/."""
-    root = Path(str(resources.files(RUNTIME_PACKAGE)))
+def _package_files(package: str, destination: str) -> list[PlannedFile]:
+    """A package copied byte for byte into ``destination/package/`` (never templated)."""
+    root = Path(str(resources.files(package)))
     return [
-        PlannedFile(f"code/{RUNTIME_PACKAGE}/{p.relative_to(root).as_posix()}", p.read_bytes())
+        PlannedFile(f"{destination}/{package}/{p.relative_to(root).as_posix()}", p.read_bytes())
         for p in sorted(root.rglob("*"))
         if p.is_file() and not SKIPPED_NAMES & set(p.relative_to(root).parts) and p.suffix != ".pyc"
     ]
+
+
+def _iam_files(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+    """iam/*.json: the policies scoped to this project, with the account left as a placeholder."""
+    region = catalog.regions[spec.deployment.region]
+    scope = policies.Scope(region.partition, region.code, policies.ACCOUNT_PLACEHOLDER, lifecycle_settings(spec))
+    documents = policies.documents(scope)
+    return [PlannedFile(f"iam/{name}", policies.render(doc).encode()) for name, doc in documents.items()]
 
 
 def _lines(lines: list[str]) -> bytes:

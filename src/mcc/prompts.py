@@ -12,12 +12,20 @@ from typing import Any
 
 import questionary
 
+from mcc_lifecycle.settings import DEPLOY_MODES
+
 from . import validation
 from .catalog import Catalog
 from .defaults import default_for
 from .sources import Answers, Given
 
 SOURCE = "prompt"
+DEPLOY_MODE_LABELS = {
+    "realtime": "Real-time endpoint (instances always on)",
+    "async": "Asynchronous endpoint (queued requests, results in S3)",
+    "serverless": "Serverless endpoint (pay per request, CPU only)",
+    "batch": "Batch transform job (files in S3)",
+}
 
 
 class Aborted(Exception):
@@ -49,6 +57,8 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
         return bool(framework and framework.sample)
     if key == "model_file":
         return not values.get("sample_model")
+    if key == "instance_type":
+        return values.get("deploy_mode") != "serverless"  # serverless endpoints have no instance type
     if key == "model_format":
         # Asked only when the file's extension does not already tell.
         model_file = values.get("model_file")
@@ -111,6 +121,11 @@ def _web_server(values, default, catalog, force):
     return questionary.select("Web server:", choices=choices, default=_choice(choices, default))
 
 
+def _deploy_mode(values, default, catalog, force):
+    choices = [questionary.Choice(DEPLOY_MODE_LABELS[mode], mode) for mode in DEPLOY_MODES]
+    return questionary.select("Deployment (do/deploy):", choices=choices, default=_choice(choices, default))
+
+
 def _instance_type(values, default, catalog, force):
     names = list(catalog.instance_types)
     return questionary.autocomplete(
@@ -149,6 +164,7 @@ QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
     "model_file": _model_file,
     "model_format": _model_format,
     "web_server": _web_server,
+    "deploy_mode": _deploy_mode,
     "instance_type": _instance_type,
     "region": _region,
     "include_tests": _include_tests,

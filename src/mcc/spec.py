@@ -35,6 +35,8 @@ SageMakerName = Annotated[str, _rule(validation.project_name_error)]
 FrameworkName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().frameworks, "framework"))]
 WebServerName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().servers, "web server"))]
 InstanceTypeName = Annotated[str, _rule(lambda v: validation.instance_type_error(v, load_catalog()))]
+DeployMode = Annotated[str, _rule(validation.deploy_mode_error)]
+RoleArn = Annotated[str, _rule(validation.role_arn_error)]
 RegionName = Annotated[str, _rule(lambda v: validation.region_error(v, load_catalog()))]
 
 
@@ -57,8 +59,11 @@ class ServingSpec(_Spec):
 
 
 class DeploymentSpec(_Spec):
+    mode: DeployMode = "realtime"
     instance_type: InstanceTypeName
+    instance_count: int = Field(default=1, ge=1, le=100)
     region: RegionName
+    role_arn: RoleArn = ""
 
 
 class ProjectSpec(_Spec):

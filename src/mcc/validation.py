@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 
-from .catalog import Catalog
+from mcc_lifecycle import rules
 
-SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-SAGEMAKER_NAME_MAX = 63
+from .catalog import Catalog
 
 
 def suggest(value: str, choices: Iterable[str], limit: int = 3) -> str:
@@ -21,16 +19,23 @@ def suggest(value: str, choices: Iterable[str], limit: int = 3) -> str:
 
 
 def project_name_error(name: str) -> str | None:
-    if not name:
-        return "must not be empty"
-    if len(name) > SAGEMAKER_NAME_MAX:
-        return f"is {len(name)} characters; SageMaker names allow at most {SAGEMAKER_NAME_MAX}"
-    if not SAGEMAKER_NAME.match(name):
+    """SageMaker's name rule, short enough that versioned names (NAME-YYYYmmdd-HHMMSS) still fit."""
+    longest = rules.SAGEMAKER_NAME_MAX - rules.NAME_SUFFIX_LEN
+    if len(name) > longest:
         return (
-            "must match SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$: letters, digits and "
-            "hyphens, starting and ending with a letter or digit"
+            f"is {len(name)} characters; at most {longest}, so that versioned model names "
+            f"(NAME-YYYYmmdd-HHMMSS) fit SageMaker's {rules.SAGEMAKER_NAME_MAX}"
         )
-    return None
+    return rules.sagemaker_name_error(name)
+
+
+def deploy_mode_error(mode: str) -> str | None:
+    return rules.deploy_mode_error(mode)
+
+
+def role_arn_error(arn: str) -> str | None:
+    """Empty is allowed: the role can be set later in do/config."""
+    return rules.role_arn_error(arn) if arn else None
 
 
 def choice_error(value: str, choices: Iterable[str], what: str, listing: str | None = None) -> str | None:

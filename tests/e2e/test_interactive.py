@@ -42,6 +42,8 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.send(ENTER)
     child.expect("Web server")  # the format was not asked: the extension tells
     child.send(DOWN + ENTER)  # fastapi
+    child.expect("Deployment")
+    child.send(DOWN + ENTER)  # async
     child.expect("Instance type")
     child.send(CLEAR_LINE + "ml.c5.larg" + ENTER)
     child.expect("did you mean 'ml.c5.large'")
@@ -57,7 +59,14 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     record = yaml.safe_load((tmp_path / "wine-app" / "mcc.yaml").read_text())
     assert record["project_name"] == "wine-app"
     assert record["serving"]["web_server"] == "fastapi"
-    assert record["deployment"] == {"instance_type": "ml.c5.large", "region": "eu-west-1"}
+    assert record["deployment"] == {
+        "mode": "async",
+        "instance_type": "ml.c5.large",
+        "instance_count": 1,
+        "region": "eu-west-1",
+        "role_arn": "",
+    }
+    assert "DEPLOY_MODE=${DEPLOY_MODE:-async}" in (tmp_path / "wine-app" / "do" / "config").read_text()
     assert record["include_tests"] is False
     assert record["model"]["format"] == "joblib"
     assert not (tmp_path / "wine-app" / "tests").exists()
@@ -65,7 +74,11 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
 
 def test_only_unanswered_questions_are_asked(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.mcc]\nregion = "ap-south-1"\n')
-    child = spawn(tmp_path, "--project-name", "demo", "--web-server", "flask", "--instance-type", "ml.m5.xlarge")
+    child = spawn(
+        tmp_path,
+        *("--project-name", "demo", "--web-server", "flask", "--instance-type", "ml.m5.xlarge"),
+        *("--deploy-mode", "realtime"),
+    )
     child.expect("Output directory")
     child.send(ENTER)
     child.expect("Framework")
@@ -81,11 +94,12 @@ def test_only_unanswered_questions_are_asked(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    for never_asked in ("Project name", "Web server", "Instance type", "AWS Region", "Model file"):
+    for never_asked in ("Project name", "Web server", "Deployment", "Instance type", "AWS Region", "Model file"):
         assert never_asked not in transcript
     record = yaml.safe_load((tmp_path / "demo" / "mcc.yaml").read_text())
     assert record["model"]["sample"] is True
-    assert record["deployment"] == {"instance_type": "ml.m5.xlarge", "region": "ap-south-1"}
+    assert record["deployment"]["instance_type"] == "ml.m5.xlarge"
+    assert record["deployment"]["region"] == "ap-south-1"
 
 
 def test_ctrl_c_aborts_and_writes_nothing(tmp_path):

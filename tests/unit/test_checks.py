@@ -6,7 +6,6 @@ import pytest
 
 from mcc.checks import check_project
 from mcc.checks.dockerfile import check_dockerfile, parse
-from mcc.checks.dockerignore import DockerIgnore
 from mcc.checks.linters import hadolint, shellcheck
 from mcc.checks.secrets import scan_secrets
 from mcc.defaults import with_defaults
@@ -14,6 +13,7 @@ from mcc.plan import plan_project
 from mcc.render import write_project
 from mcc.sources import Given
 from mcc.spec import build_spec
+from mcc_lifecycle.dockerignore import DockerIgnore
 
 
 def generate(catalog, target, model_file, **extra):

@@ -66,7 +66,13 @@ def test_flag_beats_env_beats_config_beats_pyproject(run, tmp_path, wine_model_f
     result = run("new", "-y", "--instance-type", "ml.m7i.large", env=env)
     assert result.exit_code == 0, result.output
     record = yaml.safe_load((tmp_path / "from-pyproject" / "mcc.yaml").read_text())
-    assert record["deployment"] == {"instance_type": "ml.m7i.large", "region": "eu-west-1"}
+    assert record["deployment"] == {
+        "mode": "realtime",
+        "instance_type": "ml.m7i.large",
+        "instance_count": 1,
+        "region": "eu-west-1",
+        "role_arn": "",
+    }
     assert record["serving"]["web_server"] == "fastapi"
 
 

@@ -54,6 +54,18 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "do/build",
         "do/run",
         "do/test",
+        "do/push",
+        "do/submit",
+        "do/deploy",
+        "do/logs",
+        "do/clean",
+        "do/export",
+        "do/bootstrap",
+        "do/lib/mcc_lifecycle/__main__.py",
+        "buildspec.yml",
+        "iam/sagemaker-execution-policy.json",
+        "iam/codebuild-policy.json",
+        "iam/deployer-policy.json",
         "tests/test_handler.py",
         "tests/test_local_server.py",
         "README.md",
@@ -67,7 +79,8 @@ def test_plan_holds_the_whole_project(planned, catalog):
     serving = json.loads(files["code/serving.json"].content)
     assert serving["handler"] == "sklearn" and serving["model_filename"] == "wine.joblib"
     assert serving["server"]["worker_class"] == "sync"
-    assert {p for p, f in files.items() if f.executable} == {"code/serve", "do/build", "do/run", "do/test"}
+    scripts = {"build", "push", "submit", "deploy", "run", "test", "logs", "clean", "export", "bootstrap"}
+    assert {p for p, f in files.items() if f.executable} == {"code/serve", *(f"do/{s}" for s in scripts)}
 
 
 def test_runtime_is_copied_verbatim(planned):

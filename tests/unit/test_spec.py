@@ -34,7 +34,7 @@ def test_valid_answers_make_a_spec(catalog, base):
     assert built.serving.max_payload_mb == 6 and built.include_tests is True
 
 
-@pytest.mark.parametrize("name", ["a", "my-model", "Model-2", "a--b", "x" * 63, "1abc"])
+@pytest.mark.parametrize("name", ["a", "my-model", "Model-2", "a--b", "x" * 47, "1abc"])
 def test_sagemaker_names_accepted(name):
     assert project_name_error(name) is None
 
@@ -48,7 +48,8 @@ def test_sagemaker_names_accepted(name):
         ("under_score", "SageMaker's name rule"),
         ("dot.name", "SageMaker's name rule"),
         ("space name", "SageMaker's name rule"),
-        ("x" * 64, "at most 63"),
+        ("x" * 48, "at most 47, so that versioned model names"),
+        ("x" * 64, "at most 47"),
         ("nãme", "SageMaker's name rule"),
         ("a;rm -rf", "SageMaker's name rule"),
     ],

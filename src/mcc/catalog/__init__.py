@@ -99,6 +99,7 @@ class RuntimeBase(_Entry):
     service_uid: int
     requirements: tuple[str, ...]
     test_requirements: tuple[str, ...]
+    tool_requirements: tuple[str, ...]
 
 
 class Catalog(_Entry):
@@ -131,6 +132,10 @@ class Catalog(_Entry):
             self.frameworks[framework].versions[version].requirements,
             self.servers[server].requirements,
         )
+
+    def dev_requirements(self) -> list[str]:
+        """requirements-dev.txt beyond the image's: pytest for the tests, boto3 for the do/ scripts."""
+        return merge_pins(self.runtime.test_requirements, self.runtime.tool_requirements)
 
 
 def merge_pins(*groups: tuple[str, ...]) -> list[str]:

@@ -27,6 +27,6 @@ def check_project(project: Path, require_linters: bool = False) -> list[Finding]
     project = Path(project)
     findings = check_dockerfile(project)
     findings += hadolint(project / "Dockerfile", required=require_linters)
-    findings += shellcheck(sorted((project / "do").glob("*")), required=require_linters)
+    findings += shellcheck(sorted(p for p in (project / "do").glob("*") if p.is_file()), required=require_linters)
     findings += scan_secrets(project)
     return findings

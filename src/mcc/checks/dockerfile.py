@@ -8,8 +8,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from mcc_lifecycle.dockerignore import DockerIgnore
+
 from . import Finding
-from .dockerignore import DockerIgnore
 
 SAGEMAKER_PORT = "8080"
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"

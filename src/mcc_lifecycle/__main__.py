@@ -1,0 +1,112 @@
+"""``python -m mcc_lifecycle ACTION``: what the do/ scripts call for everything that talks to AWS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from . import clean, codebuild, deploy, ecr, iam, invoke, logs, rules
+from .aws import Aws
+from .settings import Settings, SettingsError
+
+VALIDATED_AS = {"ecr-repository": "push", "ecr-password": "push", "test-endpoint": "test"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcc_lifecycle", description=__doc__.splitlines()[0])
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("export", help="print the resolved settings as JSON")
+    actions.add_parser("check", help="validate the settings for every action, call nothing")
+    actions.add_parser("ecr-repository", help="create the ECR repository if missing; print its URI")
+    actions.add_parser("ecr-password", help="print the registry password for docker login --password-stdin")
+    submit = actions.add_parser("submit", help="build and push on AWS CodeBuild")
+    submit.add_argument("--root", type=Path, required=True)
+    submit.add_argument("--tag", required=True)
+    actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
+    test = actions.add_parser("test-endpoint", help="invoke the endpoint with a payload and check the answer")
+    test.add_argument("--payload", type=Path, required=True)
+    test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
+    log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs")
+    log.add_argument("--since", type=float, default=30.0, help="minutes back to start (default 30)")
+    log.add_argument("--no-follow", action="store_true")
+    remove = actions.add_parser("clean", help="delete what this project created")
+    remove.add_argument("target", choices=[*clean.TARGETS, "all"])
+    actions.add_parser("bootstrap", help="create the SageMaker and CodeBuild roles and the ECR repository")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        errors = rules.settings_errors(settings, VALIDATED_AS.get(args.action, args.action))
+        if args.action == "check":
+            errors = sorted(
+                {e for action in ("push", "submit", "deploy") for e in rules.settings_errors(settings, action)}
+            )
+        if errors:
+            print("invalid settings (do/config or the environment); nothing was called:", file=sys.stderr)
+            for error in errors:
+                print(f"  - {error}", file=sys.stderr)
+            return 2
+        return _run(args, settings)
+    except (SettingsError, LookupError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print("error: no AWS credentials (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        print(f"error: AWS {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, deploy.DeployFailed, AssertionError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    aws = Aws(settings)
+    if args.action == "export":
+        derived = {
+            "endpoint": settings.endpoint,
+            "repository": settings.repository,
+            "codebuild": settings.codebuild_name,
+        }
+        print(json.dumps({**settings.as_dict(), "derived": derived}, indent=2))
+    elif args.action == "check":
+        print("settings are valid", file=sys.stderr)
+    elif args.action == "ecr-repository":
+        print(ecr.ensure_repository(aws))
+    elif args.action == "ecr-password":
+        print(ecr.login_password(aws))
+    elif args.action == "submit":
+        ok, message = codebuild.outcome(codebuild.submit(aws, args.root, args.tag))
+        print(message, file=sys.stderr)
+        return 0 if ok else 1
+    elif args.action == "deploy":
+        deploy.deploy(aws, ecr.image_uri(aws))
+    elif args.action == "test-endpoint":
+        predictions = invoke.test_endpoint(aws, args.payload, args.wait)
+        print(json.dumps({"predictions": predictions}))
+        print(f"OK: {len(predictions)} prediction(s) from endpoint {settings.endpoint}", file=sys.stderr)
+    elif args.action == "logs":
+        return logs.print_logs(aws, args.since, follow=not args.no_follow)
+    elif args.action == "clean":
+        clean.clean(aws, args.target)
+    elif args.action == "bootstrap":
+        arns = iam.bootstrap(aws)
+        print(f"ECR repository: {ecr.ensure_repository(aws)}", file=sys.stderr)
+        print(f"ROLE_ARN={arns['sagemaker']}")
+        print(f"CODEBUILD_ROLE_ARN={arns['codebuild']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

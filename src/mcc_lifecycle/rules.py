@@ -1,0 +1,137 @@
+"""Checks that run before any AWS call (and at generation time): each returns messages, empty when fine."""
+
+from __future__ import annotations
+
+import re
+
+from .settings import DEPLOY_MODES, Settings
+
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+SAGEMAKER_NAME_MAX = 63
+ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = 200
+NAME_SUFFIX_LEN = 16  # "-YYYYmmdd-HHMMSS": what versioned model and configuration names add
+
+
+def sagemaker_name_error(name: str) -> str | None:
+    if not name:
+        return "must not be empty"
+    if len(name) > SAGEMAKER_NAME_MAX:
+        return f"is {len(name)} characters; SageMaker names allow at most {SAGEMAKER_NAME_MAX}"
+    if not SAGEMAKER_NAME.match(name):
+        return (
+            "must match SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$: letters, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        )
+    return None
+
+
+def role_arn_error(arn: str) -> str | None:
+    if ROLE_ARN.match(arn):
+        return None
+    return "is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+
+
+def deploy_mode_error(mode: str) -> str | None:
+    return None if mode in DEPLOY_MODES else f"is not a deploy mode (allowed: {', '.join(DEPLOY_MODES)})"
+
+
+def settings_errors(settings: Settings, action: str) -> list[str]:
+    """Everything wrong with ``settings`` for ``action`` (push, submit, deploy, test, clean …)."""
+    errors = []
+    _check(errors, "PROJECT_NAME", settings.project_name, sagemaker_name_error(settings.project_name))
+    _check(errors, "ENDPOINT_NAME", settings.endpoint, sagemaker_name_error(settings.endpoint))
+    if not REGION.match(settings.aws_region):
+        errors.append(f"AWS_REGION={settings.aws_region!r} is not an AWS Region name such as us-east-1")
+    if settings.account_id and not re.fullmatch(r"\d{12}", settings.account_id):
+        errors.append(f"ACCOUNT_ID={settings.account_id!r} must be 12 digits")
+    if not ECR_REPOSITORY.match(settings.repository):
+        errors.append(f"ECR_REPOSITORY={settings.repository!r} is not a valid ECR repository name (lower case)")
+    if settings.ecr_tag_mutability not in ("MUTABLE", "IMMUTABLE"):
+        errors.append(f"ECR_TAG_MUTABILITY={settings.ecr_tag_mutability!r} must be MUTABLE or IMMUTABLE")
+    if action in ("deploy", "submit"):
+        errors += _role_errors(settings, action)
+    if action == "deploy":
+        errors += deploy_errors(settings)
+    return errors
+
+
+def _role_errors(settings: Settings, action: str) -> list[str]:
+    name, arn = (
+        ("ROLE_ARN", settings.role_arn) if action == "deploy" else ("CODEBUILD_ROLE_ARN", settings.codebuild_role_arn)
+    )
+    if not arn:
+        return [
+            f"{name} must be set: the IAM role {'SageMaker' if action == 'deploy' else 'CodeBuild'} assumes "
+            "(README.md, section 'IAM'; or create it with do/bootstrap)"
+        ]
+    message = role_arn_error(arn)
+    return [f"{name}={arn!r} {message}"] if message else []
+
+
+def deploy_errors(settings: Settings) -> list[str]:
+    """The deploy mode and what it needs."""
+    mode = settings.deploy_mode
+    message = deploy_mode_error(mode)
+    if message:
+        return [f"DEPLOY_MODE={mode!r} {message}"]
+    errors = []
+    longest = SAGEMAKER_NAME_MAX - NAME_SUFFIX_LEN
+    if len(settings.project_name) > longest:
+        errors.append(
+            f"PROJECT_NAME is {len(settings.project_name)} characters; versioned model names need it at most {longest}"
+        )
+    if mode == "serverless":
+        if settings.gpu_required:
+            errors.append(
+                "DEPLOY_MODE=serverless cannot run this image: it needs a GPU and serverless endpoints have none"
+            )
+        if settings.serverless_memory_mb not in SERVERLESS_MEMORY_MB:
+            allowed = ", ".join(map(str, SERVERLESS_MEMORY_MB))
+            errors.append(f"SERVERLESS_MEMORY_MB={settings.serverless_memory_mb} must be one of {allowed}")
+        if not 1 <= settings.serverless_max_concurrency <= SERVERLESS_MAX_CONCURRENCY:
+            errors.append(f"SERVERLESS_MAX_CONCURRENCY must be 1 to {SERVERLESS_MAX_CONCURRENCY}")
+    elif not INSTANCE_TYPE.match(settings.instance_type):
+        errors.append(
+            f"INSTANCE_TYPE={settings.instance_type!r} is not a SageMaker instance type (ml.m5.large …); "
+            f"{mode} deployments need one"
+        )
+    count = settings.batch_instance_count if mode == "batch" else settings.instance_count
+    if mode != "serverless" and count < 1:
+        errors.append("INSTANCE_COUNT must be at least 1")
+    if mode == "realtime" and settings.autoscaling_max:
+        if not 1 <= settings.autoscaling_min <= settings.autoscaling_max:
+            errors.append("autoscaling needs 1 <= AUTOSCALING_MIN <= AUTOSCALING_MAX")
+        if settings.autoscaling_target < 1:
+            errors.append("AUTOSCALING_TARGET (invocations per instance per minute) must be at least 1")
+    if mode == "async":
+        _check_s3(errors, "ASYNC_OUTPUT_PATH", settings.async_output_path, required=True)
+        if not 1 <= settings.async_max_concurrency <= 1000:
+            errors.append("ASYNC_MAX_CONCURRENCY must be 1 to 1000")
+    if mode == "batch":
+        _check_s3(errors, "BATCH_INPUT", settings.batch_input, required=True)
+        _check_s3(errors, "BATCH_OUTPUT", settings.batch_output, required=True)
+        if settings.batch_split_type not in ("None", "Line", "RecordIO", "TFRecord"):
+            errors.append("BATCH_SPLIT_TYPE must be None, Line, RecordIO or TFRecord")
+        if not 0 <= settings.batch_max_payload_mb <= 100:
+            errors.append("BATCH_MAX_PAYLOAD_MB must be 0 to 100")
+    _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
+    return errors
+
+
+def _check(errors: list[str], name: str, value: str, message: str | None) -> None:
+    if message:
+        errors.append(f"{name}={value!r} {message}")
+
+
+def _check_s3(errors: list[str], name: str, value: str, required: bool) -> None:
+    if not value:
+        if required:
+            errors.append(f"{name} must be set to an s3:// URI")
+    elif not S3_URI.match(value):
+        errors.append(f"{name}={value!r} is not an s3://bucket/prefix URI")

@@ -1,0 +1,97 @@
+"""The project's deployment settings, read from the environment that ``do/config`` exports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+DEPLOY_MODES = ("realtime", "async", "serverless", "batch")
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_name: str
+    aws_region: str
+    account_id: str = ""
+    image_tag: str = ""
+    image_uri: str = ""
+    ecr_repository: str = ""
+    ecr_tag_mutability: str = "MUTABLE"
+    role_arn: str = ""
+    endpoint_name: str = ""
+    deploy_mode: str = "realtime"
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    gpu_required: bool = False
+    model_data_url: str = ""
+    container_env: str = ""
+    deploy_timeout_min: int = 30
+    autoscaling_min: int = 0
+    autoscaling_max: int = 0
+    autoscaling_target: int = 100
+    async_output_path: str = ""
+    async_success_topic: str = ""
+    async_error_topic: str = ""
+    async_max_concurrency: int = 4
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    batch_input: str = ""
+    batch_output: str = ""
+    batch_content_type: str = "text/csv"
+    batch_split_type: str = "Line"
+    batch_instance_count: int = 1
+    batch_max_payload_mb: int = 6
+    artifact_bucket: str = ""
+    codebuild_project: str = ""
+    codebuild_role_arn: str = ""
+    codebuild_compute_type: str = "BUILD_GENERAL1_MEDIUM"
+    codebuild_image: str = "aws/codebuild/standard:7.0"
+    codebuild_timeout_min: int = 60
+    platform: str = "linux/amd64"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every field from the variable of the same name in upper case; empty means the default."""
+        env = os.environ if env is None else env
+        values = {}
+        for field in fields(cls):
+            raw = env.get(field.name.upper(), "").strip()
+            if not raw:
+                continue
+            if field.type == "int":
+                values[field.name] = _int(field.name, raw)
+            elif field.type == "bool":
+                values[field.name] = raw.lower() in ("1", "true", "yes", "on")
+            else:
+                values[field.name] = raw
+        missing = [name for name in ("project_name", "aws_region") if name not in values]
+        if missing:
+            raise SettingsError(", ".join(n.upper() for n in missing) + " must be set (do/config sets them)")
+        return cls(**values)
+
+    @property
+    def endpoint(self) -> str:
+        return self.endpoint_name or self.project_name
+
+    @property
+    def repository(self) -> str:
+        return self.ecr_repository or self.project_name.lower()
+
+    @property
+    def codebuild_name(self) -> str:
+        return self.codebuild_project or f"{self.project_name}-image"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; raised before any AWS call."""
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name.upper()} must be a whole number, not {raw!r}") from None
