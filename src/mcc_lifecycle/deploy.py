@@ -194,7 +194,7 @@ class DeployFailed(RuntimeError):
 
 def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
     settings = aws.settings
-    return _wait(
+    return wait_for_status(
         lambda: aws.client("sagemaker").describe_endpoint(EndpointName=settings.endpoint),
         status_key="EndpointStatus",
         done="InService",
@@ -208,7 +208,7 @@ def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> d
 
 
 def wait_for_transform_job(aws: Aws, name: str, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
-    return _wait(
+    return wait_for_status(
         lambda: aws.client("sagemaker").describe_transform_job(TransformJobName=name),
         status_key="TransformJobStatus",
         done="Completed",
@@ -221,7 +221,7 @@ def wait_for_transform_job(aws: Aws, name: str, out=sys.stderr, poll: float = PO
     )
 
 
-def _wait(describe, status_key, done, failed, what, logs, limit_s, poll, out) -> dict[str, Any]:
+def wait_for_status(*, describe, status_key, done, failed, what, logs, limit_s, poll, out) -> dict[str, Any]:
     """Poll ``describe`` until ``done``; raise DeployFailed with the reason and the log group otherwise."""
     start = time.monotonic()
     shown = None
@@ -236,7 +236,7 @@ def _wait(describe, status_key, done, failed, what, logs, limit_s, poll, out) ->
             return state
         if status in failed:
             raise DeployFailed(failure_message(what, status, state.get("FailureReason"), logs))
-        if elapsed > limit_s:
+        if elapsed >= limit_s:
             raise DeployFailed(
                 f"{what} is still {status} after {limit_s // 60:.0f} min (DEPLOY_TIMEOUT_MIN); "
                 f"it may yet finish: watch it with do/logs (CloudWatch log group {logs})"

@@ -61,11 +61,19 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
         ),
         _allow(["ecr:GetAuthorizationToken"], "*", sid="RegistryLoginCannotBeScoped"),
         _allow(
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [
+                scope.arn("logs", f"log-group:{endpoint_log_group(endpoint)}:*"),
+                scope.arn("logs", f"log-group:{TRANSFORM_LOG_GROUP}:log-stream:{scope.settings.project_name}-*"),
+            ],
+        ),
+        _allow(
+            ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
             [
                 scope.arn("logs", f"log-group:{endpoint_log_group(endpoint)}:*"),
                 scope.arn("logs", f"log-group:{TRANSFORM_LOG_GROUP}:*"),
             ],
+            sid="TransformJobsShareOneLogGroup",
         ),
         {
             **_allow(["cloudwatch:PutMetricData"], "*"),
@@ -163,7 +171,11 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
             ],
             scope.arn("codebuild", f"project/{settings.codebuild_name}"),
         ),
-        _allow(["s3:CreateBucket", "s3:ListBucket"], scope.arn("s3", scope.bucket, region=False, account=False)),
+        _allow(
+            ["s3:CreateBucket", "s3:ListBucket"],
+            scope.arn("s3", scope.bucket, region=False, account=False),
+            sid="SharedArtifactBucket",
+        ),
         _allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"], scope.project_objects),
         _allow(
             ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DeleteLogGroup"],
