@@ -195,7 +195,7 @@ class DeployFailed(RuntimeError):
 def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
     settings = aws.settings
     return wait_for_status(
-        lambda: aws.client("sagemaker").describe_endpoint(EndpointName=settings.endpoint),
+        describe=lambda: aws.client("sagemaker").describe_endpoint(EndpointName=settings.endpoint),
         status_key="EndpointStatus",
         done="InService",
         failed=("Failed", "OutOfService"),
@@ -209,7 +209,7 @@ def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> d
 
 def wait_for_transform_job(aws: Aws, name: str, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
     return wait_for_status(
-        lambda: aws.client("sagemaker").describe_transform_job(TransformJobName=name),
+        describe=lambda: aws.client("sagemaker").describe_transform_job(TransformJobName=name),
         status_key="TransformJobStatus",
         done="Completed",
         failed=("Failed", "Stopped"),
