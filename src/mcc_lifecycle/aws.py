@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .names import artifact_bucket
 from .settings import Settings
 
 PROJECT_TAG = "mcc:project"
@@ -44,7 +45,7 @@ class Aws:
         return [{"Key": PROJECT_TAG, "Value": self.settings.project_name}]
 
     def default_bucket(self) -> str:
-        return self.settings.artifact_bucket or f"sagemaker-{self.settings.aws_region}-{self.account_id}"
+        return artifact_bucket(self.settings, self.account_id)
 
 
 def error_code(exc: ClientError) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from .aws import PROJECT_TAG, Aws, is_missing
-from .deploy import SCALABLE_DIMENSION, scaling_resource
+from .deploy import deregister_scaling, scaling_resource
 from .names import codebuild_log_group
 
 TARGETS = ("endpoint", "model", "codebuild", "ecr")  # "all" = these, in this order
@@ -46,13 +46,8 @@ def _owned(aws: Aws, arn: str) -> bool:
 def _clean_endpoint(aws: Aws) -> list[str]:
     settings, sagemaker = aws.settings, aws.client("sagemaker")
     deleted = []
-    autoscaling = aws.client("application-autoscaling")
-    resource = scaling_resource(settings)
-    if autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])["ScalableTargets"]:
-        autoscaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION
-        )
-        deleted.append(f"scalable target {resource}")
+    if deregister_scaling(aws):
+        deleted.append(f"scalable target {scaling_resource(settings)}")
     if _ignore_missing(lambda: sagemaker.delete_endpoint(EndpointName=settings.endpoint)):
         deleted.append(f"endpoint {settings.endpoint}")
     prefix = settings.project_name + "-"

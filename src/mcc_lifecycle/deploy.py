@@ -155,7 +155,7 @@ def deploy(aws: Aws, image_uri: str, out=sys.stderr) -> dict[str, Any]:
         sagemaker.create_endpoint(EndpointName=settings.endpoint, EndpointConfigName=name, Tags=aws.tags)
         print(f"creating endpoint {settings.endpoint}", file=out)
     else:
-        _deregister_scaling(aws)  # SageMaker refuses to update a variant that is a registered scalable target
+        deregister_scaling(aws)  # SageMaker refuses to update a variant that is a registered scalable target
         sagemaker.update_endpoint(**update_endpoint_request(settings.endpoint, name))
         print(f"updating endpoint {settings.endpoint}: {existing['EndpointConfigName']} -> {name}", file=out)
     endpoint = wait_for_endpoint(aws, out=out)
@@ -178,14 +178,17 @@ def describe_mode(settings: Settings) -> str:
     return f"{settings.deploy_mode}, {settings.instance_count} x {settings.instance_type}"
 
 
-def _deregister_scaling(aws: Aws) -> None:
+def deregister_scaling(aws: Aws) -> bool:
+    """Remove the endpoint variant's scalable target (and so its policies); False when there was none."""
     autoscaling = aws.client("application-autoscaling")
     resource = scaling_resource(aws.settings)
     found = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
-    if found.get("ScalableTargets"):
-        autoscaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION
-        )
+    if not found.get("ScalableTargets"):
+        return False
+    autoscaling.deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION
+    )
+    return True
 
 
 class DeployFailed(RuntimeError):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from .aws import Aws, ensure_bucket, is_missing, split_s3_uri
+from mcc_runtime.smoke import CONTENT_TYPES, count_rows  # from the project's code/ (on PYTHONPATH)
 
-CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json"}
+from .aws import Aws, ensure_bucket, is_missing, split_s3_uri
 
 
 def content_type_of(payload: Path) -> str:
@@ -69,8 +69,6 @@ def _read_s3(s3, uri: str) -> tuple[str, bytes] | None:
 
 def check_answer(payload: bytes, content_type: str, answer: bytes) -> list:
     """One prediction per payload row, as the local smoke test checks."""
-    from mcc_runtime.smoke import count_rows  # the project's code/ is on PYTHONPATH
-
     try:
         predictions = json.loads(answer).get("predictions")
     except (ValueError, AttributeError):

@@ -24,6 +24,11 @@ def codebuild_log_group(settings: Settings) -> str:
     return f"/aws/codebuild/{settings.codebuild_name}"
 
 
+def artifact_bucket(settings: Settings, account: str) -> str:
+    """ARTIFACT_BUCKET, else the SageMaker SDK's default bucket name for the Region and account."""
+    return settings.artifact_bucket or f"sagemaker-{settings.aws_region}-{account}"
+
+
 def role_names(settings: Settings) -> dict[str, str]:
     """The roles do/bootstrap creates: {"sagemaker": …, "codebuild": …}."""
     stem = settings.project_name[: ROLE_NAME_MAX - len("-sagemaker-execution")]

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .names import TRANSFORM_LOG_GROUP, codebuild_log_group, endpoint_log_group, role_names
+from .names import TRANSFORM_LOG_GROUP, artifact_bucket, codebuild_log_group, endpoint_log_group, role_names
 from .settings import Settings
 
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
@@ -32,7 +32,7 @@ class Scope:
 
     @property
     def bucket(self) -> str:
-        return self.settings.artifact_bucket or f"sagemaker-{self.region}-{self.account}"
+        return artifact_bucket(self.settings, self.account)
 
     @property
     def project_objects(self) -> str:
