@@ -50,32 +50,42 @@ def _clean_endpoint(aws: Aws) -> list[str]:
         deleted.append(f"scalable target {scaling_resource(settings)}")
     if _ignore_missing(lambda: sagemaker.delete_endpoint(EndpointName=settings.endpoint)):
         deleted.append(f"endpoint {settings.endpoint}")
-    prefix = settings.project_name + "-"
-    for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=settings.project_name):
-        for config in page["EndpointConfigs"]:
-            name = config["EndpointConfigName"]
-            if (
-                name.startswith(prefix)
-                and _owned(aws, config["EndpointConfigArn"])
-                and _ignore_missing(lambda n=name: sagemaker.delete_endpoint_config(EndpointConfigName=n))
-            ):
-                deleted.append(f"endpoint configuration {name}")
-    return deleted
+    return deleted + _delete_versioned(aws, "endpoint configuration")
 
 
 def _clean_models(aws: Aws) -> list[str]:
+    return _delete_versioned(aws, "model")
+
+
+# What do/deploy versions (PROJECT-YYYYmmdd-HHMMSS): list call, page key, name key, ARN key, delete call.
+VERSIONED = {
+    "model": ("list_models", "Models", "ModelName", "ModelArn", "delete_model"),
+    "endpoint configuration": (
+        "list_endpoint_configs",
+        "EndpointConfigs",
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        "delete_endpoint_config",
+    ),
+}
+
+
+def _delete_versioned(aws: Aws, label: str) -> list[str]:
+    """Delete this project's versioned models or endpoint configurations: named PROJECT-… and tagged so."""
+    list_call, items_key, name_key, arn_key, delete_call = VERSIONED[label]
     sagemaker = aws.client("sagemaker")
+    delete = getattr(sagemaker, delete_call)
     prefix = aws.settings.project_name + "-"
     deleted = []
-    for page in sagemaker.get_paginator("list_models").paginate(NameContains=aws.settings.project_name):
-        for model in page["Models"]:
-            name = model["ModelName"]
+    for page in sagemaker.get_paginator(list_call).paginate(NameContains=aws.settings.project_name):
+        for item in page[items_key]:
+            name = item[name_key]
             if (
                 name.startswith(prefix)
-                and _owned(aws, model["ModelArn"])
-                and _ignore_missing(lambda n=name: sagemaker.delete_model(ModelName=n))
+                and _owned(aws, item[arn_key])
+                and _ignore_missing(lambda n=name: delete(**{name_key: n}))
             ):
-                deleted.append(f"model {name}")
+                deleted.append(f"{label} {name}")
     return deleted
 
 
