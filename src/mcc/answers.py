@@ -36,8 +36,20 @@ ANSWERS: tuple[Answer, ...] = (
     Answer("output_dir", ("output_dir",), "path", "Directory to create [default: ./PROJECT_NAME]"),
     Answer("framework", ("model", "framework"), "str", "Model framework"),
     Answer("sample_model", ("model", "sample"), "bool", "Train a small sample model instead of using a model file"),
-    Answer("model_file", ("model", "file"), "path", "Trained model file to serve"),
+    Answer("model_file", ("model", "file"), "path", "Trained model file (or SavedModel directory) to serve"),
     Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
+    Answer(
+        "predict_output",
+        ("serving", "predict_output"),
+        "str",
+        "What /invocations returns: label (predict), proba (class probabilities) or both [default: label]",
+    ),
+    Answer(
+        "feature_names",
+        ("model", "feature_names"),
+        "str",
+        "Comma-separated feature names: CSV may then start with a header row, JSON rows may be objects",
+    ),
     Answer(
         "framework_version",
         ("model", "framework_version"),
@@ -59,6 +71,12 @@ ANSWERS: tuple[Answer, ...] = (
         "How do/deploy deploys: realtime, async, serverless or batch [default: realtime]",
     ),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
+    Answer(
+        "accelerator",
+        ("deployment", "accelerator"),
+        "str",
+        "cpu or gpu image [default: gpu on a GPU instance for frameworks with a GPU image, else cpu]",
+    ),
     Answer("instance_count", ("deployment", "instance_count"), "int", "Instances behind the endpoint [default: 1]"),
     Answer(
         "role_arn",

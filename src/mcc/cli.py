@@ -23,7 +23,7 @@ from .plan import plan_project
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sources import from_env, from_file, from_flags, from_pyproject, merge
-from .spec import ProjectSpec, build_spec
+from .spec import ProjectSpec, build_spec, spec_warnings
 
 out = Console()
 err = Console(stderr=True)
@@ -102,7 +102,7 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
     except OSError as exc:
         err.print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
         sys.exit(1)
-    _summarize(spec, written, len(files))
+    _summarize(spec, written, len(files), spec_warnings(spec, catalog))
 
 
 @main.command()
@@ -118,20 +118,21 @@ def catalog_command(table: str) -> None:
     catalog = load_catalog()
     listing = Table(title=f"mcc catalog {table}")
     if table == "frameworks":
-        for column in ("name", "display name", "formats", "versions"):
+        for column in ("name", "display name", "formats", "versions", "GPU image"):
             listing.add_column(column)
         for f in catalog.frameworks.values():
-            listing.add_row(f.name, f.display_name, ", ".join(f.formats), ", ".join(f.versions))
+            listing.add_row(f.name, f.display_name, ", ".join(f.formats), ", ".join(f.versions), "yes" if f.gpu else "")
     elif table == "servers":
         for column in ("name", "display name"):
             listing.add_column(column)
         for s in catalog.servers.values():
             listing.add_row(s.name, s.display_name)
     elif table == "instances":
-        for column in ("instance type", "vCPU", "memory GiB", "category"):
+        for column in ("instance type", "vCPU", "memory GiB", "GPUs", "category"):
             listing.add_column(column)
         for i in catalog.instance_types.values():
-            listing.add_row(i.name, str(i.vcpus), f"{i.memory_gib:g}", i.category)
+            gpus = f"{i.gpus}x {i.gpu_model} {i.gpu_memory_gib:g} GiB" if i.gpus else ""
+            listing.add_row(i.name, str(i.vcpus), f"{i.memory_gib:g}", gpus, i.category)
     else:
         for column in ("region", "name", "partition"):
             listing.add_column(column)
@@ -165,15 +166,18 @@ def _report(exc: MccError) -> None:
         err.print(f"[bold red]error:[/] {exc}", markup=False)
 
 
-def _summarize(spec: ProjectSpec, written: Written, count: int) -> None:
+def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[str]) -> None:
     try:
         shown = written.target.relative_to(Path.cwd())
     except ValueError:
         shown = written.target
     out.print(
         f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
-        f"{spec.serving.web_server} behind nginx, {spec.deployment.instance_type} in {spec.deployment.region}"
+        f"{spec.serving.web_server} behind nginx, {spec.deployment.accelerator.upper()} image, "
+        f"{spec.deployment.instance_type} in {spec.deployment.region}"
     )
+    for warning in warnings:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
     for path in written.kept:
         out.print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
     if not spec.model.sample_payload and not spec.model.sample:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mcc_lifecycle.settings import DEPLOY_MODES
+from mcc_runtime.settings import PREDICT_OUTPUTS
 
 from .answers import ANSWERS
 from .catalog import Catalog
@@ -13,6 +15,7 @@ from .errors import FieldError
 from .sources import Answers, Given
 
 DEFAULT_MAX_PAYLOAD_MB = 6
+ACCELERATORS = ("cpu", "gpu")
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
@@ -27,7 +30,14 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         return False
     if key == "model_format" and framework:
         model_file = values.get("model_file")
-        return (framework.format_for(str(model_file)) if model_file else None) or framework.default_format
+        return (framework.format_for_path(Path(model_file)) if model_file else None) or framework.default_format
+    if key == "predict_output":
+        return PREDICT_OUTPUTS[0]
+    if key == "accelerator":
+        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        serverless = values.get("deploy_mode") == "serverless"
+        gpu = instance and instance.gpus and framework and framework.gpu and not serverless
+        return "gpu" if gpu else "cpu"
     if key == "framework_version" and framework:
         return framework.default_version
     if key == "web_server":

@@ -49,7 +49,7 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
     files += _iam_files(spec, catalog)
     files += model_files + payload_files
     files += [
-        PlannedFile("requirements.txt", _lines(_requirements(spec, catalog))),
+        PlannedFile("requirements.txt", _lines(requirements(spec, catalog))),
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
@@ -67,6 +67,9 @@ def template_context(
         "framework": framework,
         "model_format": framework.formats[spec.model.format],
         "framework_version": spec.model.framework_version,
+        "image": catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator),
+        "predict_output": spec.serving.predict_output,
+        "feature_names": spec.model.feature_names,
         "server": catalog.servers[spec.serving.web_server],
         "instance": catalog.instance_types[spec.deployment.instance_type],
         "region": catalog.regions[spec.deployment.region],
@@ -97,10 +100,15 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
     """code/serving.json: what the runtime needs to know about this project."""
     framework = catalog.frameworks[spec.model.framework]
     server = catalog.servers[spec.serving.web_server]
+    model_format = framework.formats[spec.model.format]
     return {
         "handler": framework.handler,
+        "model_format": model_format.name,
         "model_filename": model_filename,
         "model_extensions": sorted({e for f in framework.formats.values() for e in f.extensions}),
+        "model_is_directory": model_format.directory,
+        "predict_output": spec.serving.predict_output,
+        "feature_names": list(spec.model.feature_names),
         "preload": framework.preload,
         "server": {"name": server.name, "app": server.app, "worker_class": server.worker_class},
         "max_payload_mb": spec.serving.max_payload_mb,
@@ -122,13 +130,21 @@ def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[Plann
     model = spec.model
     if model.file:
         filename = model.file.name
-        model_files = [PlannedFile(f"model/{filename}", source=model.file)]
+        sources = sorted(p for p in model.file.rglob("*") if p.is_file()) if model.file.is_dir() else [model.file]
+        model_files = [
+            PlannedFile(
+                f"model/{filename}/{p.relative_to(model.file).as_posix()}" if p != model.file else f"model/{filename}",
+                source=p,
+            )
+            for p in sources
+        ]
         payloads = []
     else:
         framework = catalog.frameworks[model.framework]
-        filename = "model" + framework.formats[model.format].extensions[0]
-        sample = samples.train(framework.sample.trainer, model.format)
-        model_files = [PlannedFile(f"model/{filename}", sample.model_bytes)]
+        model_format = framework.formats[model.format]
+        filename = "model" + (model_format.extensions[0] if model_format.extensions else "")
+        sample = samples.train(framework.sample.trainer, model.format, filename)
+        model_files = [PlannedFile(f"model/{path}", content) for path, content in sample.files.items()]
         payloads = [
             PlannedFile("samples/payload.csv", sample.payload_csv),
             PlannedFile("samples/payload.json", sample.payload_json),
@@ -138,8 +154,10 @@ def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[Plann
     return model_files, filename, payloads
 
 
-def _requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
-    return catalog.requirements(spec.model.framework, spec.model.framework_version, spec.serving.web_server)
+def requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    """requirements.txt: what the image's pip installs (on GPU images, less what the base already has)."""
+    model, accelerator = spec.model, spec.deployment.accelerator
+    return catalog.requirements(model.framework, model.framework_version, spec.serving.web_server, accelerator)
 
 
 def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:

@@ -13,6 +13,7 @@ from typing import Any
 import questionary
 
 from mcc_lifecycle.settings import DEPLOY_MODES
+from mcc_runtime.settings import PREDICT_OUTPUTS
 
 from . import validation
 from .catalog import Catalog
@@ -25,6 +26,12 @@ DEPLOY_MODE_LABELS = {
     "async": "Asynchronous endpoint (queued requests, results in S3)",
     "serverless": "Serverless endpoint (pay per request, CPU only)",
     "batch": "Batch transform job (files in S3)",
+}
+
+PREDICT_OUTPUT_LABELS = {
+    "label": "Predictions (model.predict: labels or values)",
+    "proba": "Class probabilities (predict_proba)",
+    "both": "Both labels and class probabilities",
 }
 
 
@@ -60,9 +67,12 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
     if key == "instance_type":
         return values.get("deploy_mode") != "serverless"  # serverless endpoints have no instance type
     if key == "model_format":
-        # Asked only when the file's extension does not already tell.
+        # Asked only when the file's extension (or being a directory) does not already tell.
         model_file = values.get("model_file")
-        return bool(framework) and not (model_file and framework.format_for(str(model_file)))
+        return bool(framework) and not (model_file and framework.format_for_path(Path(model_file)))
+    if key == "accelerator":
+        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        return bool(framework and framework.gpu and instance and instance.gpus)
     return True
 
 
@@ -103,17 +113,33 @@ def _sample_model(values, default, catalog, force):
 
 
 def _model_file(values, default, catalog, force):
+    directories = any(f.directory for f in catalog.frameworks[values["framework"]].formats.values())
+
     def check(text: str) -> str | None:
         path = Path(text).expanduser()
-        return None if path.is_file() else "no such file"
+        return None if path.is_file() or (directories and path.is_dir()) else "no such file"
 
-    return questionary.path("Model file:", validate=_validator(check))
+    label = "Model file or SavedModel directory:" if directories else "Model file:"
+    return questionary.path(label, validate=_validator(check))
 
 
 def _model_format(values, default, catalog, force):
     framework = catalog.frameworks[values["framework"]]
     choices = [questionary.Choice(f"{f.name}: {f.description}", f.name) for f in framework.formats.values()]
     return questionary.select("Model format:", choices=choices, default=_choice(choices, default))
+
+
+def _predict_output(values, default, catalog, force):
+    choices = [questionary.Choice(PREDICT_OUTPUT_LABELS[o], o) for o in PREDICT_OUTPUTS]
+    return questionary.select("What /invocations returns:", choices=choices, default=_choice(choices, default))
+
+
+def _accelerator(values, default, catalog, force):
+    choices = [
+        questionary.Choice("GPU image (CUDA)", "gpu"),
+        questionary.Choice("CPU image (the GPUs stay idle)", "cpu"),
+    ]
+    return questionary.select("Image:", choices=choices, default=_choice(choices, default))
 
 
 def _web_server(values, default, catalog, force):
@@ -163,9 +189,11 @@ QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
     "sample_model": _sample_model,
     "model_file": _model_file,
     "model_format": _model_format,
+    "predict_output": _predict_output,
     "web_server": _web_server,
     "deploy_mode": _deploy_mode,
     "instance_type": _instance_type,
+    "accelerator": _accelerator,
     "region": _region,
     "include_tests": _include_tests,
 }

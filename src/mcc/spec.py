@@ -6,12 +6,13 @@ import importlib.metadata
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from . import validation
 from .answers import BY_PATH, nest
+from .artifacts import artifact_error
 from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .sources import Answers
@@ -38,6 +39,9 @@ InstanceTypeName = Annotated[str, _rule(lambda v: validation.instance_type_error
 DeployMode = Annotated[str, _rule(validation.deploy_mode_error)]
 RoleArn = Annotated[str, _rule(validation.role_arn_error)]
 RegionName = Annotated[str, _rule(lambda v: validation.region_error(v, load_catalog()))]
+FeatureNames = Annotated[
+    tuple[str, ...], BeforeValidator(validation.split_names), AfterValidator(validation.checked_feature_names)
+]
 
 
 class _Spec(BaseModel):
@@ -51,16 +55,19 @@ class ModelSpec(_Spec):
     file: Path | None = None
     sample: bool = False
     sample_payload: Path | None = None
+    feature_names: FeatureNames = ()
 
 
 class ServingSpec(_Spec):
     web_server: WebServerName
     max_payload_mb: int = Field(ge=1, le=1024)
+    predict_output: Literal["label", "proba", "both"] = "label"
 
 
 class DeploymentSpec(_Spec):
     mode: DeployMode = "realtime"
     instance_type: InstanceTypeName
+    accelerator: Literal["cpu", "gpu"] = "cpu"
     instance_count: int = Field(default=1, ge=1, le=100)
     region: RegionName
     role_arn: RoleArn = ""
@@ -119,6 +126,7 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
     elif model.framework_version in framework.versions:
         errors += _sample_errors(framework, model.framework_version, answers)
+    errors += accelerator_errors(spec, catalog, answers)
     payload = model.sample_payload
     if payload and not payload.is_file():
         errors.append(_error(answers, "sample_payload", str(payload), "file not found"))
@@ -132,14 +140,57 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
 def _model_file_errors(path: Path, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
     if not path.exists():
         return [_error(answers, "model_file", str(path), "file not found")]
-    if not path.is_file():
-        return [_error(answers, "model_file", str(path), "must be a file")]
-    if fmt and not path.name.lower().endswith(fmt.extensions):
+    if fmt is None:
+        return []  # the format itself is reported
+    if fmt.directory != path.is_dir():
+        kind = "a directory" if fmt.directory else "a file"
+        return [_error(answers, "model_file", str(path), f"must be {kind} for model_format {fmt.name!r}")]
+    if fmt.extensions and not path.name.lower().endswith(fmt.extensions):
         expected = " or ".join(fmt.extensions)
         return [
             _error(
                 answers, "model_file", str(path), f"does not match model_format {fmt.name!r}, which expects {expected}"
             )
+        ]
+    problem = artifact_error(path, fmt.check)
+    return [_error(answers, "model_file", str(path), problem)] if problem else []
+
+
+def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    """A GPU image needs a GPU instance and a framework that has one."""
+    if spec.deployment.accelerator != "gpu":
+        return []
+    framework = catalog.frameworks[spec.model.framework]
+    if not framework.gpu:
+        with_gpu = ", ".join(f.name for f in catalog.frameworks.values() if f.gpu)
+        return [_error(answers, "accelerator", "gpu", f"{framework.display_name} has no GPU image (only {with_gpu})")]
+    if spec.deployment.mode == "serverless":
+        return [_error(answers, "accelerator", "gpu", "serverless endpoints have no GPUs; use accelerator cpu")]
+    instance = catalog.instance_types[spec.deployment.instance_type]
+    if not instance.gpus:
+        suggestions = ", ".join(sorted({f"{i.family}.*" for i in catalog.instance_types.values() if i.gpus}))
+        return [
+            _error(
+                answers,
+                "accelerator",
+                "gpu",
+                f"needs a GPU instance type; {instance.name} has no GPU (GPU families: {suggestions})",
+            )
+        ]
+    return []
+
+
+def spec_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    """Valid but probably unintended choices, said after generating."""
+    if spec.deployment.mode == "serverless":
+        return []
+    instance = catalog.instance_types[spec.deployment.instance_type]
+    if instance.gpus and spec.deployment.accelerator == "cpu":
+        framework = catalog.frameworks[spec.model.framework]
+        why = "has no GPU image" if not framework.gpu else "gets the CPU image (accelerator cpu)"
+        return [
+            f"{instance.name} has {instance.gpus} GPU(s) but {framework.display_name} {why}: "
+            "the GPUs will sit idle; a CPU instance type costs less"
         ]
     return []
 
@@ -152,7 +203,7 @@ def _sample_errors(framework: Framework, version: str, answers: Answers) -> list
         installed = importlib.metadata.version(framework.package)
     except importlib.metadata.PackageNotFoundError:
         installed = None
-    if installed == version:
+    if installed and installed.split("+")[0] == version:  # 2.13.0+cpu is PyTorch 2.13.0
         return []
     have = f"found {installed}" if installed else "it is not installed"
     return [

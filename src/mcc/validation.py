@@ -58,3 +58,28 @@ def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
         "SageMaker instance type in the catalog",
         "run `mcc catalog instances` for the list",
     )
+
+
+def split_names(value: object) -> object:
+    """``"a, b,c"`` -> ``("a", "b", "c")``; lists pass through; empty -> ``()``."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(name.strip() for name in value.split(",")) if value.strip() else ()
+    return value
+
+
+def checked_feature_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names a CSV header can carry: non-empty, unique, not numbers, no commas, quotes or line breaks."""
+    for name in names:
+        if not name or any(c in name for c in ',"\r\n') or name != name.strip():
+            raise ValueError(f"feature name {name!r} must be non-empty text without commas, quotes or line breaks")
+        try:
+            float(name)
+        except ValueError:
+            continue
+        raise ValueError(f"feature name {name!r} looks like a number, so a header row could not be told from data")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"feature names repeat: {', '.join(repeated)}")
+    return names

@@ -29,14 +29,32 @@ class DefaultHooks:
         self.handler = load_handler(settings.handler)
 
     def model_fn(self, model_dir: str) -> Any:
-        path = find_model_artifact(Path(model_dir), self.settings.model_filename, self.settings.model_extensions)
-        return self.handler.load(path)
+        settings = self.settings
+        if settings.model_is_directory:
+            path = find_model_directory(Path(model_dir), settings.model_filename)
+        else:
+            path = find_model_artifact(Path(model_dir), settings.model_filename, settings.model_extensions)
+        model = self.handler.load(path, settings.model_format)
+        if settings.predict_output != "label" and not self.handler.has_proba(model):
+            raise ValueError(
+                f"predict_output={settings.predict_output} needs class probabilities, "
+                f"but the model in {path} gives none (it is not a probabilistic classifier)"
+            )
+        return model
 
     def input_fn(self, request_body: bytes, content_type: str) -> np.ndarray:
-        return codecs.decode(request_body, content_type)
+        return codecs.decode(request_body, content_type, self.settings.feature_names)
 
     def predict_fn(self, data: Any, model: Any) -> Any:
-        return self.handler.predict(model, data)
+        """Labels (or values) as an array; with probabilities, named columns."""
+        output, handler = self.settings.predict_output, self.handler
+        if output == "label":
+            return handler.predict(model, data)
+        columns = {}
+        if output == "both":
+            columns["predictions"] = getattr(handler, "predict_label", handler.predict)(model, data)
+        columns["probabilities"] = handler.predict_proba(model, data)
+        return columns
 
     def output_fn(self, prediction: Any, accept: str) -> bytes:
         return codecs.encode(prediction, accept)
@@ -56,6 +74,16 @@ def find_model_artifact(model_dir: Path, filename: str | None, extensions: tuple
         raise FileNotFoundError(f"no model artifact {wanted} in {model_dir}")
     names = ", ".join(p.name for p in found)
     raise FileNotFoundError(f"{model_dir} holds several model artifacts ({names}); expected {wanted}")
+
+
+def find_model_directory(model_dir: Path, dirname: str | None) -> Path:
+    """A directory-format model (e.g. a SavedModel): ``model_dir/dirname``, or ``model_dir`` itself
+    when the model's files were unpacked straight into it (a SageMaker model.tar.gz)."""
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model directory {model_dir} does not exist (set MCC_MODEL_DIR)")
+    if dirname and (model_dir / dirname).is_dir():
+        return model_dir / dirname
+    return model_dir
 
 
 _active: DefaultHooks | None = None

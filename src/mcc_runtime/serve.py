@@ -26,7 +26,13 @@ from .settings import Settings, SettingsError
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 
 
 def log(message: str) -> None:

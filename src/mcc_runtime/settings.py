@@ -9,6 +9,7 @@ Environment variables (all optional):
                                     ``SAGEMAKER_MODEL_SERVER_WORKERS`` is honoured too
 ``SAGEMAKER_MODEL_SERVER_TIMEOUT``  seconds a request may take (default 60)
 ``MCC_MAX_PAYLOAD_MB``              request body limit in MB (default from serving.json, else 6)
+``MCC_PREDICT_OUTPUT``              ``label``, ``proba`` or ``both`` (default from serving.json, else label)
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
@@ -34,6 +35,7 @@ DEFAULT_TIMEOUT_S = 60
 DEFAULT_MAX_PAYLOAD_MB = 6
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+PREDICT_OUTPUTS = ("label", "proba", "both")
 
 
 class SettingsError(ValueError):
@@ -50,8 +52,12 @@ class Settings:
     code_dir: Path
     model_dir: Path
     handler: str
+    model_format: str = ""
     model_filename: str | None = None
     model_extensions: tuple[str, ...] = ()
+    model_is_directory: bool = False
+    predict_output: str = "label"
+    feature_names: tuple[str, ...] = ()
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
     worker_class: str = "sync"
@@ -90,8 +96,12 @@ class Settings:
             code_dir=code_dir,
             model_dir=Path(env.get("MCC_MODEL_DIR") or DEFAULT_MODEL_DIR),
             handler=data["handler"],
+            model_format=data.get("model_format", ""),
             model_filename=data.get("model_filename"),
             model_extensions=tuple(data.get("model_extensions", ())),
+            model_is_directory=bool(data.get("model_is_directory", False)),
+            predict_output=_choice("MCC_PREDICT_OUTPUT", env.get("MCC_PREDICT_OUTPUT"), data, PREDICT_OUTPUTS),
+            feature_names=tuple(data.get("feature_names") or ()),
             preload=bool(data.get("preload", True)),
             app=server.get("app", cls.app),
             worker_class=server.get("worker_class", cls.worker_class),
@@ -112,7 +122,26 @@ class Settings:
         )
 
 
-_KNOWN_KEYS = {"handler", "model_filename", "model_extensions", "preload", "server", "max_payload_mb"}
+_KNOWN_KEYS = {
+    "handler",
+    "model_format",
+    "model_filename",
+    "model_extensions",
+    "model_is_directory",
+    "predict_output",
+    "feature_names",
+    "preload",
+    "server",
+    "max_payload_mb",
+}
+
+
+def _choice(name: str, raw: str | None, data: dict, allowed: tuple[str, ...]) -> str:
+    key = name.removeprefix("MCC_").lower()
+    value = (raw or data.get(key) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise SettingsError(f"{key}={value!r} must be one of {', '.join(allowed)}")
+    return value
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from mcc import samples
+from mcc.artifacts import CHECKS
 from mcc.catalog import Catalog, Framework, load_catalog, merge_pins
 from mcc_runtime.handlers import load_handler
 
@@ -61,7 +62,39 @@ def test_every_framework_has_a_runtime_handler_and_a_sample_trainer(catalog):
 def test_every_framework_version_pins_its_own_package(catalog):
     for framework in catalog.frameworks.values():
         for version, entry in framework.versions.items():
-            assert f"{framework.package}=={version}" in entry.requirements
+            pinned = {line.split("+")[0] for line in entry.requirements}  # torch==2.13.0+cpu is 2.13.0
+            assert f"{framework.package}=={version}" in pinned
+
+
+def test_every_handler_offers_probabilities_and_every_format_check_exists(catalog):
+    for framework in catalog.frameworks.values():
+        handler = load_handler(framework.handler)
+        assert callable(handler.has_proba) and callable(handler.predict_proba)
+        for model_format in framework.formats.values():
+            assert model_format.check is None or model_format.check in CHECKS
+            assert model_format.directory or model_format.extensions
+
+
+def test_gpu_frameworks_leave_out_what_their_base_image_holds(catalog):
+    for framework in (f for f in catalog.frameworks.values() if f.gpu):
+        for version, entry in framework.versions.items():
+            cpu = catalog.requirements(framework.name, version, "flask", "cpu")
+            gpu = catalog.requirements(framework.name, version, "flask", "gpu")
+            left_out = {line.split("==")[0] for line in set(cpu) - set(gpu)}
+            assert left_out == set(entry.gpu.provided)
+            image = catalog.image(framework.name, version, "gpu")
+            assert ":" in image.base_image and image.cuda and image.accelerator == "gpu"
+    with pytest.raises(ValueError, match="no GPU image"):
+        catalog.image("xgboost", "3.2.0", "gpu")
+
+
+def test_gpu_instance_types_carry_their_gpus(catalog):
+    assert catalog.instance_types["ml.g5.12xlarge"].gpus == 4
+    assert catalog.instance_types["ml.g5.12xlarge"].gpu_memory_gib == 24
+    assert catalog.instance_types["ml.p4d.24xlarge"].accelerator == "gpu"
+    assert catalog.instance_types["ml.m5.large"].accelerator == "cpu"
+    for family in ("ml.g4dn", "ml.g5", "ml.g6", "ml.g6e", "ml.p4d", "ml.p5"):
+        assert any(i.family == family and i.gpus for i in catalog.instance_types.values())
 
 
 def test_every_requirement_combination_merges_without_conflict(catalog):

@@ -72,6 +72,7 @@ def test_flag_beats_env_beats_config_beats_pyproject(run, tmp_path, wine_model_f
         "instance_count": 1,
         "region": "eu-west-1",
         "role_arn": "",
+        "accelerator": "cpu",
     }
     assert record["serving"]["web_server"] == "fastapi"
 

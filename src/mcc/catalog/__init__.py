@@ -25,10 +25,34 @@ class ModelFormat(_Entry):
     name: str
     extensions: tuple[str, ...]
     description: str
+    directory: bool = False  # saved as a directory (e.g. a TensorFlow SavedModel)
+    check: str | None = None  # the structural check mcc/artifacts.py runs before anything is written
+
+
+class GpuImage(_Entry):
+    """The CUDA-enabled base used on GPU instances; it already holds the ``provided`` packages."""
+
+    base_image: str
+    cuda: str
+    nginx_package: str
+    provided: tuple[str, ...]
 
 
 class FrameworkVersion(_Entry):
     requirements: tuple[str, ...]
+    extra_index_url: str | None = None
+    gpu: GpuImage | None = None
+
+
+class Image(_Entry):
+    """What the Dockerfile is built from, for one framework version on one accelerator."""
+
+    accelerator: Literal["cpu", "gpu"]
+    base_image: str
+    nginx_package: str
+    system_packages: tuple[str, ...]
+    extra_index_url: str | None = None
+    cuda: str | None = None
 
 
 class SampleModel(_Entry):
@@ -43,6 +67,8 @@ class Framework(_Entry):
     kind: Literal["predictive"]
     handler: str
     preload: bool
+    system_packages: tuple[str, ...] = ()
+    gpu: bool = False  # has a GPU image (versions[*].gpu)
     default_format: str
     formats: dict[str, ModelFormat]
     default_version: str
@@ -55,12 +81,21 @@ class Framework(_Entry):
             raise ValueError(f"{self.name}: default_format {self.default_format!r} is not among its formats")
         if self.default_version not in self.versions:
             raise ValueError(f"{self.name}: default_version {self.default_version!r} is not among its versions")
+        for version, entry in self.versions.items():
+            if self.gpu != (entry.gpu is not None):
+                raise ValueError(f"{self.name} {version}: `gpu: {self.gpu}` needs a gpu image exactly when true")
         return self
 
     def format_for(self, filename: str) -> str | None:
         """The format whose extensions match ``filename``, if any."""
         lower = filename.lower()
-        return next((f.name for f in self.formats.values() if lower.endswith(f.extensions)), None)
+        return next((f.name for f in self.formats.values() if f.extensions and lower.endswith(f.extensions)), None)
+
+    def format_for_path(self, path: Path) -> str | None:
+        """The format of a model file, or of a model directory (the framework's directory format)."""
+        if path.is_dir():
+            return next((f.name for f in self.formats.values() if f.directory), None)
+        return self.format_for(path.name)
 
 
 class WebServer(_Entry):
@@ -79,10 +114,16 @@ class InstanceType(_Entry):
     memory_gib: float = Field(gt=0)
     gpus: int = 0
     gpu_memory_gib: float = 0
+    gpu_model: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.name}  ({self.vcpus} vCPU, {self.memory_gib:g} GiB, {self.category})"
+        gpus = f", {self.gpus}x {self.gpu_model} {self.gpu_memory_gib:g} GiB" if self.gpus else ""
+        return f"{self.name}  ({self.vcpus} vCPU, {self.memory_gib:g} GiB{gpus}, {self.category})"
+
+    @property
+    def accelerator(self) -> Literal["cpu", "gpu"]:
+        return "gpu" if self.gpus else "cpu"
 
 
 class Region(_Entry):
@@ -125,12 +166,35 @@ class Catalog(_Entry):
                 raise ValueError(f"catalog default {default!r} is not in its table")
         return self
 
-    def requirements(self, framework: str, version: str, server: str) -> list[str]:
-        """The image's pinned requirements: runtime + framework version + web server, merged."""
-        return merge_pins(
-            self.runtime.requirements,
-            self.frameworks[framework].versions[version].requirements,
-            self.servers[server].requirements,
+    def requirements(self, framework: str, version: str, server: str, accelerator: str = "cpu") -> list[str]:
+        """The image's pinned requirements: runtime + framework version + web server, merged. On a GPU
+        image, the packages its base already holds (in their CUDA build) are left out."""
+        entry = self.frameworks[framework].versions[version]
+        provided = {_normalized(p) for p in entry.gpu.provided} if accelerator == "gpu" and entry.gpu else set()
+        pins = merge_pins(self.runtime.requirements, entry.requirements, self.servers[server].requirements)
+        return [line for line in pins if _normalized(PIN.match(line).group(1)) not in provided]
+
+    def image(self, framework: str, version: str, accelerator: str) -> Image:
+        """The base image and system packages for a framework version on ``accelerator``."""
+        fw = self.frameworks[framework]
+        entry = fw.versions[version]
+        if accelerator == "gpu":
+            if entry.gpu is None:
+                raise ValueError(f"{fw.display_name} {version} has no GPU image")
+            gpu = entry.gpu
+            return Image(
+                accelerator="gpu",
+                base_image=gpu.base_image,
+                nginx_package=gpu.nginx_package,
+                system_packages=fw.system_packages,
+                cuda=gpu.cuda,
+            )
+        return Image(
+            accelerator="cpu",
+            base_image=self.runtime.base_image,
+            nginx_package=self.runtime.nginx_package,
+            system_packages=fw.system_packages,
+            extra_index_url=entry.extra_index_url,
         )
 
     def dev_requirements(self) -> list[str]:
@@ -146,11 +210,30 @@ def merge_pins(*groups: tuple[str, ...]) -> list[str]:
             match = PIN.match(line)
             if not match:
                 raise ValueError(f"requirement {line!r} is not pinned as name==version")
-            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+            name = _normalized(match.group(1))
             first, version = pins.setdefault(name, (line, match.group(2)))
             if version != match.group(2):
                 raise ValueError(f"conflicting pins: {first} and {line}")
     return [pins[name][0] for name in sorted(pins)]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _flat(items: list) -> tuple[str, ...]:
+    """Requirement lists may include YAML-aliased lists (a shared closure); flatten them."""
+    return tuple(x for item in items for x in (_flat(item) if isinstance(item, list) else (item,)))
+
+
+def _framework(name: str, entry: dict) -> Framework:
+    versions = {
+        version: FrameworkVersion(**{**data, "requirements": _flat(data["requirements"])})
+        for version, data in entry["versions"].items()
+    }
+    formats = {f: ModelFormat(name=f, **fmt) for f, fmt in entry["formats"].items()}
+    rest = {k: v for k, v in entry.items() if k not in ("formats", "versions")}
+    return Framework(name=name, **rest, formats=formats, versions=versions)
 
 
 def _read(name: str) -> dict:
@@ -162,19 +245,19 @@ def load_catalog() -> Catalog:
     frameworks, servers, instances = _read("frameworks"), _read("servers"), _read("instances")
     regions, runtime = _read("regions"), _read("runtime")
     instance_types = {
-        f"{family}.{size}": InstanceType(name=f"{family}.{size}", family=family, category=spec["category"], **dims)
+        f"{family}.{size}": InstanceType(
+            name=f"{family}.{size}",
+            family=family,
+            category=spec["category"],
+            gpu_memory_gib=spec.get("gpu_memory_gib", 0),
+            gpu_model=spec.get("gpu_model", ""),
+            **dims,
+        )
         for family, spec in instances["families"].items()
         for size, dims in spec["sizes"].items()
     }
     return Catalog(
-        frameworks={
-            name: Framework(
-                name=name,
-                **{k: v for k, v in entry.items() if k != "formats"},
-                formats={f: ModelFormat(name=f, **fmt) for f, fmt in entry["formats"].items()},
-            )
-            for name, entry in frameworks["frameworks"].items()
-        },
+        frameworks={name: _framework(name, entry) for name, entry in frameworks["frameworks"].items()},
         default_framework=frameworks["default"],
         servers={name: WebServer(name=name, **entry) for name, entry in servers["servers"].items()},
         default_server=servers["default"],

@@ -16,6 +16,7 @@ SAGEMAKER_PORT = "8080"
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 RUN_AS_VARIABLE = "MCC_RUN_AS_USER"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+BUILD_TOOLS = ("build-essential", "gcc", "g++", "clang", "make", "cmake", "cython3", "python3-dev")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,29 @@ def check_dockerfile(project: Path) -> list[Finding]:
         + _port_exposed(instructions)
         + _entrypoint_runs(project, instructions, copies, ignore)
         + _privileges_dropped(instructions)
+        + _image_minimal(instructions)
     )
+
+
+def _image_minimal(instructions: list[Instruction]) -> list[Finding]:
+    """No compilers in the final stage; pip keeps no cache in a layer."""
+    starts = [i for i, ins in enumerate(instructions) if ins.keyword == "FROM"]
+    if not starts:
+        return []
+    findings = []
+    final_stage = instructions[starts[-1] :]
+    for ins in (i for i in final_stage if i.keyword == "RUN"):
+        words = shlex.split(ins.arguments.replace("&&", " ; "))
+        packages = {w.split("=")[0] for w in words if not w.startswith("-")}
+        for tool in sorted(packages & set(BUILD_TOOLS)) if "install" in words and "apt-get" in words else []:
+            findings.append(
+                Finding("image-minimal", f"line {ins.line}: installs {tool} in the final image", "Dockerfile")
+            )
+        if "pip" in words and "install" in words and "--no-cache-dir" not in words:
+            findings.append(
+                Finding("image-minimal", f"line {ins.line}: pip install without --no-cache-dir", "Dockerfile")
+            )
+    return findings
 
 
 def _base_images_pinned(instructions: list[Instruction]) -> list[Finding]:

@@ -9,9 +9,10 @@ import joblib
 import numpy as np
 
 from ..errors import BadRequest
+from . import check_width
 
 
-def load(path: Path) -> Any:
+def load(path: Path, model_format: str = "joblib") -> Any:
     """joblib.load reads both joblib and plain pickle files."""
     model = joblib.load(path)
     if not hasattr(model, "predict"):
@@ -20,10 +21,20 @@ def load(path: Path) -> Any:
 
 
 def predict(model: Any, data: np.ndarray) -> np.ndarray:
-    expected = getattr(model, "n_features_in_", None)
-    if expected is not None and data.shape[1] != expected:
-        raise BadRequest(f"expected {expected} features per row, got {data.shape[1]}")
+    return _call(model.predict, model, data)
+
+
+def has_proba(model: Any) -> bool:
+    return hasattr(model, "predict_proba")
+
+
+def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
+    return _call(model.predict_proba, model, data)
+
+
+def _call(method, model: Any, data: np.ndarray) -> np.ndarray:
+    check_width(data, getattr(model, "n_features_in_", None))
     try:
-        return model.predict(data)
+        return method(data)
     except ValueError as exc:
         raise BadRequest(f"the model rejected the input: {exc}") from None
