@@ -93,9 +93,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
     elif args.action == "test-endpoint":
-        predictions = invoke.test_endpoint(aws, args.payload, args.wait)
-        print(json.dumps({"predictions": predictions}))
-        print(f"OK: {len(predictions)} prediction(s) from endpoint {settings.endpoint}", file=sys.stderr)
+        answer = invoke.test_endpoint(aws, args.payload, args.wait)
+        print(json.dumps(answer))
+        print(f"OK: endpoint {settings.endpoint} answered every row", file=sys.stderr)
     elif args.action == "logs":
         return logs.print_logs(aws, args.since, follow=not args.no_follow)
     elif args.action == "clean":

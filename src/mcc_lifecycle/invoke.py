@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import uuid
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from mcc_runtime.smoke import CONTENT_TYPES, count_rows  # from the project's code/ (on PYTHONPATH)
+from mcc_runtime.smoke import CONTENT_TYPES, check_answer  # from the project's code/ (on PYTHONPATH)
 
 from .aws import Aws, ensure_bucket, is_missing, split_s3_uri
 
@@ -67,19 +66,7 @@ def _read_s3(s3, uri: str) -> tuple[str, bytes] | None:
     return answer.get("ContentType", ""), answer["Body"].read()
 
 
-def check_answer(payload: bytes, content_type: str, answer: bytes) -> list:
-    """One prediction per payload row, as the local smoke test checks."""
-    try:
-        predictions = json.loads(answer).get("predictions")
-    except (ValueError, AttributeError):
-        raise AssertionError(f"the answer is not a JSON object: {answer[:200]!r}") from None
-    expected = count_rows(payload, content_type)
-    if not isinstance(predictions, list) or len(predictions) != expected:
-        raise AssertionError(f"expected {expected} predictions, got {str(predictions)[:200]}")
-    return predictions
-
-
-def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> list:
+def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> dict:
     mode = aws.settings.deploy_mode
     if mode == "batch":
         raise ValueError("DEPLOY_MODE=batch has no endpoint: do/deploy waits for the transform job and reports it")

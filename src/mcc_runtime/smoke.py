@@ -16,12 +16,17 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json"}
+CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
+ANSWER_KEYS = ("predictions", "probabilities")
 
 
 def count_rows(payload: bytes, content_type: str) -> int:
-    if content_type == "text/csv":
-        return sum(1 for line in payload.decode().splitlines() if line.strip())
+    """Rows in a request body (a CSV header row does not count)."""
+    if content_type in ("text/csv", "application/jsonlines"):
+        lines = [line for line in payload.decode().splitlines() if line.strip()]
+        if content_type == "text/csv" and lines and not any(c.isdigit() for c in lines[0]):
+            lines = lines[1:]
+        return len(lines)
     document = json.loads(payload)
     if isinstance(document, dict):
         document = document.get("instances", document.get("inputs"))
@@ -60,8 +65,8 @@ def invoke(url: str, payload: bytes, content_type: str, accept: str) -> tuple[in
         return exc.code, exc.headers.get("Content-Type", ""), exc.read()
 
 
-def check(url: str, payload_path: Path, content_type: str | None, wait: float) -> list:
-    """Run the smoke test; return the predictions or raise AssertionError saying what is wrong."""
+def check(url: str, payload_path: Path, content_type: str | None, wait: float) -> dict:
+    """Run the smoke test; return the answer or raise AssertionError saying what is wrong."""
     payload = payload_path.read_bytes()
     content_type = content_type or CONTENT_TYPES.get(payload_path.suffix.lower())
     if content_type is None:
@@ -72,11 +77,24 @@ def check(url: str, payload_path: Path, content_type: str | None, wait: float) -
         raise AssertionError(f"/invocations answered HTTP {status}: {body[:500].decode(errors='replace')}")
     if not answer_type.startswith("application/json"):
         raise AssertionError(f"expected a JSON answer, got Content-Type {answer_type!r}")
-    predictions = json.loads(body).get("predictions")
+    return check_answer(payload, content_type, body)
+
+
+def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
+    """One prediction (and/or probability row) per payload row; return the decoded answer."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise AssertionError(f"the answer is not a JSON object: {body[:200]!r}")
     expected = count_rows(payload, content_type)
-    if not isinstance(predictions, list) or len(predictions) != expected:
-        raise AssertionError(f"expected {expected} predictions, got {str(predictions)[:200]}")
-    return predictions
+    for key in (k for k in ANSWER_KEYS if k in answer):
+        if not isinstance(answer[key], list) or len(answer[key]) != expected:
+            raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")
+    if not any(k in answer for k in ANSWER_KEYS):
+        raise AssertionError(f"expected {' or '.join(ANSWER_KEYS)} in the answer, got {str(answer)[:200]}")
+    return answer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,12 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /ping (default 60)")
     args = parser.parse_args(argv)
     try:
-        predictions = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait)
+        answer = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait)
     except (AssertionError, TimeoutError, RuntimeError, OSError, ValueError) as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"predictions": predictions}))
-    print(f"OK: {len(predictions)} prediction(s) from {args.url}", file=sys.stderr)
+    print(json.dumps(answer))
+    rows = len(next(answer[k] for k in ANSWER_KEYS if k in answer))
+    print(f"OK: {rows} row(s) answered by {args.url}", file=sys.stderr)
     return 0
 
 

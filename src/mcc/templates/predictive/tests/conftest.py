@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -56,3 +57,20 @@ def server():
         pytest.skip(str(exc))
     with LocalServer(PROJECT, python=sys.executable, env={"MCC_WORKERS": "2"}) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def assert_same_answer():
+    """Check a JSON answer against predict_fn's result: every column, one entry per row (floats to 1e-6)."""
+
+    def check(answer, prediction, rows):
+        columns = prediction if isinstance(prediction, dict) else {"predictions": prediction}
+        for name, values in columns.items():
+            values = np.asarray(values)
+            assert len(values) == len(answer[name]) == rows > 0
+            if values.dtype.kind in "biuf":
+                np.testing.assert_allclose(answer[name], values.astype(np.float64), rtol=1e-6)
+            else:
+                assert answer[name] == values.tolist()
+
+    return check

@@ -2,18 +2,15 @@
 
 import json
 
-import numpy as np
 import pytest
 from mcc_runtime.errors import BadRequest
 
 
-def test_hooks_answer_one_prediction_per_row(hooks, model, payload):
+def test_hooks_answer_one_row_per_input_row(hooks, model, payload, assert_same_answer):
     body, content_type = payload
     data = hooks.input_fn(body, content_type)
     prediction = hooks.predict_fn(data, model)
-    assert len(prediction) == len(data) > 0
-    answer = json.loads(hooks.output_fn(prediction, "application/json"))
-    assert answer["predictions"] == np.asarray(prediction).tolist()
+    assert_same_answer(json.loads(hooks.output_fn(prediction, "application/json")), prediction, len(data))
 
 
 def test_rows_with_a_missing_feature_are_rejected(hooks, model, payload):
