@@ -121,7 +121,7 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     if model.file and model.sample:
         errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
-        errors += _model_file_errors(model.file, framework.formats.get(model.format), answers)
+        errors += _model_file_errors(model.file, framework, framework.formats.get(model.format), answers)
     elif not model.sample:
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
     elif model.framework_version in framework.versions:
@@ -137,11 +137,17 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     return errors
 
 
-def _model_file_errors(path: Path, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
+def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
     if not path.exists():
         return [_error(answers, "model_file", str(path), "file not found")]
     if fmt is None:
         return []  # the format itself is reported
+    given = answers.get("model_format")
+    if (given is None or given.source == "default") and framework.format_for_path(path) is None:
+        formats = "; ".join(
+            f"{f.name}: {'a directory' if f.directory else ' '.join(f.extensions)}" for f in framework.formats.values()
+        )
+        return [_error(answers, "model_file", str(path), f"is not a {framework.display_name} format ({formats})")]
     if fmt.directory != path.is_dir():
         kind = "a directory" if fmt.directory else "a file"
         return [_error(answers, "model_file", str(path), f"must be {kind} for model_format {fmt.name!r}")]

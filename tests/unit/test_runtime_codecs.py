@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -148,3 +149,69 @@ def test_encoding_an_unsupported_type_is_a_406():
         codecs.encode([1], "image/png")
     with pytest.raises(NotAcceptable):
         codecs.encode({"a": 1}, "text/csv")
+
+
+def npy_bytes(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array))
+    return buffer.getvalue()
+
+
+def test_json_lines_rows_decode_and_objects_need_feature_names():
+    np.testing.assert_array_equal(codecs.decode(b"[1, 2]\n\n[3, 4]\n", "application/jsonlines"), [[1, 2], [3, 4]])
+    body = b'{"b": 2, "a": 1}\n{"a": 3, "b": 4}\n'
+    np.testing.assert_array_equal(codecs.decode(body, "application/jsonlines", ("a", "b")), [[1, 2], [3, 4]])
+    with pytest.raises(BadRequest, match="declares no feature names"):
+        codecs.decode(body, "application/jsonlines")
+    with pytest.raises(BadRequest, match="missing c"):
+        codecs.decode(body, "application/jsonlines", ("a", "b", "c"))
+    with pytest.raises(BadRequest, match="line 2 is not valid JSON"):
+        codecs.decode(b"[1, 2]\n[3,", "application/jsonl")
+
+
+def test_npy_arrays_decode_and_pickles_are_refused():
+    np.testing.assert_array_equal(codecs.decode(npy_bytes([[1, 2], [3, 4]]), "application/x-npy"), [[1, 2], [3, 4]])
+    assert codecs.decode(npy_bytes(np.arange(3, dtype=np.int32)), "application/x-npy").shape == (1, 3)
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for body in (buffer.getvalue(), b"\x93NUMPY\x01\x00garbage", npy_bytes(np.ones((2, 2, 2))), npy_bytes(["a"])):
+        with pytest.raises(BadRequest):
+            codecs.decode(body, "application/x-npy")
+
+
+def test_csv_header_orders_columns_by_the_declared_feature_names():
+    body = b"b,a\n2,1\n4,3\n"
+    np.testing.assert_array_equal(codecs.decode(body, "text/csv", ("a", "b")), [[1, 2], [3, 4]])
+    with pytest.raises(BadRequest, match="declares no feature names"):
+        codecs.decode(body, "text/csv")
+    with pytest.raises(BadRequest, match="unknown c"):
+        codecs.decode(b"a,c\n1,2\n", "text/csv", ("a", "b"))
+    with pytest.raises(BadRequest, match="header but no rows"):
+        codecs.decode(b"a,b\n", "text/csv", ("a", "b"))
+    np.testing.assert_array_equal(codecs.decode(b"1,2\n", "text/csv", ("a", "b")), [[1, 2]])  # header optional
+
+
+def test_json_rows_may_be_objects_keyed_by_feature_name():
+    body = json.dumps({"instances": [{"b": 2, "a": 1}]}).encode()
+    np.testing.assert_array_equal(codecs.decode(body, "application/json", ("a", "b")), [[1, 2]])
+    np.testing.assert_array_equal(codecs.decode(b'{"a": 1, "b": 2}', "application/json", ("a", "b")), [[1, 2]])
+
+
+def test_labels_and_probabilities_encode_as_columns_in_every_type():
+    answer = {"predictions": np.array([1, 0]), "probabilities": np.array([[0.25, 0.75], [0.5, 0.5]])}
+    assert json.loads(codecs.encode(answer, "application/json")) == {
+        "predictions": [1, 0],
+        "probabilities": [[0.25, 0.75], [0.5, 0.5]],
+    }
+    assert codecs.encode(answer, "text/csv") == b"1,0.25,0.75\n0,0.5,0.5\n"
+    assert codecs.encode(answer, "application/jsonlines").splitlines() == [
+        b'{"prediction":1,"probabilities":[0.25,0.75]}',
+        b'{"prediction":0,"probabilities":[0.5,0.5]}',
+    ]
+    assert codecs.encode(np.array([[1.5, 2.0]]), "application/jsonlines") == b"[1.5,2.0]\n"
+    with pytest.raises(NotAcceptable, match="holds one array"):
+        codecs.encode(answer, "application/x-npy")
+    only = {"probabilities": answer["probabilities"]}
+    np.testing.assert_array_equal(np.load(io.BytesIO(codecs.encode(only, "application/x-npy"))), only["probabilities"])
+    with pytest.raises(NotAcceptable):
+        codecs.encode(np.array(["cat"], dtype=object), "application/x-npy")

@@ -1,0 +1,145 @@
+"""`mcc new` for every framework and format: validation before writing, and static checks of every generated
+variant, CPU and GPU (the e2e tests serve them)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mcc.checks import check_project
+from mcc.checks.dockerfile import parse
+from mcc.cli import main
+from tests.support.frameworks import CASES, train
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Every fixture model, trained once: case id -> path."""
+    directory = tmp_path_factory.mktemp("framework-models")
+    return {case.id: train(case, directory) for case in CASES}
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def new(name, framework, model, *extra):
+    return ("new", "-y", "--project-name", name, "--framework", framework, "--model-file", str(model), *extra)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_cpu_variant_passes_the_static_checks(run, tmp_path, models, case):
+    result = run(*new("cpu", case.framework, models[case.id]))
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "cpu"
+    assert check_project(project, require_linters=True) == []
+    serving = json.loads((project / "code" / "serving.json").read_text())
+    assert serving["model_format"] == case.model_format
+    assert serving["model_is_directory"] == (case.model_format == "savedmodel")
+    assert (project / "model" / case.filename).exists()
+    base = next(i.arguments for i in parse((project / "Dockerfile").read_text()) if i.keyword == "FROM")
+    assert base.startswith("python:3.11")
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch"])
+def test_gpu_instances_get_the_cuda_image_without_the_cpu_wheels(run, tmp_path, models, catalog, framework):
+    case = next(c for c in CASES if c.framework == framework)
+    result = run(*new("gpu", framework, models[case.id], "--instance-type", "ml.g5.2xlarge"))
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "gpu"
+    assert check_project(project, require_linters=True) == []
+    version = catalog.frameworks[framework].default_version
+    gpu = catalog.frameworks[framework].versions[version].gpu
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"FROM {gpu.base_image}\n" in dockerfile
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in dockerfile and "--extra-index-url" not in dockerfile
+    requirements = (project / "requirements.txt").read_text()
+    assert not any(f"{p}==" in requirements for p in gpu.provided)
+    assert yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]["accelerator"] == "gpu"
+    assert "GPU image" in result.output
+
+
+def test_pytorch_cpu_images_install_the_cpu_only_wheel(run, tmp_path, models):
+    case = next(c for c in CASES if c.framework == "pytorch")
+    assert run(*new("cpu", "pytorch", models[case.id])).exit_code == 0
+    dockerfile = (tmp_path / "cpu" / "Dockerfile").read_text()
+    assert "--extra-index-url" in dockerfile
+    assert "torch==2.13.0+cpu" in (tmp_path / "cpu" / "requirements.txt").read_text().split()
+
+
+def test_frameworks_needing_openmp_install_it(run, tmp_path, models):
+    case = next(c for c in CASES if c.framework == "lightgbm")
+    assert run(*new("lgbm", "lightgbm", models[case.id])).exit_code == 0
+    assert "libgomp1=12.*" in (tmp_path / "lgbm" / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(
+    ("framework", "case_id", "extra", "message"),
+    [
+        ("lightgbm", "xgboost-ubj-label", (), "not a LightGBM format"),
+        ("xgboost", "xgboost-ubj-label", ("--model-format", "json"), "does not match model_format 'json'"),
+        ("onnx", "xgboost-ubj-label", ("--model-format", "onnx"), "does not match model_format 'onnx'"),
+        ("pytorch", "tensorflow-savedmodel-label", (), "not a PyTorch format"),
+        ("tensorflow", "tensorflow-keras-both", ("--model-format", "savedmodel"), "must be a directory"),
+        ("pytorch", "pytorch-torchscript-label", ("--accelerator", "gpu"), "ml.m5.large has no GPU"),
+        ("xgboost", "xgboost-json-both", ("--accelerator", "gpu", "--instance-type", "ml.g5.xlarge"), "no GPU image"),
+        ("xgboost", "xgboost-json-both", ("--predict-output", "logits"), "predict_output"),
+        ("xgboost", "xgboost-json-both", ("--feature-names", "a,b,a"), "feature names repeat: a"),
+        ("xgboost", "xgboost-json-both", ("--feature-names", "a,1.5"), "looks like a number"),
+    ],
+)
+def test_wrong_combinations_are_refused_before_anything_is_written(
+    run, tmp_path, models, framework, case_id, extra, message
+):
+    result = run(*new("bad", framework, models[case_id], *extra))
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Nothing was written." in result.output
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "framework", "message"),
+    [
+        ("model.json", b'{"not": "xgboost"}', "xgboost", "not an XGBoost model"),
+        ("model.json", b"{truncated", "xgboost", "is not valid JSON"),
+        ("model.ubj", b"\x00\x01", "xgboost", "is not a UBJSON model"),
+        ("model.txt", b"hello", "lightgbm", "is not a LightGBM text model"),
+        ("model.joblib", b"text, not a pickle", "sklearn", "is not a pickle or joblib file"),
+        ("model.keras", b"PK-but-not-a-zip", "tensorflow", "is not a Keras 3 .keras file"),
+        ("model.pt", b"\x00" * 16, "pytorch", "is not a zip archive"),
+        ("model.onnx", b"garbage", "onnx", "is not an ONNX model"),
+    ],
+)
+def test_corrupt_artifacts_are_refused_naming_the_problem(run, tmp_path, filename, content, framework, message):
+    model = tmp_path / filename
+    model.write_bytes(content)
+    result = run(*new("bad", framework, model))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_directory_without_saved_model_pb_is_refused(run, tmp_path):
+    (tmp_path / "export").mkdir()
+    result = run(*new("bad", "tensorflow", tmp_path / "export"))
+    assert result.exit_code == 2 and "without saved_model.pb" in result.output
+
+
+def test_a_gpu_instance_for_a_cpu_only_framework_is_a_warning(run, tmp_path, models):
+    result = run(*new("idle", "xgboost", models["xgboost-json-both"], "--instance-type", "ml.g5.xlarge"))
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "XGBoost has no GPU image" in result.output
+
+
+def test_feature_names_reach_the_runtime_and_the_record(run, tmp_path, models):
+    result = run(*new("named", "xgboost", models["xgboost-json-both"], "--feature-names", "f1, f2 ,f3"))
+    assert result.exit_code == 0, result.output
+    serving = json.loads((tmp_path / "named" / "code" / "serving.json").read_text())
+    assert serving["feature_names"] == ["f1", "f2", "f3"]
+    record = yaml.safe_load((tmp_path / "named" / "mcc.yaml").read_text())
+    assert record["model"]["feature_names"] == ["f1", "f2", "f3"]

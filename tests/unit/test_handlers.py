@@ -1,0 +1,83 @@
+"""Framework handlers in-process: objectives and estimator types beyond the wine classifiers of the e2e tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcc_runtime.defaults import DefaultHooks
+from mcc_runtime.errors import BadRequest
+from mcc_runtime.handlers import labels_from_proba, load_handler, two_class
+from mcc_runtime.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def binary(wine):
+    features, target = wine
+    return features, (target == 0).astype(int)
+
+
+def test_xgboost_boosters_per_objective(tmp_path, wine, binary):
+    import xgboost
+
+    handler = load_handler("xgboost")
+    features, target = binary
+    for objective, labels in (("binary:logistic", target), ("multi:softmax", wine[1]), ("reg:squarederror", None)):
+        params = {"objective": objective, "max_depth": 2, "nthread": 1}
+        if objective == "multi:softmax":
+            params["num_class"] = 3
+        y = wine[1] if labels is None else labels
+        booster = xgboost.train(params, xgboost.DMatrix(features, label=y), num_boost_round=5)
+        path = tmp_path / f"{objective.replace(':', '-')}.ubj"
+        booster.save_model(str(path))
+        model = handler.load(path, "ubj")
+        reference = booster.predict(xgboost.DMatrix(features))
+        predicted = handler.predict(model, features)
+        if objective == "binary:logistic":
+            np.testing.assert_array_equal(predicted, (reference > 0.5).astype(int))
+            np.testing.assert_array_equal(handler.predict_proba(model, features), two_class(reference))
+        elif objective == "multi:softmax":
+            np.testing.assert_array_equal(predicted, reference.astype(int))
+            assert not handler.has_proba(model)
+        else:
+            np.testing.assert_array_equal(predicted, reference)
+            assert not handler.has_proba(model)
+
+
+def test_lightgbm_boosters_per_objective(tmp_path, wine, binary):
+    import lightgbm
+
+    handler = load_handler("lightgbm")
+    for objective, (features, target) in (("binary", binary), ("regression", wine)):
+        data = lightgbm.Dataset(features, label=target, params={"verbose": -1})
+        booster = lightgbm.train({"objective": objective, "verbose": -1, "num_threads": 1}, data, num_boost_round=5)
+        path = tmp_path / f"{objective}.txt"
+        booster.save_model(str(path))
+        model = handler.load(path, "txt")
+        reference = booster.predict(features)
+        if objective == "binary":
+            np.testing.assert_array_equal(handler.predict(model, features), (reference > 0.5).astype(int))
+            np.testing.assert_array_equal(handler.predict_proba(model, features), two_class(reference))
+        else:
+            np.testing.assert_array_equal(handler.predict(model, features), reference)
+            assert not handler.has_proba(model)
+        with pytest.raises(BadRequest, match="expected 13 features"):
+            handler.predict(model, features[:, :4])
+
+
+def test_asking_probabilities_of_a_regressor_fails_at_load_naming_the_model(tmp_path, wine):
+    import joblib
+    from sklearn.linear_model import Ridge
+
+    joblib.dump(Ridge().fit(*wine), tmp_path / "ridge.joblib")
+    settings = Settings(
+        code_dir=tmp_path, model_dir=tmp_path, handler="sklearn", model_filename="ridge.joblib", predict_output="proba"
+    )
+    with pytest.raises(ValueError, match=r"predict_output=proba needs class probabilities.*ridge\.joblib"):
+        DefaultHooks(settings).model_fn(str(tmp_path))
+
+
+def test_labels_from_probabilities():
+    np.testing.assert_array_equal(labels_from_proba(np.array([0.2, 0.7])), [0, 1])
+    np.testing.assert_array_equal(labels_from_proba(np.array([[0.2, 0.8], [0.6, 0.4]])), [1, 0])
+    np.testing.assert_array_equal(two_class(np.array([0.25])), [[0.75, 0.25]])
