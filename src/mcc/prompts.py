@@ -61,7 +61,7 @@ def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], 
 def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
     framework = catalog.frameworks.get(values.get("framework", ""))
     if key == "sample_model":
-        return bool(framework and framework.sample)
+        return bool(framework and framework.sample) and "model_file" not in values
     if key == "model_file":
         return not values.get("sample_model")
     if key == "instance_type":

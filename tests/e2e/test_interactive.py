@@ -40,7 +40,9 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.expect("no such file")
     child.send(CLEAR_LINE + str(wine_model_file))
     child.send(ENTER)
-    child.expect("Web server")  # the format was not asked: the extension tells
+    child.expect("What /invocations returns")  # the format was not asked: the extension tells
+    child.send(DOWN + DOWN + ENTER)  # both
+    child.expect("Web server")
     child.send(DOWN + ENTER)  # fastapi
     child.expect("Deployment")
     child.send(DOWN + ENTER)  # async
@@ -59,12 +61,14 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     record = yaml.safe_load((tmp_path / "wine-app" / "mcc.yaml").read_text())
     assert record["project_name"] == "wine-app"
     assert record["serving"]["web_server"] == "fastapi"
+    assert record["serving"]["predict_output"] == "both"
     assert record["deployment"] == {
         "mode": "async",
         "instance_type": "ml.c5.large",
         "instance_count": 1,
         "region": "eu-west-1",
         "role_arn": "",
+        "accelerator": "cpu",
     }
     assert "DEPLOY_MODE=${DEPLOY_MODE:-async}" in (tmp_path / "wine-app" / "do" / "config").read_text()
     assert record["include_tests"] is False
@@ -87,6 +91,8 @@ def test_only_unanswered_questions_are_asked(tmp_path):
     child.send(DOWN + ENTER)  # the sample model
     child.expect("Model format")  # no file, so the format is asked
     child.send(ENTER)
+    child.expect("What /invocations returns")
+    child.send(ENTER)
     child.expect("Generate tests")
     child.send("y")
     child.expect("Created")
@@ -100,6 +106,39 @@ def test_only_unanswered_questions_are_asked(tmp_path):
     assert record["model"]["sample"] is True
     assert record["deployment"]["instance_type"] == "ml.m5.xlarge"
     assert record["deployment"]["region"] == "ap-south-1"
+
+
+def test_a_gpu_framework_on_a_gpu_instance_asks_for_the_image(tmp_path):
+    child = spawn(
+        tmp_path,
+        *("--project-name", "torch", "--sample-model", "--model-format", "torchscript", "--predict-output", "proba"),
+        *(
+            "--web-server",
+            "flask",
+            "--deploy-mode",
+            "realtime",
+            "--region",
+            "us-east-1",
+            "--instance-type",
+            "ml.g5.xlarge",
+        ),
+    )
+    child.expect("Output directory")
+    child.send(ENTER)
+    child.expect("Framework")
+    child.send(DOWN * 4 + ENTER)  # scikit-learn, XGBoost, LightGBM, TensorFlow, PyTorch
+    child.expect("Image:")
+    child.send(ENTER)  # GPU image (the default on a GPU instance)
+    child.expect("Generate tests")
+    child.send("y")
+    child.expect("Created")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    record = yaml.safe_load((tmp_path / "torch" / "mcc.yaml").read_text())
+    assert record["model"]["framework"] == "pytorch"
+    assert record["deployment"]["accelerator"] == "gpu"
+    assert "FROM pytorch/pytorch:" in (tmp_path / "torch" / "Dockerfile").read_text()
 
 
 def test_ctrl_c_aborts_and_writes_nothing(tmp_path):
