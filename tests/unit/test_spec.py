@@ -84,7 +84,7 @@ def test_payload_limit_range(catalog, base, size):
 
 def test_model_file_must_exist_and_match_its_format(catalog, base, tmp_path):
     assert "file not found" in errors_of(catalog, **{**base, "model_file": str(tmp_path / "nope.joblib")})["model_file"]
-    assert "must be a file" in errors_of(catalog, **{**base, "model_file": str(tmp_path)})["model_file"]
+    assert "is not a scikit-learn format" in errors_of(catalog, **{**base, "model_file": str(tmp_path)})["model_file"]
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(b"x")
     found = errors_of(catalog, **{**base, "model_file": str(onnx)})
