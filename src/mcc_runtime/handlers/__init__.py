@@ -52,6 +52,13 @@ def two_class(positive: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 - positive, positive])
 
 
+def as_class_probabilities(output: np.ndarray) -> np.ndarray:
+    """A model's probability output as one row of class probabilities per input row: a single column
+    (or 1-D) of P(positive) becomes two columns; several columns stay as they are."""
+    output = np.asarray(output)
+    return two_class(output) if output.ndim == 1 or output.shape[1] == 1 else output
+
+
 def squeeze(output: np.ndarray) -> np.ndarray:
     """A single-output network's (n, 1) answer as n values; multi-output rows stay lists."""
     output = np.asarray(output)

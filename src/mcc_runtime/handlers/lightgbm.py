@@ -10,7 +10,7 @@ import lightgbm
 import numpy as np
 
 from ..errors import BadRequest
-from . import check_width, labels_from_proba, two_class
+from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 PROBA_OBJECTIVES = ("binary", "multiclass", "multiclassova", "cross_entropy")
@@ -46,7 +46,7 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     if not isinstance(model, BoosterModel):
         return estimator.predict_proba(model, data)
     output = _raw(model, data)
-    return two_class(output) if output.ndim == 1 else output
+    return as_class_probabilities(output)
 
 
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
 from ..errors import BadRequest
-from . import check_width, labels_from_proba, squeeze, threads, two_class
+from . import as_class_probabilities, check_width, labels_from_proba, squeeze, threads
 
 DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64}
 PROBABILITY_NAMES = ("probabilities", "output_probability", "probability")
@@ -63,7 +63,7 @@ def has_proba(model: OnnxModel) -> bool:
 def predict_proba(model: OnnxModel, data: np.ndarray) -> np.ndarray:
     index = model.probability_output
     output = _run(model, data, 0 if index is None else index)
-    return two_class(output) if output.ndim == 1 or output.shape[1] == 1 else output
+    return as_class_probabilities(output)
 
 
 def predict_label(model: OnnxModel, data: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import BadRequest
-from . import labels_from_proba, squeeze, threads, two_class
+from . import as_class_probabilities, labels_from_proba, squeeze, threads
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -32,7 +32,7 @@ def has_proba(model: Any) -> bool:
 
 def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     output = _run(model, data)
-    return two_class(output) if output.ndim == 1 or output.shape[1] == 1 else output
+    return as_class_probabilities(output)
 
 
 def predict_label(model: Any, data: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import BadRequest
-from . import check_width, labels_from_proba, squeeze, two_class
+from . import as_class_probabilities, check_width, labels_from_proba, squeeze
 
 SIGNATURE = "serving_default"
 
@@ -52,7 +52,7 @@ def has_proba(model: Any) -> bool:
 
 def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     output = _run(model, data)
-    return two_class(output) if output.ndim == 1 or output.shape[1] == 1 else output
+    return as_class_probabilities(output)
 
 
 def predict_label(model: Any, data: np.ndarray) -> np.ndarray:

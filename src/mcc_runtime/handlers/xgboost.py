@@ -11,7 +11,7 @@ import numpy as np
 import xgboost
 
 from ..errors import BadRequest
-from . import check_width, labels_from_proba, two_class
+from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 NATIVE_FORMATS = ("json", "ubj")
@@ -55,7 +55,7 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     if not isinstance(model, BoosterModel):
         return estimator.predict_proba(model, data)
     output = _raw(model, data)
-    return two_class(output) if output.ndim == 1 else output
+    return as_class_probabilities(output)
 
 
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:
