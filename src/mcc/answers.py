@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["str", "bool", "int", "path"]
+Kind = Literal["str", "bool", "int", "float", "path"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,22 @@ ANSWERS: tuple[Answer, ...] = (
     ),
     Answer("output_dir", ("output_dir",), "path", "Directory to create [default: ./PROJECT_NAME]"),
     Answer("framework", ("model", "framework"), "str", "Model framework"),
+    Answer(
+        "model_id",
+        ("generation", "model_id"),
+        "str",
+        "Generative: Hugging Face Hub model id (ORG/NAME) the engine downloads at start",
+    ),
+    Answer(
+        "model_s3_uri",
+        ("generation", "model_s3_uri"),
+        "str",
+        "Generative: s3:// prefix of the model's files (attached to the SageMaker model, served from /opt/ml/model)",
+    ),
+    Answer("model_params", ("generation", "model_params"), "str", "Generative: parameter count, e.g. 7B or 500M"),
+    Answer("task", ("generation", "task"), "str", "Generative: chat (text generation) or embedding [default: chat]"),
+    Answer("engine", ("generation", "engine"), "str", "Generative: the serving engine"),
+    Answer("engine_version", ("generation", "engine_version"), "str", "Generative: the engine version (pinned image)"),
     Answer("sample_model", ("model", "sample"), "bool", "Train a small sample model instead of using a model file"),
     Answer("model_file", ("model", "file"), "path", "Trained model file (or SavedModel directory) to serve"),
     Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
@@ -76,6 +92,53 @@ ANSWERS: tuple[Answer, ...] = (
         ("deployment", "accelerator"),
         "str",
         "cpu or gpu image [default: gpu on a GPU instance for frameworks with a GPU image, else cpu]",
+    ),
+    Answer(
+        "dtype", ("generation", "dtype"), "str", "Generative: weights dtype: auto, float16, bfloat16, float32 [auto]"
+    ),
+    Answer(
+        "quantization",
+        ("generation", "quantization"),
+        "str",
+        "Generative: none, awq, gptq, fp8 or bitsandbytes (a checkpoint quantized that way) [none]",
+    ),
+    Answer(
+        "max_model_len",
+        ("generation", "max_model_len"),
+        "int",
+        "Generative: longest sequence (prompt + output) in tokens [default: the model's own]",
+    ),
+    Answer(
+        "gpu_memory_utilization",
+        ("generation", "gpu_memory_utilization"),
+        "float",
+        "Generative: share of each GPU's memory the engine may take [0.9]",
+    ),
+    Answer(
+        "tensor_parallel_degree",
+        ("generation", "tensor_parallel_degree"),
+        "int",
+        "Generative: GPUs the model is split across [default: every GPU of the instance, SM_NUM_GPUS]",
+    ),
+    Answer(
+        "max_concurrent_sequences",
+        ("generation", "max_concurrent_sequences"),
+        "int",
+        "Generative: most sequences served at once [default: the engine's]",
+    ),
+    Answer("enable_lora", ("generation", "enable_lora"), "bool", "Generative: serve LoRA adapters [default: no]"),
+    Answer(
+        "trust_remote_code",
+        ("generation", "trust_remote_code"),
+        "bool",
+        "Generative: run the model repository's own Python code [default: no]",
+    ),
+    Answer(
+        "hf_token_secret_arn",
+        ("generation", "hf_token_secret_arn"),
+        "str",
+        "Generative: Secrets Manager ARN holding the Hugging Face token, read by the container at start "
+        "(else HF_TOKEN from the container environment); the token itself is never written anywhere",
     ),
     Answer("instance_count", ("deployment", "instance_count"), "int", "Instances behind the endpoint [default: 1]"),
     Answer(

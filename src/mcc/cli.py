@@ -33,7 +33,8 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """One option per answer, all defaulting to None so an absent flag is not an answer."""
     catalog = load_catalog()
     choices = {
-        "framework": ", ".join(catalog.frameworks),
+        "framework": ", ".join(catalog.framework_names),
+        "engine": ", ".join(catalog.engines),
         "web_server": ", ".join(catalog.servers),
         "model_format": ", ".join(sorted({f for fw in catalog.frameworks.values() for f in fw.formats})),
     }
@@ -44,8 +45,8 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
             flag = f"{answer.flag}/--no-{answer.flag[2:]}"
             option = click.option(flag, answer.key, default=None, help=help_text)
         else:
-            kind = click.INT if answer.kind == "int" else click.STRING
-            metavar = {"int": "N", "path": "PATH"}.get(answer.kind, "TEXT")
+            kind = {"int": click.INT, "float": click.FLOAT}.get(answer.kind, click.STRING)
+            metavar = {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT")
             option = click.option(answer.flag, answer.key, type=kind, default=None, metavar=metavar, help=help_text)
         command = option(command)
     return command
@@ -83,7 +84,7 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         )
         if interactive:
             answers = ask_missing(answers, catalog, environ, force)
-        missing = missing_required(answers)
+        missing = missing_required(answers, catalog)
         if missing:
             hint = "pass them as flags, MCC_* variables or in --config" + (
                 "" if interactive else ", or run without --yes in a terminal"

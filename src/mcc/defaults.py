@@ -12,6 +12,7 @@ from mcc_runtime.settings import PREDICT_OUTPUTS
 from .answers import ANSWERS
 from .catalog import Catalog
 from .errors import FieldError
+from .generative import GENERATION_KEYS, OPTION_DEFAULTS, default_instance_type
 from .sources import Answers, Given
 
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -21,6 +22,13 @@ REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: Mapping[str, str]) -> Any:
     """The default for ``key`` given the other ``values``; None when there is none."""
+    generative = catalog.generative.get(values.get("framework", ""))
+    if generative:
+        found = _generative_default(key, values, catalog, generative.default_engine)
+        if found is not None or key in GENERATIVE_ONLY or key in PREDICTIVE_ONLY:
+            return found
+    elif key in GENERATIVE_ONLY:
+        return None
     framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
     if key == "output_dir":
         return values.get("project_name")  # ./PROJECT_NAME
@@ -57,6 +65,29 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     return None
 
 
+GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
+PREDICTIVE_ONLY = frozenset({"sample_model", "model_format", "framework_version", "predict_output"})
+
+
+def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, default_engine: str) -> Any:
+    engine = catalog.engines.get(values.get("engine") or default_engine)
+    if key == "engine":
+        return default_engine
+    if key == "engine_version":
+        return engine.default_version if engine else None
+    if key == "task":
+        return "chat"
+    if key in OPTION_DEFAULTS:
+        return OPTION_DEFAULTS[key]
+    if key == "instance_type":
+        return default_instance_type(dict(values), catalog)
+    if key == "accelerator":
+        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        gpu = instance and instance.gpus and values.get("deploy_mode") != "serverless"
+        return "gpu" if gpu and engine and "gpu" in engine.accelerators else "cpu"
+    return None
+
+
 def with_defaults(answers: Answers, catalog: Catalog, environ: Mapping[str, str]) -> Answers:
     filled = dict(answers)
     for answer in ANSWERS:
@@ -68,11 +99,16 @@ def with_defaults(answers: Answers, catalog: Catalog, environ: Mapping[str, str]
     return filled
 
 
-def missing_required(answers: Answers) -> list[FieldError]:
-    """Answers with no default: the project name, and a model (a file, or --sample-model)."""
+def missing_required(answers: Answers, catalog: Catalog) -> list[FieldError]:
+    """Answers with no default: the project name, and a model (a file, --sample-model, or a model id)."""
     missing = []
     if "project_name" not in answers:
         missing.append(FieldError("project_name", "required (--project-name or MCC_PROJECT_NAME)"))
+    framework = answers.get("framework")
+    if framework and catalog.is_generative(framework.value):
+        if "model_id" not in answers and "model_s3_uri" not in answers:
+            missing.append(FieldError("model_id", "required (--model-id ORG/NAME, or --model-s3-uri s3://…)"))
+        return missing
     sample = answers.get("sample_model")
     if "model_file" not in answers and not (sample and _truthy(sample.value)):
         missing.append(FieldError("model_file", "required (--model-file FILE, or --sample-model)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,11 @@ class FieldError:
         shown = "" if self.value is _UNSET else f" = {self.value!r}"
         origin = f" (from {self.source})" if self.source else ""
         return f"{self.field}{shown}{origin}: {self.message}"
+
+
+def answer_error(answers: Mapping[str, Any], key: str, value: Any, message: str) -> FieldError:
+    """A FieldError that says where the answer came from (``answers`` maps keys to Given values)."""
+    return FieldError(key, message, value, answers[key].source if key in answers else None)
 
 
 class MccError(Exception):

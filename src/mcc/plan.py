@@ -120,8 +120,13 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     regenerates it in place."""
     data = spec.model_dump(mode="json")
     data["output_dir"] = "."
-    data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
-    data["model"]["sample_payload"] = payload_files[0].path if spec.model.sample_payload else None
+    if spec.generative:
+        data["model"] = {"framework": spec.model.framework}
+        del data["serving"]["predict_output"]
+    else:
+        del data["generation"]
+        data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
+        data["model"]["sample_payload"] = payload_files[0].path if spec.model.sample_payload else None
     header = "# Answers that generated this project. Regenerate in place: mcc new --config mcc.yaml --force\n"
     return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
 

@@ -6,7 +6,7 @@ import importlib.metadata
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -15,6 +15,8 @@ from .answers import BY_PATH, nest
 from .artifacts import artifact_error
 from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
+from .errors import answer_error as _error
+from .generative import generation_errors, generation_warnings
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -33,11 +35,12 @@ def _rule(check: Callable[[str], str | None]) -> AfterValidator:
 
 
 SageMakerName = Annotated[str, _rule(validation.project_name_error)]
-FrameworkName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().frameworks, "framework"))]
+FrameworkName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().framework_names, "framework"))]
 WebServerName = Annotated[str, _rule(lambda v: validation.choice_error(v, load_catalog().servers, "web server"))]
 InstanceTypeName = Annotated[str, _rule(lambda v: validation.instance_type_error(v, load_catalog()))]
 DeployMode = Annotated[str, _rule(validation.deploy_mode_error)]
 RoleArn = Annotated[str, _rule(validation.role_arn_error)]
+SecretArn = Annotated[str, _rule(validation.secret_arn_error)]
 RegionName = Annotated[str, _rule(lambda v: validation.region_error(v, load_catalog()))]
 FeatureNames = Annotated[
     tuple[str, ...], BeforeValidator(validation.split_names), AfterValidator(validation.checked_feature_names)
@@ -50,8 +53,8 @@ class _Spec(BaseModel):
 
 class ModelSpec(_Spec):
     framework: FrameworkName
-    format: str
-    framework_version: str
+    format: str = ""  # predictive frameworks only
+    framework_version: str = ""  # predictive frameworks only
     file: Path | None = None
     sample: bool = False
     sample_payload: Path | None = None
@@ -73,6 +76,26 @@ class DeploymentSpec(_Spec):
     role_arn: RoleArn = ""
 
 
+class GenerationSpec(_Spec):
+    """A generative model: where it comes from, the engine that serves it, and the engine's options."""
+
+    engine: str
+    engine_version: str
+    task: str = "chat"
+    model_id: str = ""
+    model_s3_uri: str = ""
+    model_params: Annotated[float | None, BeforeValidator(validation.params_or_none)] = None  # billions
+    dtype: str = "auto"
+    quantization: str = "none"
+    max_model_len: int | None = Field(default=None, ge=16, le=10_000_000)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    tensor_parallel_degree: int | None = Field(default=None, ge=1, le=64)
+    max_concurrent_sequences: int | None = Field(default=None, ge=1, le=65536)
+    enable_lora: bool = False
+    trust_remote_code: bool = False
+    hf_token_secret_arn: SecretArn = ""
+
+
 class ProjectSpec(_Spec):
     """Everything `mcc new` needs to generate a project (recorded as mcc.yaml)."""
 
@@ -82,6 +105,11 @@ class ProjectSpec(_Spec):
     model: ModelSpec
     serving: ServingSpec
     deployment: DeploymentSpec
+    generation: GenerationSpec | None = None  # generative frameworks only
+
+    @property
+    def generative(self) -> bool:
+        return self.generation is not None
 
 
 def build_spec(answers: Answers, catalog: Catalog, *, force: bool = False) -> ProjectSpec:
@@ -98,6 +126,8 @@ def build_spec(answers: Answers, catalog: Catalog, *, force: bool = False) -> Pr
 
 def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
     """Rules that relate several answers: format vs framework and file, model source, sample payload."""
+    if catalog.is_generative(spec.model.framework) or spec.generative:
+        return generation_errors(spec, catalog, answers)
     model = spec.model
     framework = catalog.frameworks[model.framework]
     errors: list[FieldError] = []
@@ -191,6 +221,8 @@ def spec_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
     if spec.deployment.mode == "serverless":
         return []
     instance = catalog.instance_types[spec.deployment.instance_type]
+    if spec.generative:
+        return generation_warnings(spec, catalog)
     if instance.gpus and spec.deployment.accelerator == "cpu":
         framework = catalog.frameworks[spec.model.framework]
         why = "has no GPU image" if not framework.gpu else "gets the CPU image (accelerator cpu)"
@@ -243,11 +275,6 @@ def target_errors(output_dir: Path, force: bool, answers: Answers) -> list[Field
             )
         ]
     return []
-
-
-def _error(answers: Answers, key: str, value: Any, message: str) -> FieldError:
-    """A FieldError that says where the answer came from."""
-    return FieldError(key, message, value, answers[key].source if key in answers else None)
 
 
 def _field_error(error: dict, answers: Answers) -> FieldError:

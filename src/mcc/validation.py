@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 from mcc_lifecycle import rules
 
 from .catalog import Catalog
+from .sizing import parse_params
 
 
 def suggest(value: str, choices: Iterable[str], limit: int = 3) -> str:
@@ -83,3 +85,33 @@ def checked_feature_names(names: tuple[str, ...]) -> tuple[str, ...]:
     if repeated:
         raise ValueError(f"feature names repeat: {', '.join(repeated)}")
     return names
+
+
+HF_MODEL_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
+
+
+def model_id_error(model_id: str) -> str | None:
+    """A Hugging Face Hub id: NAME or ORG/NAME (letters, digits, '.', '_', '-')."""
+    if HF_MODEL_ID.match(model_id) and ".." not in model_id and not model_id.endswith((".", "-")):
+        return None
+    return "is not a Hugging Face Hub model id (ORG/NAME: letters, digits, '.', '_' and '-')"
+
+
+def s3_prefix_error(uri: str) -> str | None:
+    return None if S3_PREFIX.match(uri) else "is not an S3 prefix (s3://BUCKET/PREFIX/)"
+
+
+def secret_arn_error(arn: str) -> str | None:
+    """Empty is allowed: the token then comes from HF_TOKEN in the container's environment, if needed."""
+    if not arn or SECRET_ARN.match(arn):
+        return None
+    return "is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+
+
+def params_or_none(value: object) -> float | None:
+    """``--model-params 7B`` -> 7.0 (billions); empty -> None."""
+    if value is None or value == "":
+        return None
+    return parse_params(value)

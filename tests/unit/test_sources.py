@@ -136,13 +136,21 @@ def test_defaults_derive_from_other_answers(catalog):
     assert with_defaults({}, catalog, {})["model_format"].value == "joblib"
 
 
-def test_missing_required_lists_every_missing_answer():
-    missing = missing_required({})
+def test_missing_required_lists_every_missing_answer(catalog):
+    missing = missing_required({}, catalog)
     assert [e.field for e in missing] == ["project_name", "model_file"]
-    assert missing_required({"project_name": Given("x", "flag"), "sample_model": Given("true", "env")}) == []
+    assert missing_required({"project_name": Given("x", "flag"), "sample_model": Given("true", "env")}, catalog) == []
     assert [
-        e.field for e in missing_required({"project_name": Given("x", "f"), "sample_model": Given(False, "f")})
+        e.field
+        for e in missing_required({"project_name": Given("x", "f"), "sample_model": Given(False, "f")}, catalog)
     ] == ["model_file"]
+
+
+def test_a_generative_project_needs_a_model_id_or_s3_prefix_not_a_file(catalog):
+    generative = {"project_name": Given("x", "f"), "framework": Given("transformers", "f")}
+    assert [e.field for e in missing_required(generative, catalog)] == ["model_id"]
+    assert missing_required({**generative, "model_id": Given("org/name", "f")}, catalog) == []
+    assert missing_required({**generative, "model_s3_uri": Given("s3://b/p/", "f")}, catalog) == []
 
 
 def test_path_answers_relative_to_the_config_file(tmp_path):

@@ -115,6 +115,7 @@ class InstanceType(_Entry):
     gpus: int = 0
     gpu_memory_gib: float = 0
     gpu_model: str = ""
+    usd_per_hour: float | None = None  # approximate list price, for ranking only
 
     @property
     def label(self) -> str:
@@ -143,6 +144,71 @@ class RuntimeBase(_Entry):
     tool_requirements: tuple[str, ...]
 
 
+class EngineVersion(_Entry):
+    image: str  # may hold {region}
+    cuda: str
+    extra_index_url: str | None = None
+    gpu_image: str | None = None  # runtime engines: the CUDA base on GPU instances
+    gpu_cuda: str | None = None
+    gpu_provided: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()  # runtime engines: the pinned closure installed into the image
+
+
+class Engine(_Entry):
+    """A generative serving engine: its image, how SageMaker's contract reaches it, and its options."""
+
+    name: str
+    display_name: str
+    accelerators: tuple[Literal["cpu", "gpu"], ...]
+    tasks: tuple[str, ...]
+    default_version: str
+    versions: dict[str, EngineVersion]
+    routes: Literal["native", "proxy", "runtime"]
+    proxy: dict[str, str] = {}  # routes: proxy -> {"ping": engine route, "invocations": engine route}
+    style: Literal["argv", "env", "runtime"]
+    command: tuple[str, ...]
+    model_flag: str
+    options: dict[str, str]
+    switches: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
+    file_flag: str = ""
+    file_options: dict[str, str] = {}
+    dtypes: dict[str, str]
+    quantizations: dict[str, str]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Engine:
+        if self.default_version not in self.versions:
+            raise ValueError(f"{self.name}: default_version {self.default_version!r} is not among its versions")
+        if (self.routes == "proxy") != bool(self.proxy):
+            raise ValueError(f"{self.name}: `proxy` routes are needed exactly when routes is proxy")
+        unknown = set(self.switches) - set(self.options)
+        if unknown:
+            raise ValueError(f"{self.name}: switches {sorted(unknown)} are not options")
+        return self
+
+    def settable(self, option: str) -> bool:
+        return option in self.options or option in self.file_options
+
+
+class GenerativeFramework(_Entry):
+    name: str
+    display_name: str
+    default_engine: str
+
+
+class LlmModel(_Entry):
+    """A model whose size is known: enough to estimate its weights and KV cache."""
+
+    id: str
+    params_b: float = Field(gt=0)
+    layers: int
+    kv_heads: int
+    head_dim: int
+    context: int
+    architecture: str
+
+
 class Catalog(_Entry):
     frameworks: dict[str, Framework]
     default_framework: str
@@ -153,6 +219,21 @@ class Catalog(_Entry):
     regions: dict[str, Region]
     default_region: str
     runtime: RuntimeBase
+    generative: dict[str, GenerativeFramework] = {}
+    engines: dict[str, Engine] = {}
+    default_engine: str = ""
+    dtypes: tuple[str, ...] = ()
+    quantizations: tuple[str, ...] = ()
+    tasks: dict[str, str] = {}
+    llm_models: dict[str, LlmModel] = {}
+
+    @property
+    def framework_names(self) -> list[str]:
+        """Predictive and generative frameworks, as --framework takes them."""
+        return [*self.frameworks, *self.generative]
+
+    def is_generative(self, framework: str) -> bool:
+        return framework in self.generative
 
     @model_validator(mode="after")
     def _defaults_exist(self) -> Catalog:
@@ -243,7 +324,7 @@ def _read(name: str) -> dict:
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     frameworks, servers, instances = _read("frameworks"), _read("servers"), _read("instances")
-    regions, runtime = _read("regions"), _read("runtime")
+    regions, runtime, engines, llm = _read("regions"), _read("runtime"), _read("engines"), _read("llm_models")
     instance_types = {
         f"{family}.{size}": InstanceType(
             name=f"{family}.{size}",
@@ -266,4 +347,11 @@ def load_catalog() -> Catalog:
         regions={code: Region(code=code, **entry) for code, entry in regions["regions"].items()},
         default_region=regions["default"],
         runtime=RuntimeBase(**runtime),
+        generative={n: GenerativeFramework(name=n, **e) for n, e in engines["generative"].items()},
+        engines={n: Engine(name=n, **e) for n, e in engines["engines"].items()},
+        default_engine=engines["default_engine"],
+        dtypes=tuple(engines["dtypes"]),
+        quantizations=tuple(engines["quantizations"]),
+        tasks=engines["tasks"],
+        llm_models={i: LlmModel(id=i, **m) for i, m in llm["models"].items()},
     )

@@ -1,0 +1,241 @@
+"""Rules for generative projects: model source, engine and its options, and whether the instance holds the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import sizing, validation
+from .answers import ANSWERS
+from .catalog import Catalog, Engine, InstanceType
+from .errors import FieldError
+from .errors import answer_error as _error
+
+if TYPE_CHECKING:
+    from .sources import Answers
+    from .spec import GenerationSpec, ProjectSpec
+
+GENERATION_KEYS = tuple(a.key for a in ANSWERS if a.path[0] == "generation")
+DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
+# Engine options and the value that leaves the engine at its own default (so any engine accepts it).
+OPTION_DEFAULTS: dict[str, Any] = {
+    "dtype": "auto",
+    "quantization": "none",
+    "max_model_len": None,
+    "gpu_memory_utilization": 0.9,
+    "tensor_parallel_degree": None,
+    "max_concurrent_sequences": None,
+    "enable_lora": False,
+    "trust_remote_code": False,
+}
+
+
+def generation_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    framework = spec.model.framework
+    if not catalog.is_generative(framework):
+        given = [k for k in GENERATION_KEYS if k in answers and answers[k].source != "default"]
+        return [
+            _error(answers, key, answers[key].value, f"is for generative frameworks only ({framework} is predictive)")
+            for key in given
+        ]
+    gen = spec.generation
+    errors = [
+        _error(answers, key, answers[key].value, "is for predictive frameworks; generative models come from --model-id")
+        for key in ("model_file", "model_format", "sample_model", "sample_payload", "feature_names")
+        if key in answers and answers[key].source != "default" and answers[key].value
+    ]
+    if gen is None:
+        return [*errors, FieldError("engine", "required for a generative framework")]
+    engine = catalog.engines.get(gen.engine)
+    if engine is None:
+        return [
+            *errors,
+            _error(answers, "engine", gen.engine, validation.choice_error(gen.engine, catalog.engines, "engine")),
+        ]
+    errors += _source_errors(gen, answers)
+    errors += _engine_errors(gen, engine, catalog, answers)
+    errors += _placement_errors(spec, engine, catalog, answers)
+    return errors
+
+
+def _source_errors(gen: GenerationSpec, answers: Answers) -> list[FieldError]:
+    if bool(gen.model_id) == bool(gen.model_s3_uri):
+        what = (
+            "give one model source, not both" if gen.model_id else "required (--model-id ORG/NAME, or --model-s3-uri)"
+        )
+        return [_error(answers, "model_id", gen.model_id or None, what)]
+    problem = validation.model_id_error(gen.model_id) if gen.model_id else validation.s3_prefix_error(gen.model_s3_uri)
+    key, value = ("model_id", gen.model_id) if gen.model_id else ("model_s3_uri", gen.model_s3_uri)
+    return [_error(answers, key, value, problem)] if problem else []
+
+
+def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    errors = []
+    if gen.engine_version not in engine.versions:
+        allowed = ", ".join(engine.versions)
+        errors.append(
+            _error(answers, "engine_version", gen.engine_version, f"is not a pinned {engine.name} version ({allowed})")
+        )
+    if gen.task not in engine.tasks:
+        others = ", ".join(e.name for e in catalog.engines.values() if gen.task in e.tasks)
+        errors.append(
+            _error(
+                answers,
+                "task",
+                gen.task,
+                f"{engine.name} serves {', '.join(engine.tasks)} here (for {gen.task}: {others})",
+            )
+        )
+    for key, choices, table in (
+        ("dtype", catalog.dtypes, engine.dtypes),
+        ("quantization", catalog.quantizations, {"none": "", **engine.quantizations}),
+    ):
+        value = getattr(gen, key)
+        problem = validation.choice_error(value, choices, key)
+        if not problem and value not in table and value != OPTION_DEFAULTS[key]:
+            problem = f"{engine.name} cannot serve {key} {value} (it takes: {', '.join(table) or 'none'})"
+        if problem:
+            errors.append(_error(answers, key, value, problem))
+    for option, default in OPTION_DEFAULTS.items():
+        if option in ("dtype", "quantization") or getattr(gen, option) == default or engine.settable(option):
+            continue
+        if option == "tensor_parallel_degree" and getattr(gen, option) == 1:
+            continue
+        errors.append(_error(answers, option, getattr(gen, option), f"{engine.name} has no such option here"))
+    return errors
+
+
+def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    gen, deployment = spec.generation, spec.deployment
+    if deployment.mode not in DEPLOY_MODES:
+        return [
+            _error(answers, "deploy_mode", deployment.mode, f"generative projects deploy as {', '.join(DEPLOY_MODES)}")
+        ]
+    gpu_engine = "cpu" not in engine.accelerators
+    if deployment.mode == "serverless":
+        if gpu_engine:
+            return [
+                _error(
+                    answers, "deploy_mode", "serverless", f"serverless endpoints have no GPUs; {engine.name} needs one"
+                )
+            ]
+        return []
+    instance = catalog.instance_types[deployment.instance_type]
+    if deployment.accelerator not in engine.accelerators or (gpu_engine and not instance.gpus):
+        return [
+            _error(
+                answers,
+                "instance_type",
+                instance.name,
+                f"has no GPU; {engine.name} runs on GPUs ({_offers(catalog, spec)})",
+            )
+        ]
+    if deployment.accelerator == "gpu" and not instance.gpus:
+        return [_error(answers, "accelerator", "gpu", f"{instance.name} has no GPU")]
+    tp = gen.tensor_parallel_degree
+    if tp and instance.gpus and tp > instance.gpus:
+        return [_error(answers, "tensor_parallel_degree", tp, f"{instance.name} has {instance.gpus} GPU(s)")]
+    return _size_errors(spec, engine, instance, catalog, answers)
+
+
+def model_params(gen: GenerationSpec, catalog: Catalog) -> float | None:
+    known = catalog.llm_models.get(gen.model_id)
+    return gen.model_params or (known.params_b if known else None)
+
+
+def need(gen: GenerationSpec, catalog: Catalog) -> sizing.Estimate | None:
+    params = model_params(gen, catalog)
+    if params is None:
+        return None
+    return sizing.estimate(params, gen.dtype, gen.quantization, catalog.llm_models.get(gen.model_id), gen.max_model_len)
+
+
+def _size_errors(
+    spec: ProjectSpec, engine: Engine, instance: InstanceType, catalog: Catalog, answers: Answers
+) -> list[FieldError]:
+    gen = spec.generation
+    estimate = need(gen, catalog)
+    if estimate is None:
+        if "cpu" in engine.accelerators:
+            return []  # small CPU models: nothing to size
+        source = gen.model_id or gen.model_s3_uri
+        return [
+            _error(
+                answers, "model_params", None, f"the size of {source} is unknown to mcc: give --model-params (e.g. 7B)"
+            )
+        ]
+    gpus = (gen.tensor_parallel_degree or instance.gpus) if instance.gpus else 0
+    if sizing.fits(estimate, instance, gpus, gen.gpu_memory_utilization):
+        return []
+    usable = sizing.usable_gib(instance, gpus, gen.gpu_memory_utilization)
+    where = (
+        f"{gpus} of its {instance.gpus}x {instance.gpu_memory_gib:g} GiB GPUs give {usable:.1f} GiB "
+        f"at gpu_memory_utilization {gen.gpu_memory_utilization:g}"
+        if instance.gpus
+        else f"its {instance.memory_gib:g} GiB of memory leave {usable:.1f} GiB for the model"
+    )
+    return [
+        _error(
+            answers,
+            "instance_type",
+            instance.name,
+            f"cannot hold {gen.model_id or gen.model_s3_uri} in {_precision(gen)}: "
+            f"it needs {estimate.describe()}; {where}. {_offers(catalog, spec)}",
+        )
+    ]
+
+
+def _precision(gen: GenerationSpec) -> str:
+    return gen.dtype if gen.quantization == "none" else gen.quantization
+
+
+def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
+    estimate = need(spec.generation, catalog)
+    if estimate is None:
+        return "GPU families: " + ", ".join(
+            sorted({f"{t.family}.*" for t in catalog.instance_types.values() if t.gpus})
+        )
+    fitting = sizing.cheapest_fitting(catalog, estimate, spec.generation.gpu_memory_utilization)
+    if not fitting:
+        return "No instance in the catalog holds it: quantize it, or lower --max-model-len"
+    hint = " (or lower --max-model-len)" if estimate.context else ""
+    return "Cheapest that hold it: " + ", ".join(sizing.offer(t) for t in fitting) + hint
+
+
+def default_instance_type(values: dict[str, Any], catalog: Catalog) -> str | None:
+    """For a GPU engine: the cheapest GPU instance that holds the model (or the cheapest GPU instance)."""
+    engine = catalog.engines.get(values.get("engine") or catalog.default_engine)
+    if engine is None or "cpu" in engine.accelerators:
+        return None
+    params = values.get("model_params")
+    known = catalog.llm_models.get(values.get("model_id") or "")
+    try:
+        billions = validation.params_or_none(params) or (known.params_b if known else None)
+        max_len = int(values["max_model_len"]) if values.get("max_model_len") else None
+        utilization = float(values.get("gpu_memory_utilization") or OPTION_DEFAULTS["gpu_memory_utilization"])
+    except (TypeError, ValueError):
+        return None  # validation reports it
+    gpu_types = sorted(
+        (t for t in catalog.instance_types.values() if t.gpus and t.usd_per_hour), key=lambda t: t.usd_per_hour
+    )
+    if billions is None:
+        return gpu_types[0].name
+    dtype, quantization = values.get("dtype") or "auto", values.get("quantization") or "none"
+    if dtype not in sizing.BYTES_PER_PARAM:
+        return None
+    estimate = sizing.estimate(billions, dtype, quantization, known, max_len)
+    fitting = sizing.cheapest_fitting(catalog, estimate, utilization, limit=1)
+    return fitting[0].name if fitting else None
+
+
+def generation_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    gen = spec.generation
+    warnings = []
+    if gen.model_id and gen.model_id not in catalog.llm_models and gen.model_params:
+        warnings.append(
+            f"{gen.model_id} is not in mcc's model list: sizing counted its weights only, not its KV cache; "
+            "check the engine's start-up log for the context length it can hold"
+        )
+    instance = catalog.instance_types.get(spec.deployment.instance_type)
+    if instance and instance.gpus and spec.deployment.accelerator == "cpu":
+        warnings.append(f"{instance.name} has {instance.gpus} GPU(s) but the CPU image was chosen: the GPUs sit idle")
+    return warnings

@@ -1,0 +1,98 @@
+"""How much accelerator memory a generative model needs, and which instances can hold it.
+
+The estimate is what an engine must fit at start: the weights (parameters x bytes per parameter for the
+dtype or quantization), a runtime overhead (activations, CUDA context and graphs), and the KV cache for
+one sequence of the full context (vLLM refuses to start when even that does not fit). The KV cache is
+known only for models in the catalog's curated list; for others only weights and overhead are counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .catalog import Catalog, InstanceType, LlmModel
+
+GIB = 2**30
+BYTES_PER_PARAM = {"auto": 2.0, "float16": 2.0, "bfloat16": 2.0, "float32": 4.0}
+QUANTIZED_BYTES_PER_PARAM = {"fp8": 1.0, "awq": 0.5, "gptq": 0.5, "bitsandbytes": 0.5}
+KV_CACHE_BYTES = 2  # the engines' default KV cache dtype is the 16-bit activation dtype
+RUNTIME_OVERHEAD = 0.10  # share of the weights
+CPU_MEMORY_SHARE = 0.8  # of the instance's RAM a CPU engine may use for the model
+PARAMS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bBmM]?)\s*$")
+
+
+def parse_params(value: object) -> float:
+    """Parameter count in billions: ``7B``, ``1.5b``, ``500M``, ``7`` (billions) or a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number, unit = float(value), "b"
+    else:
+        match = PARAMS.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a parameter count such as 7B, 1.5B or 500M")
+        number, unit = float(match.group(1)), match.group(2).lower() or "b"
+    billions = number / 1000 if unit == "m" else number
+    if billions <= 0:
+        raise ValueError(f"{value!r}: the parameter count must be positive")
+    return billions
+
+
+@dataclass(frozen=True)
+class Estimate:
+    weights_gib: float
+    kv_cache_gib: float
+    context: int | None  # tokens the KV cache was sized for; None when the architecture is unknown
+
+    @property
+    def overhead_gib(self) -> float:
+        return self.weights_gib * RUNTIME_OVERHEAD
+
+    @property
+    def total_gib(self) -> float:
+        return self.weights_gib + self.overhead_gib + self.kv_cache_gib
+
+    def describe(self) -> str:
+        kv = f" + KV cache {self.kv_cache_gib:.1f} GiB for a {self.context}-token sequence" if self.context else ""
+        return (
+            f"about {self.total_gib:.1f} GiB (weights {self.weights_gib:.1f} GiB{kv} "
+            f"+ {RUNTIME_OVERHEAD:.0%} runtime overhead)"
+        )
+
+
+def estimate(
+    params_b: float, dtype: str, quantization: str, model: LlmModel | None, max_model_len: int | None
+) -> Estimate:
+    per_param = QUANTIZED_BYTES_PER_PARAM.get(quantization) or BYTES_PER_PARAM[dtype]
+    weights = params_b * 1e9 * per_param / GIB
+    if model is None or not model.kv_heads:
+        return Estimate(weights, 0.0, None)
+    context = min(max_model_len or model.context, model.context)
+    per_token = 2 * model.layers * model.kv_heads * model.head_dim * KV_CACHE_BYTES  # keys and values
+    return Estimate(weights, per_token * context / GIB, context)
+
+
+def usable_gib(instance: InstanceType, gpus: int, utilization: float) -> float:
+    """Accelerator memory the engine may use on ``gpus`` GPUs (RAM share for CPU instances)."""
+    if instance.gpus:
+        return instance.gpu_memory_gib * gpus * utilization
+    return instance.memory_gib * CPU_MEMORY_SHARE
+
+
+def fits(need: Estimate, instance: InstanceType, gpus: int, utilization: float) -> bool:
+    return need.total_gib <= usable_gib(instance, gpus, utilization)
+
+
+def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit: int = 3) -> list[InstanceType]:
+    """GPU instances that hold the model on all their GPUs, cheapest first."""
+    candidates = [
+        t
+        for t in catalog.instance_types.values()
+        if t.gpus and t.usd_per_hour is not None and fits(need, t, t.gpus, utilization)
+    ]
+    return sorted(candidates, key=lambda t: (t.usd_per_hour, t.name))[:limit]
+
+
+def offer(instance: InstanceType) -> str:
+    """``ml.g5.12xlarge (4x A10G 24 GiB, ~$7.09/h)``."""
+    gpus = f"{instance.gpus}x {instance.gpu_model} {instance.gpu_memory_gib:g} GiB"
+    return f"{instance.name} ({gpus}, ~${instance.usd_per_hour:g}/h)"
