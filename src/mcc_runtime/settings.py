@@ -5,8 +5,9 @@ Environment variables (all optional):
 ==================================  ==============================================================
 ``SAGEMAKER_BIND_TO_PORT``          port nginx listens on (default 8080)
 ``MCC_MODEL_DIR``                   model directory (default ``/opt/ml/model``)
-``MCC_WORKERS``                     app-server workers (default: usable CPUs);
+``MCC_WORKERS``                     app-server workers (default: serving.json's, else usable CPUs);
                                     ``SAGEMAKER_MODEL_SERVER_WORKERS`` is honoured too
+``MCC_THREADS``                     threads per worker for threaded workers (default from serving.json)
 ``SAGEMAKER_MODEL_SERVER_TIMEOUT``  seconds a request may take (default 60)
 ``MCC_MAX_PAYLOAD_MB``              request body limit in MB (default from serving.json, else 6)
 ``MCC_PREDICT_OUTPUT``              ``label``, ``proba`` or ``both`` (default from serving.json, else label)
@@ -61,6 +62,7 @@ class Settings:
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
     worker_class: str = "sync"
+    threads: int = 1
     port: int = DEFAULT_PORT
     workers: int = 1
     timeout_s: int = DEFAULT_TIMEOUT_S
@@ -95,7 +97,7 @@ class Settings:
         return cls(
             code_dir=code_dir,
             model_dir=Path(env.get("MCC_MODEL_DIR") or DEFAULT_MODEL_DIR),
-            handler=data["handler"],
+            handler=data.get("handler", ""),
             model_format=data.get("model_format", ""),
             model_filename=data.get("model_filename"),
             model_extensions=tuple(data.get("model_extensions", ())),
@@ -105,8 +107,9 @@ class Settings:
             preload=bool(data.get("preload", True)),
             app=server.get("app", cls.app),
             worker_class=server.get("worker_class", cls.worker_class),
+            threads=_positive_int("MCC_THREADS", env.get("MCC_THREADS"), int(server.get("threads", 1))),
             port=_positive_int("SAGEMAKER_BIND_TO_PORT", env.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT),
-            workers=_positive_int("MCC_WORKERS", workers_env, usable_cpus()),
+            workers=_positive_int("MCC_WORKERS", workers_env, int(server.get("workers") or usable_cpus())),
             timeout_s=_positive_int(
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT", env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S
             ),

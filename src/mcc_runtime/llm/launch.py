@@ -1,0 +1,196 @@
+"""Turn SageMaker's environment and the project's options into the engine's command line, then run it.
+
+``code/serving.json`` holds the engine's entry from mcc's catalog (its program, and which flag or variable
+each option maps to) and the project's choices. Only options listed there reach the engine: environment
+variables are never forwarded by prefix. Each option can be overridden at start by ``MCC_<OPTION>``
+(e.g. ``MCC_MAX_MODEL_LEN=8192``), which ``do/config``'s ``CONTAINER_ENV`` sets on the endpoint.
+
+Environment read: ``SM_NUM_GPUS`` (tensor parallel degree when the project leaves it open),
+``SAGEMAKER_BIND_TO_PORT``, ``SAGEMAKER_SAFE_PORT_RANGE`` (the engine's own port behind nginx),
+``MCC_MODEL_DIR`` (where SageMaker put S3 model data, default /opt/ml/model), ``HF_TOKEN`` or
+``HF_TOKEN_SECRET_ARN`` (see secrets.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 8080
+DEFAULT_ENGINE_PORT = 8081  # the engine's port behind nginx, outside SageMaker's safe range
+OPTIONS = (
+    "host",
+    "port",
+    "served_model_name",
+    "tensor_parallel_degree",
+    "max_model_len",
+    "dtype",
+    "quantization",
+    "gpu_memory_utilization",
+    "max_concurrent_sequences",
+    "enable_lora",
+    "trust_remote_code",
+)
+WHOLE_NUMBERS = ("tensor_parallel_degree", "max_model_len", "max_concurrent_sequences")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class LaunchError(ValueError):
+    """A setting the engine cannot be started with."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What to run: the argv, environment additions, and files to write first (name -> content)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    engine_port: int | None = None  # proxied engines: where nginx forwards
+    port: int = DEFAULT_PORT  # the SageMaker port
+
+
+def sagemaker_port(environ: Mapping[str, str]) -> int:
+    return _int("SAGEMAKER_BIND_TO_PORT", environ.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT)
+
+
+def engine_port(environ: Mapping[str, str]) -> int:
+    """The engine's port behind nginx: the first port of SAGEMAKER_SAFE_PORT_RANGE (e.g. 8081-8100) when set."""
+    safe = (environ.get("SAGEMAKER_SAFE_PORT_RANGE") or "").strip()
+    if not safe:
+        return DEFAULT_ENGINE_PORT
+    first = safe.split("-", 1)[0]
+    return _int("SAGEMAKER_SAFE_PORT_RANGE", first, DEFAULT_ENGINE_PORT)
+
+
+def option_values(generation: Mapping[str, Any], routes: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Every option's value for this start: MCC_<OPTION> overrides, then the project, then SageMaker's environment."""
+    values: dict[str, Any] = {name: generation.get(name) for name in OPTIONS}
+    for name in OPTIONS:
+        raw = environ.get(f"MCC_{name.upper()}")
+        if raw is not None and raw.strip() != "":
+            values[name] = raw.strip()
+    for name in WHOLE_NUMBERS:
+        if values[name] not in (None, ""):
+            values[name] = _int(f"MCC_{name.upper()}", str(values[name]), 1)
+    if values["tensor_parallel_degree"] in (None, ""):
+        values["tensor_parallel_degree"] = _int("SM_NUM_GPUS", environ.get("SM_NUM_GPUS"), 1)
+    if values["gpu_memory_utilization"] not in (None, ""):
+        values["gpu_memory_utilization"] = _fraction("MCC_GPU_MEMORY_UTILIZATION", values["gpu_memory_utilization"])
+    proxied = routes == "proxy"
+    values["port"] = engine_port(environ) if proxied else sagemaker_port(environ)
+    values["host"] = "127.0.0.1" if proxied else "0.0.0.0"
+    if values["quantization"] == "none":
+        values["quantization"] = None
+    return values
+
+
+def model_reference(generation: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    """``MCC_MODEL_ID`` (another id or a local directory), else the project's Hugging Face id, else the
+    directory SageMaker put the S3 model data in."""
+    return environ.get("MCC_MODEL_ID") or generation.get("model_id") or environ.get("MCC_MODEL_DIR") or "/opt/ml/model"
+
+
+def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], environ: Mapping[str, str]) -> Launch:
+    """The engine's command line (or environment, for env-configured engines) for this start."""
+    values = option_values(generation, engine["routes"], environ)
+    style = engine["style"]
+    options: Mapping[str, str] = engine["options"]
+    switches = set(engine.get("switches", ()))
+    model = model_reference(generation, environ)
+    argv = list(engine["command"])
+    env: dict[str, str] = {}
+    files: dict[str, str] = {}
+    settings: list[tuple[str, str | None]] = []  # (flag or variable, value; None for a bare switch)
+    for name in OPTIONS:
+        value = _engine_value(name, values[name], engine)
+        if value is None or name not in options:
+            continue
+        if name in switches:
+            if _truthy(name, value):
+                settings.append((options[name], None if style == "argv" else "true"))
+            continue
+        settings.append((options[name], str(value)))
+    file_options = {
+        key: _engine_value(name, values[name], engine) for name, key in engine.get("file_options", {}).items()
+    }
+    file_options = {k: v for k, v in file_options.items() if v is not None}
+    if style == "argv":
+        argv += [engine["model_flag"], model] if engine["model_flag"] else [model]
+        for flag, value in settings:
+            argv += [flag] if value is None else [flag, value]
+        argv += list(engine.get("fixed", ()))
+        if file_options:
+            files["engine-options.yaml"] = "".join(f"{k}: {json.dumps(v)}\n" for k, v in sorted(file_options.items()))
+            argv += [engine["file_flag"], "engine-options.yaml"]
+    elif style == "env":
+        env[engine["model_flag"]] = model
+        env.update({variable: value for variable, value in settings})
+        env.update(dict(item.split("=", 1) for item in engine.get("fixed", ())))
+    else:
+        raise LaunchError(f"engine style {style!r} is not launched by this module")
+    return Launch(
+        argv=argv,
+        env=env,
+        files=files,
+        engine_port=values["port"] if engine["routes"] == "proxy" else None,
+        port=sagemaker_port(environ),
+    )
+
+
+def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
+    """The engine's spelling of a dtype or quantization; None when the engine's default applies."""
+    if value is None or value == "":
+        return None
+    if name == "dtype":
+        if value not in engine["dtypes"]:
+            if value == "auto":
+                return None
+            raise LaunchError(f"dtype {value!r} is not served by {engine['name']} ({', '.join(engine['dtypes'])})")
+        return engine["dtypes"][value]
+    if name == "quantization":
+        if value not in engine["quantizations"]:
+            raise LaunchError(f"quantization {value!r} is not served by {engine['name']}")
+        return engine["quantizations"][value]
+    return value
+
+
+def _truthy(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise LaunchError(f"MCC_{name.upper()}={value!r} must be true or false")
+
+
+def _int(name: str, raw: str | None, default: int) -> int:
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise LaunchError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise LaunchError(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+def _fraction(name: str, raw: Any) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LaunchError(f"{name}={raw!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise LaunchError(f"{name}={raw!r} must be above 0 and at most 1")
+    return value
+
+
+def load_settings(code_dir: Path) -> dict[str, Any]:
+    return json.loads((code_dir / "serving.json").read_text())

@@ -1,0 +1,103 @@
+"""Entrypoint of generative images: read the token, build the engine's command line, run the engine.
+
+Engines that answer /ping and /invocations themselves are exec'd in place (they become the container's
+main process). Engines without SageMaker's routes run behind nginx, supervised like predictive servers.
+mcc's own Transformers server runs exactly like a predictive project (nginx + gunicorn).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import nginx
+from ..serve import Supervisor, log
+from ..settings import runtime_code_dir
+from .launch import Launch, LaunchError, engine_launch, load_settings
+from .secrets import SecretError, token_environment
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["serve"]):
+        print(f"usage: serve [serve]   (this image only serves; got {' '.join(args)!r})", file=sys.stderr)
+        return 2
+    code_dir = runtime_code_dir()
+    try:
+        settings = load_settings(code_dir)
+        engine, generation = settings["engine"], settings["generation"]
+        os.environ.update(token_environment(generation.get("hf_token_secret_arn", ""), os.environ))
+        if engine["style"] == "runtime":
+            from ..serve import main as serve_runtime
+
+            return serve_runtime([])
+        launch = engine_launch(engine, generation, os.environ)
+    except (OSError, ValueError, KeyError, LaunchError, SecretError) as exc:
+        log(f"error: {exc}")
+        return 2
+    log(f"{engine['name']}: {' '.join(launch.argv)}")
+    for name in sorted(launch.env):
+        log(f"{engine['name']}: {name}={launch.env[name]}")
+    if launch.engine_port is None:
+        return _exec(launch, os.environ)
+    return _serve_behind_nginx(launch, engine["name"], code_dir.parent / "nginx.conf", os.environ)
+
+
+def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="mcc-engine-", dir=environ.get("MCC_RUN_DIR") or None))
+    for name, content in launch.files.items():
+        (workdir / name).write_text(content)
+    os.chdir(workdir)
+    try:
+        os.execvpe(launch.argv[0], launch.argv, {**environ, **launch.env})
+    except OSError as exc:
+        log(f"error: cannot start {launch.argv[0]}: {exc}")
+        return 2
+    return 0  # not reached
+
+
+def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ: Mapping[str, str]) -> int:
+    run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=environ.get("MCC_RUN_DIR") or None))
+    try:
+        for filename, content in launch.files.items():
+            (run_dir / filename).write_text(content)
+        values = {
+            "PORT": str(launch.port),
+            "ENGINE_PORT": str(launch.engine_port),
+            "RUN_DIR": str(run_dir),
+            "USER_DIRECTIVE": "",
+            "TIMEOUT_S": environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT") or "60",
+            "ACCESS_LOG": "/dev/stdout" if environ.get("MCC_ACCESS_LOG") in ("1", "true") else "off",
+        }
+        conf = run_dir / "nginx.conf"
+        conf.write_text(nginx.render(template_path.read_text(), values))
+        nginx_bin = nginx.find_nginx(environ)
+    except (OSError, ValueError) as exc:
+        log(f"error: {exc}")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return 2
+    supervisor = Supervisor()
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGINT, supervisor.stop)
+    env = {**environ, **launch.env}
+    os.chdir(run_dir)
+    try:
+        supervisor.start(name, launch.argv, env, signal.SIGTERM)
+        supervisor.start("nginx", [nginx_bin, "-c", str(conf), "-p", str(run_dir), "-e", "stderr"], env, signal.SIGQUIT)
+    except OSError as exc:
+        log(f"error: cannot start: {exc}")
+        supervisor.failed = True
+        supervisor.stop()
+    try:
+        return supervisor.wait()
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
