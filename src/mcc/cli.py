@@ -172,22 +172,32 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         shown = written.target.relative_to(Path.cwd())
     except ValueError:
         shown = written.target
+    gen = spec.generation
+    served = (
+        f"{gen.model_id or gen.model_s3_uri} ({gen.task}) on the {gen.engine} engine"
+        if gen
+        else f"{spec.model.framework} model, {spec.serving.web_server} behind nginx"
+    )
     out.print(
-        f"[green]Created[/] {shown}/ ({count} files): {spec.model.framework} model, "
-        f"{spec.serving.web_server} behind nginx, {spec.deployment.accelerator.upper()} image, "
+        f"[green]Created[/] {shown}/ ({count} files): {served}, {spec.deployment.accelerator.upper()} image, "
         f"{spec.deployment.instance_type} in {spec.deployment.region}"
     )
     for warning in warnings:
         out.print(f"[yellow]warning:[/] {warning}", highlight=False)
     for path in written.kept:
         out.print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
-    if not spec.model.sample_payload and not spec.model.sample:
+    if not gen and not spec.model.sample_payload and not spec.model.sample:
         out.print("[yellow]no sample payload:[/] do/test and the project's tests need one; pass --sample-payload FILE")
     out.print("\nNext steps:", highlight=False)
-    for line in (
-        f"cd {shown}",
-        "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt",
-        "do/run --local        # serve on http://localhost:8080",
-        "do/test               # in another terminal",
-    ):
+    local = not gen or spec.deployment.accelerator == "cpu"
+    steps = (
+        [
+            "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt",
+            "do/run --local        # serve on http://localhost:8080",
+            "do/test               # in another terminal",
+        ]
+        if local
+        else ["do/build && do/push && do/deploy   # the engine needs the instance's GPUs", "do/test --endpoint"]
+    )
+    for line in (f"cd {shown}", *steps):
         out.print(f"  {line}", highlight=False, markup=False)

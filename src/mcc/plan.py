@@ -20,6 +20,8 @@ from .render import TEMPLATES_DIR, render_template
 from .spec import ProjectSpec
 
 PREDICTIVE = "predictive"
+GENERATIVE = "generative"
+COMMON = "common"
 RUNTIME_PACKAGE = "mcc_runtime"
 LIFECYCLE_PACKAGE = "mcc_lifecycle"
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
@@ -41,6 +43,10 @@ class PlannedFile:
 
 
 def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+    if spec.generative:
+        from .generative_plan import plan_generative
+
+        return plan_generative(spec, catalog)
     model_files, model_filename, payload_files = _model_and_payloads(spec, catalog)
     context = template_context(spec, catalog, model_filename, payload_files)
     files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
@@ -80,13 +86,19 @@ def template_context(
         "include_tests": spec.include_tests,
         "deployment": spec.deployment,
         "role_names": names.role_names(lifecycle_settings(spec)),
+        "test_kind": "predictive",
+        "model_data_prefix": "",
+        "hf_token_secret_arn": "",
+        "startup_timeout_s": 0,
     }
 
 
 def lifecycle_settings(spec: ProjectSpec) -> Settings:
     """The deployment settings do/config starts with, as the do/ scripts will read them."""
-    deployment = spec.deployment
+    deployment, gen = spec.deployment, spec.generation
     return Settings(
+        hf_token_secret_arn=gen.hf_token_secret_arn if gen else "",
+        model_data_prefix=gen.model_s3_uri if gen else "",
         project_name=spec.project_name,
         aws_region=deployment.region,
         deploy_mode=deployment.mode,
@@ -166,19 +178,21 @@ def requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
 
 
 def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:
-    root = TEMPLATES_DIR / kind
-    files = []
-    for source in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = source.relative_to(root)
-        if SKIPPED_NAMES & set(relative.parts) or (relative.parts[0] == "tests" and not include_tests):
-            continue
-        dest = _destination(relative)
-        if source.suffix == ".j2":
-            content = render_template(relative.as_posix(), kind, context).encode()
-        else:
-            content = source.read_bytes()
-        files.append(PlannedFile(dest, content, executable=_is_executable(dest), user_owned=dest in USER_OWNED))
-    return files
+    """The templates every project shares (``common/``), then the kind's own (which win on the same path)."""
+    files: dict[str, PlannedFile] = {}
+    for layer in (COMMON, kind):
+        root = TEMPLATES_DIR / layer
+        for source in sorted(p for p in root.rglob("*") if p.is_file()):
+            relative = source.relative_to(root)
+            if SKIPPED_NAMES & set(relative.parts) or (relative.parts[0] == "tests" and not include_tests):
+                continue
+            dest = _destination(relative)
+            if source.suffix == ".j2":
+                content = render_template(relative.as_posix(), layer, context).encode()
+            else:
+                content = source.read_bytes()
+            files[dest] = PlannedFile(dest, content, executable=_is_executable(dest), user_owned=dest in USER_OWNED)
+    return list(files.values())
 
 
 def _destination(relative: Path) -> str:

@@ -88,7 +88,6 @@ def checked_feature_names(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 HF_MODEL_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 
 
@@ -105,9 +104,7 @@ def s3_prefix_error(uri: str) -> str | None:
 
 def secret_arn_error(arn: str) -> str | None:
     """Empty is allowed: the token then comes from HF_TOKEN in the container's environment, if needed."""
-    if not arn or SECRET_ARN.match(arn):
-        return None
-    return "is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+    return rules.secret_arn_error(arn)
 
 
 def params_or_none(value: object) -> float | None:

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     test = actions.add_parser("test-endpoint", help="invoke the endpoint with a payload and check the answer")
     test.add_argument("--payload", type=Path, required=True)
     test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
+    test.add_argument("--task", choices=["chat", "embedding"], help="a generative model's request kind")
     log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs")
     log.add_argument("--since", type=float, default=30.0, help="minutes back to start (default 30)")
     log.add_argument("--no-follow", action="store_true")
@@ -93,7 +94,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
     elif args.action == "test-endpoint":
-        answer = invoke.test_endpoint(aws, args.payload, args.wait)
+        if args.task:
+            answer = invoke.test_generative_endpoint(aws, args.payload, args.task)
+        else:
+            answer = invoke.test_endpoint(aws, args.payload, args.wait)
         print(json.dumps(answer))
         print(f"OK: endpoint {settings.endpoint} answered every row", file=sys.stderr)
     elif args.action == "logs":

@@ -27,6 +27,10 @@ def container_environment(settings: Settings) -> dict[str, str]:
         if not sep or not key.isidentifier():
             raise SettingsError(f"CONTAINER_ENV: {item!r} is not KEY=VALUE")
         environment[key] = value
+    if settings.gpu_count and settings.deploy_mode != "serverless":
+        environment.setdefault("SM_NUM_GPUS", str(settings.gpu_count))
+    if settings.hf_token_secret_arn:
+        environment.setdefault("HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn)
     return environment
 
 
@@ -39,6 +43,11 @@ def model_request(aws: Aws, name: str, image_uri: str) -> dict[str, Any]:
     }
     if settings.model_data_url:
         container["ModelDataUrl"] = settings.model_data_url
+    elif settings.model_data_prefix:  # uncompressed files, copied as they are into /opt/ml/model
+        prefix = settings.model_data_prefix.rstrip("/") + "/"
+        container["ModelDataSource"] = {
+            "S3DataSource": {"S3Uri": prefix, "S3DataType": "S3Prefix", "CompressionType": "None"}
+        }
     return {"ModelName": name, "ExecutionRoleArn": settings.role_arn, "PrimaryContainer": container, "Tags": aws.tags}
 
 
@@ -56,6 +65,9 @@ def endpoint_config_request(aws: Aws, name: str, model_name: str) -> dict[str, A
             "InitialInstanceCount": settings.instance_count,
             "InitialVariantWeight": 1.0,
         }
+        if settings.startup_timeout_s:  # large models: time to download and load before /ping must pass
+            variant["ContainerStartupHealthCheckTimeoutInSeconds"] = settings.startup_timeout_s
+            variant["ModelDataDownloadTimeoutInSeconds"] = settings.startup_timeout_s
     request: dict[str, Any] = {"EndpointConfigName": name, "ProductionVariants": [variant], "Tags": aws.tags}
     if settings.deploy_mode == "async":
         output: dict[str, Any] = {"S3OutputPath": settings.async_output_path}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -77,3 +78,23 @@ def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> dict:
     else:
         _, body = invoke_sync(aws, payload, content_type)
     return check_answer(payload, content_type, body)
+
+
+def test_generative_endpoint(aws: Aws, payload_path: Path, task: str) -> dict:
+    """A chat request and the same one streamed (InvokeEndpointWithResponseStream), or an embeddings request."""
+    from mcc_runtime.llm import smoke
+
+    request = json.loads(payload_path.read_text())
+    runtime = aws.client("sagemaker-runtime")
+    _, body = invoke_sync(aws, json.dumps(request).encode(), "application/json")
+    answer = json.loads(body)
+    if task == "embedding":
+        return {"embeddings": len(answer["data"]), "dimension": smoke.check_embeddings(request, answer)}
+    text = smoke.check_completion(answer)
+    streamed = runtime.invoke_endpoint_with_response_stream(
+        EndpointName=aws.settings.endpoint,
+        ContentType="application/json",
+        Body=json.dumps({**request, "stream": True}).encode(),
+    )
+    events = b"".join(part["PayloadPart"]["Bytes"] for part in streamed["Body"] if "PayloadPart" in part)
+    return {"completion": text, "streamed": smoke.check_stream(events)}

@@ -81,7 +81,28 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
         },
         _allow(["s3:GetObject", "s3:PutObject"], scope.project_objects),
         _list_bucket(scope),
+        *_model_source_statements(scope),
     )
+
+
+def _model_source_statements(scope: Scope) -> list[dict[str, Any]]:
+    """Generative projects: read the Hugging Face token secret, and the model's S3 prefix."""
+    settings = scope.settings
+    statements = []
+    if settings.hf_token_secret_arn:
+        statements.append(_allow(["secretsmanager:GetSecretValue"], settings.hf_token_secret_arn))
+    if settings.model_data_prefix:
+        bucket, _, prefix = settings.model_data_prefix.removeprefix("s3://").partition("/")
+        prefix = prefix.rstrip("/")
+        objects = f"{prefix}/*" if prefix else "*"
+        statements.append(_allow(["s3:GetObject"], scope.arn("s3", f"{bucket}/{objects}", region=False, account=False)))
+        statements.append(
+            {
+                **_allow(["s3:ListBucket"], scope.arn("s3", bucket, region=False, account=False)),
+                "Condition": {"StringLike": {"s3:prefix": [objects]}},
+            }
+        )
+    return statements
 
 
 def codebuild_policy(scope: Scope) -> dict[str, Any]:

@@ -121,7 +121,19 @@ def deploy_errors(settings: Settings) -> list[str]:
         if not 0 <= settings.batch_max_payload_mb <= 100:
             errors.append("BATCH_MAX_PAYLOAD_MB must be 0 to 100")
     _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
+    _check_s3(errors, "MODEL_DATA_PREFIX", settings.model_data_prefix, required=False)
+    _check(errors, "HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn, secret_arn_error(settings.hf_token_secret_arn))
     return errors
+
+
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+
+
+def secret_arn_error(arn: str) -> str | None:
+    """Empty is allowed (no secret)."""
+    if not arn or SECRET_ARN.match(arn):
+        return None
+    return "is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
 
 
 def _check(errors: list[str], name: str, value: str, message: str | None) -> None:

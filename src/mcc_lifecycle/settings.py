@@ -25,6 +25,11 @@ class Settings:
     instance_count: int = 1
     gpu_required: bool = False
     model_data_url: str = ""
+    model_data_prefix: str = ""
+    gpu_count: int = 0
+    hf_token_secret_arn: str = ""
+    startup_timeout_s: int = 0
+    test_kind: str = "predictive"
     container_env: str = ""
     deploy_timeout_min: int = 30
     autoscaling_min: int = 0

@@ -34,12 +34,16 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 def privilege_drop(settings: Settings) -> tuple[str, str] | None:
     """(user, group) that workers switch to: only when started as root and MCC_RUN_AS_USER is set."""
-    if not settings.run_as_user or os.geteuid() != 0:
+    return drop_to(settings.run_as_user)
+
+
+def drop_to(user: str | None) -> tuple[str, str] | None:
+    if not user or os.geteuid() != 0:
         return None
     try:
-        entry = pwd.getpwnam(settings.run_as_user)
+        entry = pwd.getpwnam(user)
     except KeyError:
-        raise ValueError(f"MCC_RUN_AS_USER={settings.run_as_user!r} is not a user on this system") from None
+        raise ValueError(f"MCC_RUN_AS_USER={user!r} is not a user on this system") from None
     return entry.pw_name, grp.getgrgid(entry.pw_gid).gr_name
 
 

@@ -90,8 +90,18 @@ class Supervisor:
         self.stopping = False
         self.failed = False
 
-    def start(self, name: str, command: list[str], env: Mapping[str, str], stop_signal: signal.Signals) -> None:
-        process = subprocess.Popen(command, env=dict(env), start_new_session=True, preexec_fn=_die_with_parent)
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: Mapping[str, str],
+        stop_signal: signal.Signals,
+        user: tuple[str, str] | None = None,
+    ) -> None:
+        as_user = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
+        process = subprocess.Popen(
+            command, env=dict(env), start_new_session=True, preexec_fn=_die_with_parent, **as_user
+        )
         self.children[process.pid] = (name, stop_signal)
         self.groups.append(process.pid)
         log(f"started {name} (pid {process.pid})")

@@ -36,7 +36,7 @@ def planned(catalog, tmp_path, wine_model_file, wine_payload_file):
 
 def test_templates_render_with_strict_undefined():
     with pytest.raises(jinja2.UndefinedError, match="project_name"):
-        render_template("do/config.j2", "predictive", {})
+        render_template("do/config.j2", "common", {})
 
 
 def test_plan_holds_the_whole_project(planned, catalog):

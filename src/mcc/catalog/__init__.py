@@ -147,6 +147,7 @@ class RuntimeBase(_Entry):
 class EngineVersion(_Entry):
     image: str  # may hold {region}
     cuda: str
+    nginx_package: str = ""  # proxied engines: nginx from the image's OS, pinned
     extra_index_url: str | None = None
     gpu_image: str | None = None  # runtime engines: the CUDA base on GPU instances
     gpu_cuda: str | None = None
@@ -165,6 +166,7 @@ class Engine(_Entry):
     versions: dict[str, EngineVersion]
     routes: Literal["native", "proxy", "runtime"]
     proxy: dict[str, str] = {}  # routes: proxy -> {"ping": engine route, "invocations": engine route}
+    runs_as_root: str = ""  # why the engine keeps root (the image's own entrypoint); empty: privileges drop
     style: Literal["argv", "env", "runtime"]
     command: tuple[str, ...]
     model_flag: str

@@ -15,6 +15,7 @@ from . import Finding
 SAGEMAKER_PORT = "8080"
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 RUN_AS_VARIABLE = "MCC_RUN_AS_USER"
+ROOT_LABEL = re.escape("com.mcc.runs-as-root")
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 BUILD_TOOLS = ("build-essential", "gcc", "g++", "clang", "make", "cmake", "cython3", "python3-dev")
 
@@ -206,6 +207,8 @@ def _privileges_dropped(instructions: list[Instruction]) -> list[Finding]:
             run_as = match.group(1).strip("\"'")
     if users and users[-1].arguments.split(":")[0] not in ("root", "0"):
         return []  # the whole container runs unprivileged
+    if any(i.keyword == "LABEL" and re.search(rf"\b{ROOT_LABEL}=\S", i.arguments) for i in instructions):
+        return []  # a vendor image that runs its own services as root, said so with a reason
     if not run_as:
         return [
             Finding(

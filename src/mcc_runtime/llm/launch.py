@@ -147,9 +147,9 @@ def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
     if value is None or value == "":
         return None
     if name == "dtype":
+        if value == "auto":
+            return None  # the engine's own default: the checkpoint's dtype
         if value not in engine["dtypes"]:
-            if value == "auto":
-                return None
             raise LaunchError(f"dtype {value!r} is not served by {engine['name']} ({', '.join(engine['dtypes'])})")
         return engine["dtypes"][value]
     if name == "quantization":

@@ -8,6 +8,7 @@ mcc's own Transformers server runs exactly like a predictive project (nginx + gu
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import sys
@@ -52,10 +53,19 @@ def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mcc-engine-", dir=environ.get("MCC_RUN_DIR") or None))
     for name, content in launch.files.items():
         (workdir / name).write_text(content)
-    os.chdir(workdir)
+    env = {**environ, **launch.env}
     try:
-        os.execvpe(launch.argv[0], launch.argv, {**environ, **launch.env})
-    except OSError as exc:
+        drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
+        if drop:
+            entry = pwd.getpwnam(drop[0])
+            shutil.chown(workdir, entry.pw_uid, entry.pw_gid)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            env["HOME"] = entry.pw_dir
+        os.chdir(workdir)
+        os.execvpe(launch.argv[0], launch.argv, env)
+    except (OSError, ValueError) as exc:
         log(f"error: cannot start {launch.argv[0]}: {exc}")
         return 2
     return 0  # not reached
@@ -63,14 +73,18 @@ def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
 
 def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ: Mapping[str, str]) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=environ.get("MCC_RUN_DIR") or None))
+    max_mb = int(environ.get("MCC_MAX_PAYLOAD_MB") or 6)
     try:
         for filename, content in launch.files.items():
             (run_dir / filename).write_text(content)
+        drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
         values = {
             "PORT": str(launch.port),
             "ENGINE_PORT": str(launch.engine_port),
             "RUN_DIR": str(run_dir),
-            "USER_DIRECTIVE": "",
+            "USER_DIRECTIVE": f"user {drop[0]} {drop[1]};" if drop else "",
+            "MAX_BODY_BYTES": str(max_mb * 1024 * 1024),
+            "MAX_BODY_MB": str(max_mb),
             "TIMEOUT_S": environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT") or "60",
             "ACCESS_LOG": "/dev/stdout" if environ.get("MCC_ACCESS_LOG") in ("1", "true") else "off",
         }
@@ -87,7 +101,7 @@ def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ:
     env = {**environ, **launch.env}
     os.chdir(run_dir)
     try:
-        supervisor.start(name, launch.argv, env, signal.SIGTERM)
+        supervisor.start(name, launch.argv, env, signal.SIGTERM, user=drop)
         supervisor.start("nginx", [nginx_bin, "-c", str(conf), "-p", str(run_dir), "-e", "stderr"], env, signal.SIGQUIT)
     except OSError as exc:
         log(f"error: cannot start: {exc}")

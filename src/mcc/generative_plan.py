@@ -1,0 +1,143 @@
+"""The file plan of a generative project: engine image, launcher settings, nginx where needed, do/ scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcc_lifecycle import names
+
+from . import __version__
+from .catalog import Catalog, Engine
+from .generative import need
+from .plan import (
+    GENERATIVE,
+    LIFECYCLE_PACKAGE,
+    RUNTIME_PACKAGE,
+    PlannedFile,
+    _iam_files,
+    _json,
+    _lines,
+    _package_files,
+    _templates,
+    answers_record,
+    lifecycle_settings,
+)
+from .spec import ProjectSpec
+
+RUNTIME_THREADS = 4  # gthread threads of mcc's own engine: /ping answers while a request generates
+STARTUP_BASE_S = 600  # SageMaker's container start-up health check budget for GPU engines…
+STARTUP_PER_GIB_S = 20  # …plus this per GiB of weights to download and load
+STARTUP_MAX_S = 3600  # SageMaker's limit
+SAMPLES = {
+    "chat": {
+        "messages": [
+            {"role": "system", "content": "You are a concise assistant."},
+            {"role": "user", "content": "Say hello in five words."},
+        ],
+        "max_tokens": 32,
+        "temperature": 0,
+    },
+    "embedding": {"input": ["SageMaker serves this sentence.", "And this one too."]},
+}
+
+
+def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+    gen = spec.generation
+    engine = catalog.engines[gen.engine]
+    payload = f"samples/{gen.task}.json"
+    context = generative_context(spec, catalog, payload)
+    files = _templates(GENERATIVE, context, include_tests=spec.include_tests)
+    if engine.routes == "native":
+        files = [f for f in files if f.path != "nginx.conf"]
+    files += _package_files(RUNTIME_PACKAGE, "code")
+    files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
+    files += _iam_files(spec, catalog)
+    requirements = image_requirements(spec, catalog)
+    files += [
+        PlannedFile("requirements.txt", _lines(requirements)),
+        PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
+        PlannedFile("code/serving.json", _json(serving_settings(spec, engine))),
+        PlannedFile(payload, _json(SAMPLES[gen.task])),
+        PlannedFile("mcc.yaml", answers_record(spec, "", [])),
+    ]
+    return sorted(files, key=lambda f: f.path)
+
+
+def image_requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    """mcc's own engine: its pinned closure (less what a CUDA base holds); other engines: only the
+    boto3 closure the launcher needs to read the token secret (vendored, beside the engine's Python)."""
+    engine = catalog.engines[spec.generation.engine]
+    if engine.style != "runtime":
+        return list(catalog.runtime.tool_requirements)
+    version = engine.versions[spec.generation.engine_version]
+    provided = set(version.gpu_provided) if spec.deployment.accelerator == "gpu" else set()
+    return [r for r in version.requirements if r.split("==")[0] not in provided]
+
+
+def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
+    """code/serving.json: the engine's catalog entry (what the launcher may pass) and the project's choices."""
+    gen = spec.generation
+    generation = gen.model_dump(mode="json")
+    generation["served_model_name"] = gen.model_id or spec.project_name
+    settings: dict[str, Any] = {
+        "kind": "generative",
+        "engine": engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"}),
+        "generation": generation,
+        "max_payload_mb": spec.serving.max_payload_mb,
+    }
+    if engine.style == "runtime":
+        threads = gen.max_concurrent_sequences or RUNTIME_THREADS
+        settings["server"] = {
+            "name": "flask",
+            "app": "mcc_runtime.llm.app:create_app()",
+            "worker_class": "gthread",
+            "threads": threads,
+            "workers": 1,
+        }
+        settings["preload"] = False
+    return settings
+
+
+def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
+    """Container start-up health check timeout: time to download and load the weights (GPU engines)."""
+    engine = catalog.engines[spec.generation.engine]
+    if "cpu" in engine.accelerators:
+        return 0  # SageMaker's default applies
+    estimate = need(spec.generation, catalog)
+    weights = estimate.weights_gib if estimate else 0
+    return min(STARTUP_MAX_S, STARTUP_BASE_S + int(weights * STARTUP_PER_GIB_S))
+
+
+def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dict[str, Any]:
+    gen, deployment = spec.generation, spec.deployment
+    engine = catalog.engines[gen.engine]
+    version = engine.versions[gen.engine_version]
+    gpu = deployment.accelerator == "gpu"
+    region = catalog.regions[deployment.region]
+    base_image = (version.gpu_image if gpu and version.gpu_image else version.image).format(region=region.code)
+    return {
+        "mcc_version": __version__,
+        "project_name": spec.project_name,
+        "engine": engine,
+        "engine_version": gen.engine_version,
+        "base_image": base_image,
+        "cuda": (version.gpu_cuda if gpu and version.gpu_image else version.cuda) or "",
+        "extra_index_url": version.extra_index_url if not gpu else None,
+        "accelerator": deployment.accelerator,
+        "generation": gen,
+        "model_source": gen.model_id or gen.model_s3_uri,
+        "instance": catalog.instance_types[deployment.instance_type],
+        "region": region,
+        "runtime": catalog.runtime,
+        "nginx_package": version.nginx_package or catalog.runtime.nginx_package,
+        "deployment": deployment,
+        "include_tests": spec.include_tests,
+        "role_names": names.role_names(lifecycle_settings(spec)),
+        "payload_file": payload,
+        "test_kind": gen.task,
+        "model_data_prefix": gen.model_s3_uri,
+        "hf_token_secret_arn": gen.hf_token_secret_arn,
+        "startup_timeout_s": startup_timeout_s(spec, catalog),
+        "sample_request": json.dumps(SAMPLES[gen.task]),
+    }

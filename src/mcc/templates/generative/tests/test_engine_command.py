@@ -1,0 +1,33 @@
+"""The engine's command line for the SageMaker environments this project may meet (no GPU needed)."""
+
+import json
+from pathlib import Path
+
+from mcc_runtime.llm.launch import engine_launch
+
+SETTINGS = json.loads((Path(__file__).resolve().parents[1] / "code" / "serving.json").read_text())
+
+
+def launch(environ):
+    return engine_launch(SETTINGS["engine"], SETTINGS["generation"], environ)
+
+
+def test_the_engine_gets_the_model_and_the_sagemaker_port():
+    found = launch({"SM_NUM_GPUS": "1"})
+    rendered = " ".join(found.argv) + " " + " ".join(f"{k}={v}" for k, v in found.env.items())
+    model = SETTINGS["generation"]["model_id"] or "/opt/ml/model"
+    assert model in rendered
+    assert found.port == 8080
+
+
+def test_every_gpu_is_used_unless_the_project_pins_a_degree():
+    pinned = SETTINGS["generation"]["tensor_parallel_degree"]
+    flag = SETTINGS["engine"]["options"].get("tensor_parallel_degree")
+    if flag is None or SETTINGS["engine"]["style"] == "runtime":
+        return
+    found = launch({"SM_NUM_GPUS": "4"})
+    expected = str(pinned or 4)
+    if SETTINGS["engine"]["style"] == "env":
+        assert found.env[flag] == expected
+    else:
+        assert found.argv[found.argv.index(flag) + 1] == expected
