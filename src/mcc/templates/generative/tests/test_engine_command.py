@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from mcc_runtime.llm.launch import engine_launch
+from mcc_runtime.llm.launch import engine_launch, model_reference
 
 SETTINGS = json.loads((Path(__file__).resolve().parents[1] / "code" / "serving.json").read_text())
 
@@ -13,9 +13,12 @@ def launch(environ):
 
 
 def test_the_engine_gets_the_model_and_the_sagemaker_port():
+    model = SETTINGS["generation"]["model_id"] or "/opt/ml/model"
+    if SETTINGS["engine"]["style"] == "runtime":  # mcc's own server loads the model itself
+        assert model_reference(SETTINGS["generation"], {}) == model
+        return
     found = launch({"SM_NUM_GPUS": "1"})
     rendered = " ".join(found.argv) + " " + " ".join(f"{k}={v}" for k, v in found.env.items())
-    model = SETTINGS["generation"]["model_id"] or "/opt/ml/model"
     assert model in rendered
     assert found.port == 8080
 
