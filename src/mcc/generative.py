@@ -29,14 +29,19 @@ OPTION_DEFAULTS: dict[str, Any] = {
 }
 
 
+def stray_generation_errors(answers: Answers, catalog: Catalog) -> list[FieldError]:
+    """Generative answers given for a predictive framework."""
+    framework = answers["framework"].value if "framework" in answers else catalog.default_framework
+    if catalog.is_generative(framework):
+        return []
+    given = [k for k in GENERATION_KEYS if k in answers and answers[k].source != "default"]
+    return [
+        _error(answers, key, answers[key].value, f"is for generative frameworks only ({framework} is predictive)")
+        for key in given
+    ]
+
+
 def generation_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
-    framework = spec.model.framework
-    if not catalog.is_generative(framework):
-        given = [k for k in GENERATION_KEYS if k in answers and answers[k].source != "default"]
-        return [
-            _error(answers, key, answers[key].value, f"is for generative frameworks only ({framework} is predictive)")
-            for key in given
-        ]
     gen = spec.generation
     errors = [
         _error(answers, key, answers[key].value, "is for predictive frameworks; generative models come from --model-id")
@@ -52,9 +57,10 @@ def generation_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> 
             _error(answers, "engine", gen.engine, validation.choice_error(gen.engine, catalog.engines, "engine")),
         ]
     errors += _source_errors(gen, answers)
-    errors += _engine_errors(gen, engine, catalog, answers)
-    errors += _placement_errors(spec, engine, catalog, answers)
-    return errors
+    engine_errors = _engine_errors(gen, engine, catalog, answers)
+    if engine_errors:
+        return errors + engine_errors  # sizing needs a valid dtype and quantization
+    return errors + _placement_errors(spec, engine, catalog, answers)
 
 
 def _source_errors(gen: GenerationSpec, answers: Answers) -> list[FieldError]:

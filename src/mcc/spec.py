@@ -16,7 +16,7 @@ from .artifacts import artifact_error
 from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
-from .generative import generation_errors, generation_warnings
+from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -114,6 +114,9 @@ class ProjectSpec(_Spec):
 
 def build_spec(answers: Answers, catalog: Catalog, *, force: bool = False) -> ProjectSpec:
     """Validate all answers at once; raise InvalidAnswers listing every problem."""
+    stray = stray_generation_errors(answers, catalog)
+    if stray:
+        raise InvalidAnswers(stray)
     try:
         spec = ProjectSpec.model_validate(nest({k: g.value for k, g in answers.items()}))
     except ValidationError as exc:

@@ -29,8 +29,10 @@ TEXTS = ["SageMaker serves this sentence.", "A second, different sentence about 
 def generate(parent: Path, name: str, *flags: str) -> Path:
     project = parent / name
     result = subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", name, "--framework", "transformers"]
-        + ["--engine", "transformers", "--output-dir", str(project), *flags],
+        [
+            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", name, "--framework", "transformers"),
+            *("--engine", "transformers", "--output-dir", str(project), *flags),
+        ],
         capture_output=True,
         text=True,
     )
@@ -58,7 +60,9 @@ def workdir():
 @pytest.fixture(scope="module")
 def chat_server(workdir):
     model = tiny_llama(workdir / "tiny-llama")
-    project = generate(workdir, "tiny-chat", "--model-s3-uri", "s3://models-bucket/tiny-llama/", "--max-model-len", "128")
+    project = generate(
+        workdir, "tiny-chat", "--model-s3-uri", "s3://models-bucket/tiny-llama/", "--max-model-len", "128"
+    )
     python = project_venv(project)
     with LocalServer(project, python=python, env={"MCC_MODEL_DIR": str(model)}, ready_timeout=180) as server:
         yield project, model, python, server
@@ -66,9 +70,7 @@ def chat_server(workdir):
 
 @pytest.fixture(scope="module")
 def embedding_server(workdir):
-    project = generate(
-        workdir, "minilm", "--model-id", "sentence-transformers/all-MiniLM-L6-v2", "--task", "embedding"
-    )
+    project = generate(workdir, "minilm", "--model-id", "sentence-transformers/all-MiniLM-L6-v2", "--task", "embedding")
     python = project_venv(project)
     env = {"MCC_MODEL_ID": str(minilm_directory()), "HF_HUB_OFFLINE": "1"}
     with LocalServer(project, python=python, env=env, ready_timeout=180) as server:

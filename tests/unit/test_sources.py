@@ -141,8 +141,7 @@ def test_missing_required_lists_every_missing_answer(catalog):
     assert [e.field for e in missing] == ["project_name", "model_file"]
     assert missing_required({"project_name": Given("x", "flag"), "sample_model": Given("true", "env")}, catalog) == []
     assert [
-        e.field
-        for e in missing_required({"project_name": Given("x", "f"), "sample_model": Given(False, "f")}, catalog)
+        e.field for e in missing_required({"project_name": Given("x", "f"), "sample_model": Given(False, "f")}, catalog)
     ] == ["model_file"]
 
 

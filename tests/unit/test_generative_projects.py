@@ -1,0 +1,171 @@
+"""Generative projects: sizing, validation before anything is written, and every engine's generated files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mcc import sizing
+from mcc.checks import check_project
+from mcc_runtime import nginx
+from mcc_runtime.llm import secrets
+
+LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
+GPU_ENGINES = ("vllm", "sglang", "trtllm", "djl-lmi")
+TOKEN = "hf_mccTestTokenValue0123456789abcdefXYZ"
+
+
+@pytest.mark.parametrize(
+    ("params", "dtype", "quantization", "model", "max_len", "instance", "gpus", "fits"),
+    [
+        ("8B", "float16", "none", LLAMA_8B, None, "ml.g5.xlarge", 1, False),  # 128k context: KV cache too big
+        ("8B", "float16", "none", LLAMA_8B, None, "ml.g5.12xlarge", 4, True),  # tensor parallel 4
+        ("8B", "float16", "none", LLAMA_8B, 8192, "ml.g5.xlarge", 1, True),  # a shorter context fits one GPU
+        ("8B", "float16", "none", None, None, "ml.g4dn.xlarge", 1, False),  # 14.9 GiB of weights on 16 GiB
+        ("8B", "float16", "awq", None, None, "ml.g4dn.xlarge", 1, True),  # 4-bit weights
+        ("70B", "bfloat16", "none", "meta-llama/Llama-3.1-70B-Instruct", 8192, "ml.g5.48xlarge", 8, True),
+        ("70B", "bfloat16", "none", "meta-llama/Llama-3.1-70B-Instruct", 8192, "ml.g5.12xlarge", 4, False),
+        ("70B", "float32", "none", None, None, "ml.p4de.24xlarge", 8, True),
+        ("7B", "float16", "fp8", None, None, "ml.g6.xlarge", 1, True),
+    ],
+)
+def test_sizing_table(catalog, params, dtype, quantization, model, max_len, instance, gpus, fits):
+    known = catalog.llm_models.get(model) if model else None
+    need = sizing.estimate(sizing.parse_params(params), dtype, quantization, known, max_len)
+    assert sizing.fits(need, catalog.instance_types[instance], gpus, 0.9) is fits
+
+
+def test_parameter_counts_parse():
+    assert sizing.parse_params("7B") == 7.0
+    assert sizing.parse_params("1.5b") == 1.5
+    assert sizing.parse_params("500M") == 0.5
+    assert sizing.parse_params(13) == 13.0
+    for bad in ("seven", "-1B", "0", "7T"):
+        with pytest.raises(ValueError):
+            sizing.parse_params(bad)
+
+
+def test_cheapest_instances_that_hold_the_model_come_first(catalog):
+    need = sizing.estimate(70.6, "bfloat16", "none", catalog.llm_models["meta-llama/Llama-3.1-70B-Instruct"], 8192)
+    offered = sizing.cheapest_fitting(catalog, need, 0.9)
+    prices = [t.usd_per_hour for t in offered]
+    assert prices == sorted(prices) and offered
+    assert all(sizing.fits(need, t, t.gpus, 0.9) for t in offered)
+
+
+def mcc(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "llm", "--framework", "transformers",
+         "--output-dir", str(tmp_path / "out"), *args],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model-id", LLAMA_8B, "--instance-type", "ml.g5.xlarge"], "Cheapest that hold it: ml.g6e.xlarge"),
+        (["--model-id", LLAMA_8B, "--instance-type", "ml.m5.large"], "has no GPU; vllm runs on GPUs"),
+        (["--model-id", LLAMA_8B, "--deploy-mode", "serverless"], "serverless endpoints have no GPUs"),
+        (["--model-id", LLAMA_8B, "--deploy-mode", "batch"], "generative projects deploy as"),
+        (["--model-id", "acme/unknown-model", "--instance-type", "ml.g5.xlarge"], "give --model-params"),
+        (["--model-id", LLAMA_8B, "--engine", "trtllm", "--quantization", "awq"], "trtllm cannot serve quantization"),
+        (["--model-id", LLAMA_8B, "--engine", "trtllm", "--enable-lora"], "trtllm has no such option"),
+        (["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge", "--tensor-parallel-degree", "8"], "has 4 GPU"),
+        (["--model-id", LLAMA_8B, "--model-s3-uri", "s3://b/p/"], "give one model source"),
+        (["--model-id", "not a/valid id!"], "is not a Hugging Face Hub model id"),
+        (["--model-s3-uri", "https://example/x"], "is not an S3 prefix"),
+        (["--model-id", LLAMA_8B, "--hf-token-secret-arn", "hf_abc"], "is not a Secrets Manager secret ARN"),
+        (["--model-id", LLAMA_8B, "--task", "embedding"], "vllm serves chat here"),
+        (["--model-id", LLAMA_8B, "--dtype", "int3"], "is not a dtype"),
+        (["--model-id", LLAMA_8B, "--model-file", "x.joblib"], "generative models come from --model-id"),
+        ([], "model_id: required"),
+    ],
+)
+def test_invalid_generative_answers_are_refused_before_anything_is_written(tmp_path, args, message):
+    result = mcc(tmp_path, *args)
+    assert result.returncode == 2, result.stdout
+    assert message in " ".join(result.stderr.split()), result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_engine_answers_are_refused_for_predictive_frameworks(tmp_path, wine_model_file):
+    result = subprocess.run(
+        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "p", "--model-file", str(wine_model_file),
+         "--engine", "vllm", "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2 and "is for generative frameworks only" in result.stderr
+
+
+def test_a_gpu_engine_defaults_to_the_cheapest_instance_that_holds_the_model(tmp_path):
+    result = mcc(tmp_path, "--model-id", LLAMA_8B, "--max-model-len", "8192")
+    assert result.returncode == 0, result.stderr
+    assert "instance_type: ml.g6.xlarge" in (tmp_path / "out" / "mcc.yaml").read_text()
+
+
+@pytest.fixture(scope="module", params=GPU_ENGINES)
+def engine_project(request, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
+    env = {"PATH": "/usr/bin:/bin", "HF_TOKEN": TOKEN, "HUGGING_FACE_HUB_TOKEN": TOKEN}
+    result = mcc(
+        tmp_path, "--engine", request.param, "--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge",
+        "--hf-token-secret-arn", arn, "--quantization", "none", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return request.param, tmp_path / "out"
+
+
+def test_every_engine_project_passes_the_static_checks(engine_project):
+    name, project = engine_project
+    assert [str(f) for f in check_project(project, require_linters=True)] == []
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "\nFROM " in dockerfile and ":latest" not in dockerfile
+    assert ("LABEL com.mcc.runs-as-root" in dockerfile) == (name == "djl-lmi")
+
+
+def test_no_generated_file_holds_the_token(engine_project):
+    _, project = engine_project
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    policy = (project / "iam" / "sagemaker-execution-policy.json").read_text()
+    assert "secretsmanager:GetSecretValue" in policy and "hf-token-AbCdEf" in policy
+
+
+def test_proxied_engines_get_an_nginx_config_nginx_accepts(engine_project, tmp_path):
+    name, project = engine_project
+    has_nginx = (project / "nginx.conf").exists()
+    assert has_nginx == (name == "trtllm")
+    if not has_nginx:
+        return
+    template = (project / "nginx.conf").read_text()
+    assert "proxy_pass http://engine/health;" in template
+    assert "proxy_pass http://engine/v1/chat/completions;" in template
+    values = {"PORT": "8080", "ENGINE_PORT": "8081", "RUN_DIR": str(tmp_path), "USER_DIRECTIVE": "",
+              "MAX_BODY_BYTES": "6291456", "MAX_BODY_MB": "6", "TIMEOUT_S": "60", "ACCESS_LOG": "off"}  # fmt: skip
+    (tmp_path / "nginx.conf").write_text(nginx.render(template, values))
+    result = subprocess.run(
+        [nginx.find_nginx(), "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_project_pins_sm_num_gpus_and_a_startup_budget(engine_project):
+    _, project = engine_project
+    config = (project / "do" / "config").read_text()
+    assert "GPU_COUNT=${GPU_COUNT:-4}" in config
+    assert "STARTUP_TIMEOUT_S=${STARTUP_TIMEOUT_S:-899}" in config  # 600 s + 20 s per GiB of weights
+
+
+def test_secret_token_forms():
+    assert secrets.token_from("hf_abc\n", "arn") == "hf_abc"
+    assert secrets.token_from('{"HF_TOKEN": "hf_x"}', "arn") == "hf_x"
+    with pytest.raises(secrets.SecretError):
+        secrets.token_from('{"other": 1}', "arn")
+    assert secrets.token_environment("arn:x", {"HF_TOKEN": "set"}) == {}
+    assert secrets.token_environment("", {}) == {}
