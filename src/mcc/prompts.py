@@ -58,7 +58,19 @@ def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], 
     return asked
 
 
+GENERATIVE_QUESTIONS = ("model_id", "engine")
+PREDICTIVE_QUESTIONS = ("sample_model", "model_file", "model_format", "predict_output", "web_server")
+
+
 def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
+    generative = catalog.is_generative(values.get("framework", ""))
+    if key in GENERATIVE_QUESTIONS and not generative:
+        return False
+    if generative:
+        if key in PREDICTIVE_QUESTIONS or (key == "model_id" and "model_s3_uri" in values):
+            return False
+        if key == "accelerator":
+            return False  # the engine decides: GPU engines need a GPU, mcc's own follows the instance
     framework = catalog.frameworks.get(values.get("framework", ""))
     if key == "sample_model":
         return bool(framework and framework.sample) and "model_file" not in values
@@ -100,6 +112,7 @@ def _output_dir(values, default, catalog, force):
 
 def _framework(values, default, catalog, force):
     choices = [questionary.Choice(f.display_name, f.name) for f in catalog.frameworks.values()]
+    choices += [questionary.Choice(f.display_name, f.name) for f in catalog.generative.values()]
     return questionary.select("Framework:", choices=choices, default=_choice(choices, default))
 
 
@@ -121,6 +134,19 @@ def _model_file(values, default, catalog, force):
 
     label = "Model file or SavedModel directory:" if directories else "Model file:"
     return questionary.path(label, validate=_validator(check))
+
+
+def _model_id(values, default, catalog, force):
+    return questionary.autocomplete(
+        "Hugging Face model id (ORG/NAME; type to search the models mcc knows):",
+        choices=list(catalog.llm_models),
+        validate=_validator(validation.model_id_error),
+    )
+
+
+def _engine(values, default, catalog, force):
+    choices = [questionary.Choice(e.display_name, e.name) for e in catalog.engines.values()]
+    return questionary.select("Serving engine:", choices=choices, default=_choice(choices, default))
 
 
 def _model_format(values, default, catalog, force):
@@ -186,6 +212,8 @@ QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
     "project_name": _project_name,
     "output_dir": _output_dir,
     "framework": _framework,
+    "model_id": _model_id,
+    "engine": _engine,
     "sample_model": _sample_model,
     "model_file": _model_file,
     "model_format": _model_format,

@@ -151,3 +151,31 @@ def test_ctrl_c_aborts_and_writes_nothing(tmp_path):
     child.close()
     assert child.exitstatus == 130
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_generative_branch_asks_model_id_engine_and_instance(tmp_path):
+    child = spawn(tmp_path, "--project-name", "llama", "--region", "us-east-1", "--no-include-tests")
+    child.expect("Output directory")
+    child.send(ENTER)
+    child.expect("Framework")
+    child.send(DOWN * 6 + ENTER)  # after the six predictive frameworks: Hugging Face Transformers
+    child.expect("Hugging Face model id")
+    child.send("not a valid id!" + ENTER)
+    child.expect("is not a Hugging Face Hub model id")
+    child.send(CLEAR_LINE + "meta-llama/Llama-3.1-8B-Instruct" + ENTER)
+    child.expect("Serving engine")
+    child.send(DOWN + ENTER)  # SGLang
+    child.expect("Deployment")
+    child.send(ENTER)  # real-time
+    child.expect("Instance type")
+    child.expect("ml.g6e.xlarge")  # the default: the cheapest instance that holds the model
+    child.send(CLEAR_LINE + "ml.g5.12xlarge" + ENTER)
+    child.expect("Created")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    record = yaml.safe_load((tmp_path / "llama" / "mcc.yaml").read_text())
+    assert record["generation"]["engine"] == "sglang"
+    assert record["generation"]["model_id"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert record["deployment"]["instance_type"] == "ml.g5.12xlarge"
+    assert record["deployment"]["accelerator"] == "gpu"
