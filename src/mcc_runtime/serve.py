@@ -179,13 +179,27 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
 
+    log(f"port {settings.port}, {settings.workers} worker(s), model dir {settings.model_dir}")
+    env = child_environment(settings, os.environ)
+    server = ("model server", gunicorn_command(settings, socket_path), None)
+    return serve_behind_nginx(server, nginx_bin, conf_path, run_dir, env)
+
+
+def serve_behind_nginx(
+    server: tuple[str, list[str], tuple[str, str] | None],
+    nginx_bin: str,
+    conf_path: Path,
+    run_dir: Path,
+    env: Mapping[str, str],
+) -> int:
+    """Run the server (name, command, user to run as) and nginx until either exits or a stop signal comes;
+    ``run_dir`` is removed at the end."""
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
-    log(f"port {settings.port}, {settings.workers} worker(s), model dir {settings.model_dir}")
-    env = child_environment(settings, os.environ)
+    name, command, user = server
     try:
-        supervisor.start("model server", gunicorn_command(settings, socket_path), env, signal.SIGTERM)
+        supervisor.start(name, command, env, signal.SIGTERM, user=user)
         supervisor.start(
             "nginx", [nginx_bin, "-c", str(conf_path), "-p", str(run_dir), "-e", "stderr"], env, signal.SIGQUIT
         )

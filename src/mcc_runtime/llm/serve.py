@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from .. import nginx
-from ..serve import Supervisor, log
+from ..serve import log, serve_behind_nginx
 from ..settings import runtime_code_dir
 from .launch import Launch, LaunchError, engine_launch, load_settings
 from .secrets import SecretError, token_environment
@@ -95,22 +94,8 @@ def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ:
         log(f"error: {exc}")
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
-    supervisor = Supervisor()
-    signal.signal(signal.SIGTERM, supervisor.stop)
-    signal.signal(signal.SIGINT, supervisor.stop)
-    env = {**environ, **launch.env}
     os.chdir(run_dir)
-    try:
-        supervisor.start(name, launch.argv, env, signal.SIGTERM, user=drop)
-        supervisor.start("nginx", [nginx_bin, "-c", str(conf), "-p", str(run_dir), "-e", "stderr"], env, signal.SIGQUIT)
-    except OSError as exc:
-        log(f"error: cannot start: {exc}")
-        supervisor.failed = True
-        supervisor.stop()
-    try:
-        return supervisor.wait()
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    return serve_behind_nginx((name, launch.argv, drop), nginx_bin, conf, run_dir, {**environ, **launch.env})
 
 
 if __name__ == "__main__":
