@@ -191,7 +191,9 @@ def _size_errors(
 
 
 def _precision(gen: GenerationSpec) -> str:
-    return gen.dtype if gen.quantization == "none" else gen.quantization
+    if gen.quantization != "none":
+        return gen.quantization
+    return "16-bit (dtype auto)" if gen.dtype == "auto" else gen.dtype
 
 
 def _offers(catalog: Catalog, spec: ProjectSpec) -> str:

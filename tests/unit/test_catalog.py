@@ -136,3 +136,23 @@ def test_catalog_entries_are_validated(catalog):
         )
     with pytest.raises(ValidationError, match="not in its table"):
         Catalog(**{**catalog.model_dump(), "default_region": "mars-1"})
+
+
+def test_every_engine_is_pinned_and_lists_only_options_the_launcher_knows(catalog):
+    from mcc_runtime.llm.launch import OPTIONS
+
+    for engine in catalog.engines.values():
+        assert set(engine.options) | set(engine.file_options) <= set(OPTIONS), engine.name
+        for version in engine.versions.values():
+            image = version.image.format(region="us-east-1")
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+            if "gpu" in engine.accelerators and "cpu" not in engine.accelerators:
+                assert version.cuda, f"{engine.name}: record the image's CUDA version"
+        assert set(engine.dtypes) <= set(catalog.dtypes) and set(engine.quantizations) <= set(catalog.quantizations)
+        assert set(engine.tasks) <= set(catalog.tasks)
+
+
+def test_curated_models_and_gpu_prices(catalog):
+    assert catalog.llm_models["meta-llama/Llama-3.1-8B-Instruct"].params_b == 8.03
+    gpu_types = [t for t in catalog.instance_types.values() if t.gpus]
+    assert gpu_types and all(t.usd_per_hour and t.gpu_memory_gib for t in gpu_types)

@@ -247,6 +247,10 @@ class Catalog(_Entry):
         ):
             if default not in table:
                 raise ValueError(f"catalog default {default!r} is not in its table")
+        engines = [self.default_engine] if self.engines else []
+        for name in [*engines, *(g.default_engine for g in self.generative.values())]:
+            if name not in self.engines:
+                raise ValueError(f"default engine {name!r} is not in the catalog's engines")
         return self
 
     def requirements(self, framework: str, version: str, server: str, accelerator: str = "cpu") -> list[str]:
