@@ -126,6 +126,18 @@ ANSWERS: tuple[Answer, ...] = (
         "int",
         "Generative: most sequences served at once [default: the engine's]",
     ),
+    Answer(
+        "batch_size",
+        ("generation", "batch_size"),
+        "int",
+        "Generative (DJL Serving): requests batched together [default: the engine's]",
+    ),
+    Answer(
+        "max_batch_delay_ms",
+        ("generation", "max_batch_delay_ms"),
+        "int",
+        "Generative (DJL Serving): longest wait in ms to fill a batch [default: the engine's]",
+    ),
     Answer("enable_lora", ("generation", "enable_lora"), "bool", "Generative: serve LoRA adapters [default: no]"),
     Answer(
         "trust_remote_code",

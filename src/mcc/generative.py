@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .spec import GenerationSpec, ProjectSpec
 
 GENERATION_KEYS = tuple(a.key for a in ANSWERS if a.path[0] == "generation")
+BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
 DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
 # Engine options and the value that leaves the engine at its own default (so any engine accepts it).
 OPTION_DEFAULTS: dict[str, Any] = {
@@ -24,6 +25,8 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "gpu_memory_utilization": 0.9,
     "tensor_parallel_degree": None,
     "max_concurrent_sequences": None,
+    "batch_size": None,
+    "max_batch_delay_ms": None,
     "enable_lora": False,
     "trust_remote_code": False,
 }
@@ -140,7 +143,51 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
     tp = gen.tensor_parallel_degree
     if tp and instance.gpus and tp > instance.gpus:
         return [_error(answers, "tensor_parallel_degree", tp, f"{instance.name} has {instance.gpus} GPU(s)")]
-    return _size_errors(spec, engine, instance, catalog, answers)
+    errors = _known_failure_errors(spec, engine, instance, catalog, answers)
+    return errors or _size_errors(spec, engine, instance, catalog, answers)
+
+
+def _known_failure_errors(
+    spec: ProjectSpec, engine: Engine, instance: InstanceType, catalog: Catalog, answers: Answers
+) -> list[FieldError]:
+    """Combinations known to fail at start: an architecture the engine lacks, bfloat16 on a GPU without it,
+    an engine image whose CUDA no SageMaker inference AMI runs."""
+    gen = spec.generation
+    errors = []
+    model = catalog.llm_models.get(gen.model_id)
+    if model and not engine.serves(model.architecture):
+        others = [e.name for e in catalog.engines.values() if e.serves(model.architecture) and gen.task in e.tasks]
+        errors.append(
+            _error(
+                answers,
+                "engine",
+                engine.name,
+                f"does not serve {model.architecture} ({gen.model_id}); engines that do: {', '.join(others) or 'none'}",
+            )
+        )
+    if gen.dtype == "bfloat16" and instance.gpus and instance.gpu_compute_capability < BFLOAT16_COMPUTE_CAPABILITY:
+        errors.append(
+            _error(
+                answers,
+                "dtype",
+                gen.dtype,
+                f"{instance.gpu_model} GPUs ({instance.name}) have no bfloat16 (compute capability "
+                f"{instance.gpu_compute_capability:g} < {BFLOAT16_COMPUTE_CAPABILITY:g}); use float16",
+            )
+        )
+    cuda = engine.versions[gen.engine_version].cuda
+    if instance.gpus and cuda and catalog.inference_ami_for(cuda) is None:
+        newest = max(catalog.inference_amis.values(), key=lambda a: a.driver)
+        errors.append(
+            _error(
+                answers,
+                "engine_version",
+                gen.engine_version,
+                f"its image needs CUDA {cuda}; the newest SageMaker inference AMI ({newest.name}) runs CUDA "
+                f"{newest.cuda}, so the container would not start",
+            )
+        )
+    return errors
 
 
 def model_params(gen: GenerationSpec, catalog: Catalog) -> float | None:

@@ -21,6 +21,7 @@ from .plan import (
     _package_files,
     _templates,
     answers_record,
+    inference_amis_file,
     lifecycle_settings,
 )
 from .spec import ProjectSpec
@@ -59,6 +60,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, engine))),
         PlannedFile(payload, _json(SAMPLES[gen.task])),
+        inference_amis_file(catalog),
         PlannedFile("mcc.yaml", answers_record(spec, "", [])),
     ]
     return sorted(files, key=lambda f: f.path)
@@ -109,20 +111,32 @@ def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
     return min(STARTUP_MAX_S, STARTUP_BASE_S + int(weights * STARTUP_PER_GIB_S))
 
 
+def base_image(engine: Engine, version_name: str, gpu: bool) -> tuple[str, str]:
+    """(image, its CUDA version or "") for the engine version on a GPU or CPU instance."""
+    version = engine.versions[version_name]
+    if engine.style == "runtime":
+        return (version.gpu_image, version.gpu_cuda or "") if gpu else (version.image, "")
+    if not gpu and version.cpu_image:
+        return version.cpu_image, ""
+    return version.image, version.cuda
+
+
 def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dict[str, Any]:
     gen, deployment = spec.generation, spec.deployment
     engine = catalog.engines[gen.engine]
     version = engine.versions[gen.engine_version]
     gpu = deployment.accelerator == "gpu"
     region = catalog.regions[deployment.region]
-    base_image = (version.gpu_image if gpu and version.gpu_image else version.image).format(region=region.code)
+    image, cuda = base_image(engine, gen.engine_version, gpu)
+    ami = catalog.inference_ami_for(cuda) if gpu and cuda else None
     return {
         "mcc_version": __version__,
         "project_name": spec.project_name,
         "engine": engine,
         "engine_version": gen.engine_version,
-        "base_image": base_image,
-        "cuda": (version.gpu_cuda if gpu and version.gpu_image else version.cuda) or "",
+        "base_image": image.format(region=region.code),
+        "cuda": cuda,
+        "inference_ami": ami.name if ami else "",
         "extra_index_url": version.extra_index_url if not gpu else None,
         "accelerator": deployment.accelerator,
         "generation": gen,

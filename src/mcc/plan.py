@@ -58,6 +58,7 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile("requirements.txt", _lines(requirements(spec, catalog))),
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
+        inference_amis_file(catalog),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
     return sorted(files, key=lambda f: f.path)
@@ -67,13 +68,15 @@ def template_context(
     spec: ProjectSpec, catalog: Catalog, model_filename: str, payload_files: list[PlannedFile]
 ) -> dict[str, Any]:
     framework = catalog.frameworks[spec.model.framework]
+    image = catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator)
+    ami = catalog.inference_ami_for(image.cuda) if image.cuda else None
     return {
         "mcc_version": __version__,
         "project_name": spec.project_name,
         "framework": framework,
         "model_format": framework.formats[spec.model.format],
         "framework_version": spec.model.framework_version,
-        "image": catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator),
+        "image": image,
         "predict_output": spec.serving.predict_output,
         "feature_names": spec.model.feature_names,
         "server": catalog.servers[spec.serving.web_server],
@@ -87,6 +90,8 @@ def template_context(
         "deployment": spec.deployment,
         "role_names": names.role_names(lifecycle_settings(spec)),
         "test_kind": "predictive",
+        "inference_ami": ami.name if ami else "",
+        "cuda": image.cuda or "",
         "model_data_prefix": "",
         "hf_token_secret_arn": "",
         "startup_timeout_s": 0,
@@ -125,6 +130,12 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
         "server": {"name": server.name, "app": server.app, "worker_class": server.worker_class},
         "max_payload_mb": spec.serving.max_payload_mb,
     }
+
+
+def inference_amis_file(catalog: Catalog) -> PlannedFile:
+    """do/lib/inference-amis.json: the AMI table do/deploy checks INFERENCE_AMI_VERSION against."""
+    table = {a.name: {"driver": a.driver, "cuda": a.cuda} for a in catalog.inference_amis.values()}
+    return PlannedFile("do/lib/inference-amis.json", _json(table))
 
 
 def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[PlannedFile]) -> bytes:

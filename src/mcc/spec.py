@@ -91,6 +91,8 @@ class GenerationSpec(_Spec):
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     tensor_parallel_degree: int | None = Field(default=None, ge=1, le=64)
     max_concurrent_sequences: int | None = Field(default=None, ge=1, le=65536)
+    batch_size: int | None = Field(default=None, ge=1, le=1024)
+    max_batch_delay_ms: int | None = Field(default=None, ge=0, le=60_000)
     enable_lora: bool = False
     trust_remote_code: bool = False
     hf_token_secret_arn: SecretArn = ""

@@ -65,6 +65,8 @@ def endpoint_config_request(aws: Aws, name: str, model_name: str) -> dict[str, A
             "InitialInstanceCount": settings.instance_count,
             "InitialVariantWeight": 1.0,
         }
+        if settings.inference_ami_version:  # the NVIDIA driver the image's CUDA needs
+            variant["InferenceAmiVersion"] = settings.inference_ami_version
         if settings.startup_timeout_s:  # large models: time to download and load before /ping must pass
             variant["ContainerStartupHealthCheckTimeoutInSeconds"] = settings.startup_timeout_s
             variant["ModelDataDownloadTimeoutInSeconds"] = settings.startup_timeout_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import amis
 from .settings import DEPLOY_MODES, Settings
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
@@ -16,6 +17,9 @@ S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = 200
 NAME_SUFFIX_LEN = 16  # "-YYYYmmdd-HHMMSS": what versioned model and configuration names add
+
+
+SAGEMAKER_PLATFORM = "linux/amd64"  # every instance type in mcc's catalog is x86_64
 
 
 def sagemaker_name_error(name: str) -> str | None:
@@ -56,6 +60,11 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         errors.append(f"ECR_TAG_MUTABILITY={settings.ecr_tag_mutability!r} must be MUTABLE or IMMUTABLE")
     if action in ("deploy", "submit"):
         errors += _role_errors(settings, action)
+    if action == "submit" and settings.platform != SAGEMAKER_PLATFORM:
+        errors.append(
+            f"PLATFORM={settings.platform!r}: SageMaker runs {SAGEMAKER_PLATFORM} images; another platform's image "
+            "fails to start there"
+        )
     if action == "deploy":
         errors += deploy_errors(settings)
     return errors
@@ -122,6 +131,10 @@ def deploy_errors(settings: Settings) -> list[str]:
             errors.append("BATCH_MAX_PAYLOAD_MB must be 0 to 100")
     _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
     _check_s3(errors, "MODEL_DATA_PREFIX", settings.model_data_prefix, required=False)
+    if mode != "serverless":
+        ami = amis.ami_error(settings.inference_ami_version, settings.image_cuda, amis.load())
+        if ami:
+            errors.append(ami)
     _check(errors, "HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn, secret_arn_error(settings.hf_token_secret_arn))
     return errors
 

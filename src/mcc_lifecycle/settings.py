@@ -29,6 +29,8 @@ class Settings:
     gpu_count: int = 0
     hf_token_secret_arn: str = ""
     startup_timeout_s: int = 0
+    image_cuda: str = ""
+    inference_ami_version: str = ""
     test_kind: str = "predictive"
     container_env: str = ""
     deploy_timeout_min: int = 30

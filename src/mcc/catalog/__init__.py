@@ -115,6 +115,7 @@ class InstanceType(_Entry):
     gpus: int = 0
     gpu_memory_gib: float = 0
     gpu_model: str = ""
+    gpu_compute_capability: float = 0
     usd_per_hour: float | None = None  # approximate list price, for ranking only
 
     @property
@@ -148,6 +149,7 @@ class EngineVersion(_Entry):
     image: str  # may hold {region}
     cuda: str
     nginx_package: str = ""  # proxied engines: nginx from the image's OS, pinned
+    cpu_image: str | None = None  # engines with a separate CPU image
     extra_index_url: str | None = None
     gpu_image: str | None = None  # runtime engines: the CUDA base on GPU instances
     gpu_cuda: str | None = None
@@ -167,7 +169,7 @@ class Engine(_Entry):
     routes: Literal["native", "proxy", "runtime"]
     proxy: dict[str, str] = {}  # routes: proxy -> {"ping": engine route, "invocations": engine route}
     runs_as_root: str = ""  # why the engine keeps root (the image's own entrypoint); empty: privileges drop
-    style: Literal["argv", "env", "runtime"]
+    style: Literal["argv", "env", "properties", "runtime"]
     command: tuple[str, ...]
     model_flag: str
     options: dict[str, str]
@@ -177,6 +179,10 @@ class Engine(_Entry):
     file_options: dict[str, str] = {}
     dtypes: dict[str, str]
     quantizations: dict[str, str]
+    architectures: tuple[str, ...] = ()  # empty: any architecture
+    base_image_user: str = ""  # an unprivileged user the engine's image already has
+    task_option: str = ""  # properties engines: the key that says the task…
+    task_values: dict[str, str] = {}  # …and its value per task
 
     @model_validator(mode="after")
     def _consistent(self) -> Engine:
@@ -191,6 +197,17 @@ class Engine(_Entry):
 
     def settable(self, option: str) -> bool:
         return option in self.options or option in self.file_options
+
+    def serves(self, architecture: str) -> bool:
+        return not self.architectures or architecture in self.architectures
+
+
+class InferenceAmi(_Entry):
+    """A SageMaker inference AMI: its NVIDIA driver and the newest CUDA that driver runs."""
+
+    name: str
+    driver: str
+    cuda: str
 
 
 class GenerativeFramework(_Entry):
@@ -228,6 +245,11 @@ class Catalog(_Entry):
     quantizations: tuple[str, ...] = ()
     tasks: dict[str, str] = {}
     llm_models: dict[str, LlmModel] = {}
+    inference_amis: dict[str, InferenceAmi] = {}
+
+    def inference_ami_for(self, cuda: str) -> InferenceAmi | None:
+        """The first AMI (oldest driver) whose CUDA covers an image built for ``cuda``."""
+        return next((a for a in self.inference_amis.values() if _version(a.cuda) >= _version(cuda)), None)
 
     @property
     def framework_names(self) -> list[str]:
@@ -304,6 +326,10 @@ def merge_pins(*groups: tuple[str, ...]) -> list[str]:
     return [pins[name][0] for name in sorted(pins)]
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -338,6 +364,7 @@ def load_catalog() -> Catalog:
             category=spec["category"],
             gpu_memory_gib=spec.get("gpu_memory_gib", 0),
             gpu_model=spec.get("gpu_model", ""),
+            gpu_compute_capability=spec.get("gpu_compute_capability", 0),
             **dims,
         )
         for family, spec in instances["families"].items()
@@ -360,4 +387,5 @@ def load_catalog() -> Catalog:
         quantizations=tuple(engines["quantizations"]),
         tasks=engines["tasks"],
         llm_models={i: LlmModel(id=i, **m) for i, m in llm["models"].items()},
+        inference_amis={n: InferenceAmi(name=n, **a) for n, a in engines["inference_amis"].items()},
     )

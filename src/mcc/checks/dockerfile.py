@@ -16,6 +16,7 @@ SAGEMAKER_PORT = "8080"
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 RUN_AS_VARIABLE = "MCC_RUN_AS_USER"
 ROOT_LABEL = re.escape("com.mcc.runs-as-root")
+BASE_USER_LABEL = re.escape("com.mcc.user-from-base-image")  # the base image (an engine's) has the user
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 BUILD_TOOLS = ("build-essential", "gcc", "g++", "clang", "make", "cmake", "cython3", "python3-dev")
 
@@ -221,6 +222,10 @@ def _privileges_dropped(instructions: list[Instruction]) -> list[Finding]:
         i.keyword == "RUN" and re.search(rf"\b(useradd|adduser)\b.*\b{re.escape(run_as)}\b", i.arguments)
         for i in instructions
     )
-    if not created:
+    from_base = any(
+        i.keyword == "LABEL" and re.search(rf"\b{BASE_USER_LABEL}=[\"']?{re.escape(run_as)}\b", i.arguments)
+        for i in instructions
+    )
+    if not created and not from_base:
         return [Finding("privilege-drop", f"{RUN_AS_VARIABLE}={run_as} but no RUN creates that user", "Dockerfile")]
     return []

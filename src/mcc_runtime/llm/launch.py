@@ -31,10 +31,13 @@ OPTIONS = (
     "quantization",
     "gpu_memory_utilization",
     "max_concurrent_sequences",
+    "batch_size",
+    "max_batch_delay_ms",
     "enable_lora",
     "trust_remote_code",
 )
-WHOLE_NUMBERS = ("tensor_parallel_degree", "max_model_len", "max_concurrent_sequences")
+WHOLE_NUMBERS = ("tensor_parallel_degree", "max_model_len", "max_concurrent_sequences", "batch_size")
+WORKDIR = "@WORKDIR@"  # in argv and files: the directory the launcher writes the engine's files to
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -77,6 +80,8 @@ def option_values(generation: Mapping[str, Any], routes: str, environ: Mapping[s
     for name in WHOLE_NUMBERS:
         if values[name] not in (None, ""):
             values[name] = _int(f"MCC_{name.upper()}", str(values[name]), 1)
+    if values["max_batch_delay_ms"] not in (None, ""):
+        values["max_batch_delay_ms"] = _int("MCC_MAX_BATCH_DELAY_MS", str(values["max_batch_delay_ms"]), 0, minimum=0)
     if values["tensor_parallel_degree"] in (None, ""):
         values["tensor_parallel_degree"] = _int("SM_NUM_GPUS", environ.get("SM_NUM_GPUS"), 1)
     if values["gpu_memory_utilization"] not in (None, ""):
@@ -131,6 +136,8 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
         env[engine["model_flag"]] = model
         env.update({variable: value for variable, value in settings})
         env.update(dict(item.split("=", 1) for item in engine.get("fixed", ())))
+    elif style == "properties":
+        files.update(_properties_files(engine, generation, model, settings, values["port"]))
     else:
         raise LaunchError(f"engine style {style!r} is not launched by this module")
     return Launch(
@@ -140,6 +147,37 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
         engine_port=values["port"] if engine["routes"] == "proxy" else None,
         port=sagemaker_port(environ),
     )
+
+
+def _properties_files(
+    engine: Mapping[str, Any], generation: Mapping[str, Any], model: str, settings: list, port: int
+) -> dict[str, str]:
+    """DJL Serving: serving.properties for the model, and a config.properties that serves it (and only it)
+    on SageMaker's port."""
+    properties = [(engine["model_flag"], model)]
+    if engine.get("task_option"):
+        properties.append((engine["task_option"], engine["task_values"][generation.get("task") or "chat"]))
+    properties += [(key, value) for key, value in settings]
+    properties += [tuple(item.split("=", 1)) for item in engine.get("fixed", ())]
+    server = [
+        f"inference_address=http://0.0.0.0:{port}",
+        f"management_address=http://0.0.0.0:{port}",
+        f"model_store={WORKDIR}/models",
+        "load_models=ALL",
+    ]
+    return {
+        "config.properties": "".join(f"{line}\n" for line in server),
+        "models/model/serving.properties": "".join(f"{key}={value}\n" for key, value in properties),
+    }
+
+
+def materialize(launch: Launch, workdir: Path) -> list[str]:
+    """Write the launch's files under ``workdir``; the argv with ``@WORKDIR@`` filled in."""
+    for name, content in launch.files.items():
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content.replace(WORKDIR, str(workdir)))
+    return [arg.replace(WORKDIR, str(workdir)) for arg in launch.argv]
 
 
 def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
@@ -170,15 +208,15 @@ def _truthy(name: str, value: Any) -> bool:
     raise LaunchError(f"MCC_{name.upper()}={value!r} must be true or false")
 
 
-def _int(name: str, raw: str | None, default: int) -> int:
+def _int(name: str, raw: str | None, default: int, minimum: int = 1) -> int:
     if raw is None or str(raw).strip() == "":
         return default
     try:
         value = int(raw)
     except ValueError:
         raise LaunchError(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise LaunchError(f"{name}={raw!r} must be at least 1")
+    if value < minimum:
+        raise LaunchError(f"{name}={raw!r} must be at least {minimum}")
     return value
 
 

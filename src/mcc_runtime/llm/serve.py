@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import nginx
 from ..serve import log, serve_behind_nginx
 from ..settings import runtime_code_dir
-from .launch import Launch, LaunchError, engine_launch, load_settings
+from .launch import Launch, LaunchError, engine_launch, load_settings, materialize
 from .secrets import SecretError, token_environment
 
 
@@ -50,20 +50,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mcc-engine-", dir=environ.get("MCC_RUN_DIR") or None))
-    for name, content in launch.files.items():
-        (workdir / name).write_text(content)
+    argv = materialize(launch, workdir)
     env = {**environ, **launch.env}
     try:
         drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
         if drop:
             entry = pwd.getpwnam(drop[0])
-            shutil.chown(workdir, entry.pw_uid, entry.pw_gid)
+            for path in [workdir, *workdir.rglob("*")]:
+                shutil.chown(path, entry.pw_uid, entry.pw_gid)
             os.setgroups([])
             os.setgid(entry.pw_gid)
             os.setuid(entry.pw_uid)
             env["HOME"] = entry.pw_dir
         os.chdir(workdir)
-        os.execvpe(launch.argv[0], launch.argv, env)
+        os.execvpe(argv[0], argv, env)
     except (OSError, ValueError) as exc:
         log(f"error: cannot start {launch.argv[0]}: {exc}")
         return 2
@@ -74,8 +74,8 @@ def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ:
     run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=environ.get("MCC_RUN_DIR") or None))
     max_mb = int(environ.get("MCC_MAX_PAYLOAD_MB") or 6)
     try:
-        for filename, content in launch.files.items():
-            (run_dir / filename).write_text(content)
+        argv = materialize(launch, run_dir)
+        run_dir.chmod(0o755)  # the engine, running unprivileged, reads its files here
         drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
         values = {
             "PORT": str(launch.port),
@@ -95,7 +95,7 @@ def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ:
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
     os.chdir(run_dir)
-    return serve_behind_nginx((name, launch.argv, drop), nginx_bin, conf, run_dir, {**environ, **launch.env})
+    return serve_behind_nginx((name, argv, drop), nginx_bin, conf, run_dir, {**environ, **launch.env})
 
 
 if __name__ == "__main__":
