@@ -102,9 +102,8 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
 
 
 def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
-    """Container start-up health check timeout: time to download and load the weights (GPU engines)."""
-    engine = catalog.engines[spec.generation.engine]
-    if "cpu" in engine.accelerators:
+    """Container start-up health check timeout: time to download and load the weights (GPU images)."""
+    if spec.deployment.accelerator != "gpu":
         return 0  # SageMaker's default applies
     estimate = need(spec.generation, catalog)
     weights = estimate.weights_gib if estimate else 0

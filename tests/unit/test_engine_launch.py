@@ -147,9 +147,9 @@ def test_a_pinned_degree_beats_sm_num_gpus_and_mcc_overrides_beat_both():
 
 def test_only_catalog_options_reach_the_engine_never_prefixed_variables():
     stray = {"VLLM_SOMETHING": "1", "SM_VLLM_MAX_MODEL_LEN": "9", "OPTION_FOO": "x", "MCC_FOO": "bar", **ONE_GPU}
-    for name in ("vllm", "sglang", "trtllm", "djl-lmi"):
+    for name in ("vllm", "sglang", "trtllm", "djl-lmi", "djl"):
         launch = engine_launch(engine(name), BASE, stray)
-        rendered = " ".join(launch.argv) + " " + " ".join(f"{k}={v}" for k, v in launch.env.items())
+        rendered = " ".join([*launch.argv, *launch.files.values(), *(f"{k}={v}" for k, v in launch.env.items())])
         assert "FOO" not in rendered and "SOMETHING" not in rendered and " 9" not in rendered
 
 
@@ -172,3 +172,43 @@ def test_bad_environment_values_are_refused_with_the_variable_named(environ):
 def test_an_engine_refuses_a_quantization_it_cannot_serve_at_start():
     with pytest.raises(LaunchError, match="quantization"):
         engine_launch(engine("trtllm"), {**BASE, "quantization": "awq"}, ONE_GPU)
+
+
+DJL_SERVER = "inference_address=http://0.0.0.0:{port}\nmanagement_address=http://0.0.0.0:{port}\n" \
+    "model_store=@WORKDIR@/models\nload_models=ALL\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("generation", "environ", "port", "properties"),
+    [
+        (BASE, ONE_GPU, 8080, [f"option.model_id={MODEL}", "option.task=text-generation",
+                               "option.tensor_parallel_degree=1", "engine=Python"]),
+        ({**BASE, "dtype": "bfloat16", "batch_size": 8, "max_batch_delay_ms": 0, "trust_remote_code": True},
+         {**FOUR_GPUS, "SAGEMAKER_BIND_TO_PORT": "9000"}, 9000,
+         [f"option.model_id={MODEL}", "option.task=text-generation", "option.tensor_parallel_degree=4",
+          "option.dtype=bf16", "batch_size=8", "max_batch_delay=0", "option.trust_remote_code=true",
+          "engine=Python"]),
+        ({**BASE, "model_id": "", "model_s3_uri": "s3://bucket/minilm/", "task": "embedding", "batch_size": 16,
+          "max_batch_delay_ms": 20}, {}, 8080,
+         ["option.model_id=/opt/ml/model", "option.task=feature-extraction", "option.tensor_parallel_degree=1",
+          "batch_size=16", "max_batch_delay=20", "engine=Python"]),
+    ],
+    ids=["1 GPU", "4 GPUs, bfloat16, batching, port 9000", "CPU embeddings from S3"],
+)  # fmt: skip
+def test_djl_serving_gets_exactly_this_serving_properties(generation, environ, port, properties):
+    launch = engine_launch(engine("djl"), generation, environ)
+    assert launch.argv == ["/usr/local/bin/dockerd-entrypoint.sh", "serve", "-f", "@WORKDIR@/config.properties"]
+    assert launch.files == {
+        "config.properties": DJL_SERVER.format(port=port),
+        "models/model/serving.properties": "".join(f"{line}\n" for line in properties),
+    }
+    assert launch.env == {}
+
+
+def test_the_workdir_is_filled_in_when_the_files_are_written(tmp_path):
+    from mcc_runtime.llm.launch import materialize
+
+    argv = materialize(engine_launch(engine("djl"), BASE, ONE_GPU), tmp_path)
+    assert argv[-1] == f"{tmp_path}/config.properties"
+    assert f"model_store={tmp_path}/models\n" in (tmp_path / "config.properties").read_text()
+    assert (tmp_path / "models" / "model" / "serving.properties").read_text().startswith("option.model_id=")

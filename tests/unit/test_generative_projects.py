@@ -13,7 +13,7 @@ from mcc_runtime import nginx
 from mcc_runtime.llm import secrets
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
-GPU_ENGINES = ("vllm", "sglang", "trtllm", "djl-lmi")
+GPU_ENGINES = ("vllm", "sglang", "trtllm", "djl-lmi", "djl")
 TOKEN = "hf_mccTestTokenValue0123456789abcdefXYZ"
 
 
@@ -125,6 +125,7 @@ def test_every_engine_project_passes_the_static_checks(engine_project):
     dockerfile = (project / "Dockerfile").read_text()
     assert "\nFROM " in dockerfile and ":latest" not in dockerfile
     assert ("LABEL com.mcc.runs-as-root" in dockerfile) == (name == "djl-lmi")
+    assert ("ENV MCC_RUN_AS_USER=djl" in dockerfile) == (name == "djl")
 
 
 def test_no_generated_file_holds_the_token(engine_project):
@@ -169,3 +170,76 @@ def test_secret_token_forms():
         secrets.token_from('{"other": 1}', "arn")
     assert secrets.token_environment("arn:x", {"HF_TOKEN": "set"}) == {}
     assert secrets.token_environment("", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("engine", "model", "task", "refused_with"),
+    [
+        ("trtllm", "google/gemma-2-9b-it", "chat", "engines that do: vllm, sglang, djl-lmi, djl"),
+        ("vllm", "google/gemma-2-9b-it", "chat", None),
+        ("vllm", "sentence-transformers/all-MiniLM-L6-v2", "chat", "does not serve BertModel"),
+        ("djl", "sentence-transformers/all-MiniLM-L6-v2", "embedding", None),
+        ("djl-lmi", "mistralai/Mixtral-8x7B-Instruct-v0.1", "chat", None),
+        ("sglang", "microsoft/Phi-3-mini-4k-instruct", "chat", None),
+    ],
+)
+def test_a_model_architecture_the_engine_lacks_is_refused_with_the_engines_that_serve_it(
+    tmp_path, engine, model, task, refused_with
+):
+    result = mcc(
+        tmp_path, "--engine", engine, "--model-id", model, "--task", task, "--instance-type", "ml.p4de.24xlarge"
+    )
+    if refused_with is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 2 and refused_with in " ".join(result.stderr.split()), result.stderr
+
+
+@pytest.mark.parametrize(("instance", "ok"), [("ml.g4dn.12xlarge", False), ("ml.g5.12xlarge", True)])
+def test_bfloat16_needs_an_ampere_or_newer_gpu(tmp_path, instance, ok):
+    result = mcc(tmp_path, "--model-id", LLAMA_8B, "--dtype", "bfloat16", "--max-model-len", "8192",
+                 "--instance-type", instance)  # fmt: skip
+    assert (result.returncode == 0) is ok, result.stderr
+    if not ok:
+        assert "T4 GPUs (ml.g4dn.12xlarge) have no bfloat16" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("engine", "cuda", "ami", "startup"),
+    [
+        ("vllm", "12.9", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("sglang", "12.9", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("trtllm", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("djl-lmi", "12.8", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("djl", "12.4", "al2-ami-sagemaker-inference-gpu-3-1", 899),
+        ("transformers", "12.8", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+    ],
+)
+def test_each_engine_gets_the_ami_its_cuda_needs_and_a_startup_budget(tmp_path, engine, cuda, ami, startup):
+    result = mcc(tmp_path, "--engine", engine, "--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge")
+    assert result.returncode == 0, result.stderr
+    config = (tmp_path / "out" / "do" / "config").read_text()
+    assert f"IMAGE_CUDA=${{IMAGE_CUDA:-{cuda}}}" in config
+    assert f"INFERENCE_AMI_VERSION=${{INFERENCE_AMI_VERSION:-{ami}}}" in config
+    assert f"STARTUP_TIMEOUT_S=${{STARTUP_TIMEOUT_S:-{startup}}}" in config
+
+
+def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):
+    from mcc.defaults import with_defaults
+    from mcc.errors import InvalidAnswers
+    from mcc.sources import Given
+    from mcc.spec import build_spec
+
+    vllm = catalog.engines["vllm"]
+    future = vllm.versions["0.19.1"].model_copy(update={"cuda": "13.2"})
+    engines = {**catalog.engines, "vllm": vllm.model_copy(update={"versions": {"0.19.1": future}})}
+    patched = catalog.model_copy(update={"engines": engines})
+    answers = {
+        "project_name": Given("llm", "flag"),
+        "framework": Given("transformers", "flag"),
+        "model_id": Given(LLAMA_8B, "flag"),
+        "instance_type": Given("ml.p4de.24xlarge", "flag"),
+        "output_dir": Given(str(tmp_path / "out"), "flag"),
+    }
+    with pytest.raises(InvalidAnswers, match=r"needs CUDA 13\.2; the newest SageMaker inference AMI"):
+        build_spec(with_defaults(answers, patched, {}), patched)
