@@ -62,6 +62,10 @@ def test_gpu_instances_get_the_cuda_image_without_the_cpu_wheels(run, tmp_path, 
     assert not any(f"{p}==" in requirements for p in gpu.provided)
     assert yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]["accelerator"] == "gpu"
     assert "GPU image" in result.output
+    config = (project / "do" / "config").read_text()  # the inference AMI whose driver runs the image's CUDA
+    ami = catalog.inference_ami_for(gpu.cuda)
+    assert f"IMAGE_CUDA=${{IMAGE_CUDA:-{gpu.cuda}}}" in config
+    assert f"INFERENCE_AMI_VERSION=${{INFERENCE_AMI_VERSION:-{ami.name}}}" in config
 
 
 def test_pytorch_cpu_images_install_the_cpu_only_wheel(run, tmp_path, models):

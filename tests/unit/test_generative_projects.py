@@ -243,3 +243,15 @@ def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):
     }
     with pytest.raises(InvalidAnswers, match=r"needs CUDA 13\.2; the newest SageMaker inference AMI"):
         build_spec(with_defaults(answers, patched, {}), patched)
+
+
+def test_djl_serving_on_a_cpu_instance_uses_its_cpu_image(tmp_path):
+    result = mcc(tmp_path, "--engine", "djl", "--model-id", "sentence-transformers/all-MiniLM-L6-v2",
+                 "--task", "embedding", "--instance-type", "ml.m5.xlarge")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out"
+    assert check_project(project, require_linters=True) == []
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "FROM deepjavalibrary/djl-serving:0.36.0-cpu-full\n" in dockerfile and "NVIDIA" not in dockerfile
+    config = (project / "do" / "config").read_text()
+    assert "INFERENCE_AMI_VERSION=${INFERENCE_AMI_VERSION:-''}" in config and "GPU_COUNT=${GPU_COUNT:-0}" in config
