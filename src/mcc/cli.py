@@ -113,7 +113,11 @@ def schema() -> None:
 
 
 @main.command("catalog")
-@click.argument("table", type=click.Choice(["frameworks", "servers", "instances", "regions"]), default="frameworks")
+@click.argument(
+    "table",
+    type=click.Choice(["frameworks", "servers", "engines", "models", "instances", "regions"]),
+    default="frameworks",
+)
 def catalog_command(table: str) -> None:
     """List what the catalog offers."""
     catalog = load_catalog()
@@ -128,6 +132,17 @@ def catalog_command(table: str) -> None:
             listing.add_column(column)
         for s in catalog.servers.values():
             listing.add_row(s.name, s.display_name)
+    elif table == "engines":
+        for column in ("engine", "image (CUDA)", "runs on", "tasks", "routes"):
+            listing.add_column(column)
+        for e in catalog.engines.values():
+            images = [f"{v.image} ({v.cuda or 'CPU'})" for v in e.versions.values()]
+            listing.add_row(e.name, "\n".join(images), ", ".join(e.accelerators), ", ".join(e.tasks), e.routes)
+    elif table == "models":
+        for column in ("model id", "parameters", "context", "architecture"):
+            listing.add_column(column)
+        for m in catalog.llm_models.values():
+            listing.add_row(m.id, f"{m.params_b:g}B", str(m.context), m.architecture)
     elif table == "instances":
         for column in ("instance type", "vCPU", "memory GiB", "GPUs", "category"):
             listing.add_column(column)

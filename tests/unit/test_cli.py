@@ -114,6 +114,10 @@ def test_schema_catalog_and_version(run):
     assert "ml.m5.large" in listing and "ml.c7i.48xlarge" in listing
     assert "eu-central-1" in run("catalog", "regions").output
     assert "0.1.0" in run("--version").output
+    assert {"generation"} <= set(schema["properties"])
+    engines = run("catalog", "engines").output
+    assert all(name in engines for name in ("vllm", "sglang", "trtllm", "djl-lmi", "djl", "transformers"))
+    assert "meta-llama/Llama-3.1-8B-Instruct" in run("catalog", "models").output
 
 
 def test_check_command(run, tmp_path, wine_model_file):
