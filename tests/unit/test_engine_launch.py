@@ -212,3 +212,17 @@ def test_the_workdir_is_filled_in_when_the_files_are_written(tmp_path):
     assert argv[-1] == f"{tmp_path}/config.properties"
     assert f"model_store={tmp_path}/models\n" in (tmp_path / "config.properties").read_text()
     assert (tmp_path / "models" / "model" / "serving.properties").read_text().startswith("option.model_id=")
+
+
+def test_the_launcher_needs_only_the_standard_library():
+    """Engine images bring their own Python: the launcher must import without any site package."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = "import mcc_runtime.llm.serve, mcc_runtime.llm.launch, mcc_runtime.llm.secrets"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], env={"PYTHONPATH": str(src)}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
