@@ -34,7 +34,11 @@ class DefaultHooks:
             path = find_model_directory(Path(model_dir), settings.model_filename)
         else:
             path = find_model_artifact(Path(model_dir), settings.model_filename, settings.model_extensions)
-        model = self.handler.load(path, settings.model_format)
+        try:
+            model = self.handler.load(path, settings.model_format)
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+            raise ValueError(f"{path} is not a loadable {settings.model_format} model ({problem})") from exc
         if settings.predict_output != "label" and not self.handler.has_proba(model):
             raise ValueError(
                 f"predict_output={settings.predict_output} needs class probabilities, "

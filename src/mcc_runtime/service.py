@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from .hooks import Hooks, load_hooks
 from .settings import Settings
 
 log = logging.getLogger("mcc_runtime")
+MODEL_LOAD_FAILED = 3  # gunicorn's own exit code for a worker that cannot boot
 
 NOT_READY = error_body("the model is not loaded")
 INTERNAL_ERROR = error_body("internal server error; see the container logs")
@@ -94,5 +96,9 @@ def build_service(settings: Settings | None = None) -> InferenceService:
     settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     service = InferenceService(load_hooks(settings), settings.model_dir, settings.max_payload_bytes)
-    service.load()
+    try:
+        service.load()
+    except Exception as exc:  # one clear line, then exit: SageMaker reports a failed container, not a hang
+        print(f"[mcc_runtime] error: cannot load the model: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(MODEL_LOAD_FAILED) from exc
     return service
