@@ -81,3 +81,21 @@ def test_labels_from_probabilities():
     np.testing.assert_array_equal(labels_from_proba(np.array([0.2, 0.7])), [0, 1])
     np.testing.assert_array_equal(labels_from_proba(np.array([[0.2, 0.8], [0.6, 0.4]])), [1, 0])
     np.testing.assert_array_equal(two_class(np.array([0.25])), [[0.75, 0.25]])
+
+
+def test_sklearn_rows_with_nan_take_the_checked_path_so_imputers_still_work_and_others_refuse():
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from mcc_runtime.handlers import sklearn as handler
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [1.0, 0.1]])
+    y = np.array([0, 1, 0, 1])
+    imputing = make_pipeline(SimpleImputer(), LogisticRegression()).fit(x, y)
+    plain = LogisticRegression().fit(x, y)
+    gap = np.array([[np.nan, 1.0]])
+    assert handler.predict(imputing, gap).tolist() == imputing.predict(gap).tolist()
+    with pytest.raises(BadRequest, match="NaN"):
+        handler.predict(plain, gap)
+    assert handler.predict(plain, x).tolist() == plain.predict(x).tolist()

@@ -7,6 +7,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 
 from ..errors import BadRequest
 from . import check_width
@@ -35,6 +36,15 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
 def _call(method, model: Any, data: np.ndarray) -> np.ndarray:
     check_width(data, getattr(model, "n_features_in_", None))
     try:
+        if _all_finite(data):
+            # Checked once here: skip the same check in every step of a pipeline (about 15% of a 1-row predict).
+            # Rows with NaN or infinity take the normal path, so each estimator accepts or refuses them as usual.
+            with sklearn.config_context(assume_finite=True):
+                return method(data)
         return method(data)
     except ValueError as exc:
         raise BadRequest(f"the model rejected the input: {exc}") from None
+
+
+def _all_finite(data: Any) -> bool:
+    return isinstance(data, np.ndarray) and data.dtype.kind in "fiub" and bool(np.isfinite(data).all())
