@@ -13,6 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mcc_lifecycle import amis
+
 DATA_DIR = Path(__file__).parent / "data"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!*-]+)$")
 
@@ -249,7 +251,7 @@ class Catalog(_Entry):
 
     def inference_ami_for(self, cuda: str) -> InferenceAmi | None:
         """The first AMI (oldest driver) whose CUDA covers an image built for ``cuda``."""
-        return next((a for a in self.inference_amis.values() if _version(a.cuda) >= _version(cuda)), None)
+        return next((a for a in self.inference_amis.values() if amis.covers(a.cuda, cuda)), None)
 
     @property
     def framework_names(self) -> list[str]:
@@ -324,10 +326,6 @@ def merge_pins(*groups: tuple[str, ...]) -> list[str]:
             if version != match.group(2):
                 raise ValueError(f"conflicting pins: {first} and {line}")
     return [pins[name][0] for name in sorted(pins)]
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
 
 
 def _normalized(name: str) -> str:
