@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..settings import runtime_code_dir
 from . import openai
-from .launch import load_settings, model_reference
+from .launch import load_settings, model_reference, option_values, truthy
 from .openai import BadRequest, EmbeddingRequest, GenerationRequest
 from .textgen import Embedder, TextGenerator
 
@@ -27,13 +27,11 @@ NOT_FOUND = "not found; this server answers GET /ping and POST /invocations"
 
 def load_model(generation: dict[str, Any], environ: dict[str, str]) -> TextGenerator | Embedder:
     reference = model_reference(generation, environ)
-    trust = str(environ.get("MCC_TRUST_REMOTE_CODE", generation.get("trust_remote_code", False))).lower()
-    trust_remote_code = trust in ("1", "true", "yes", "on")
+    values = option_values(generation, "runtime", environ)  # MCC_<OPTION> overrides, validated
+    trust_remote_code = truthy("trust_remote_code", values["trust_remote_code"] or False)
     if generation.get("task") == "embedding":
         return Embedder(reference, trust_remote_code)
-    max_len = environ.get("MCC_MAX_MODEL_LEN") or generation.get("max_model_len")
-    dtype = environ.get("MCC_DTYPE") or generation.get("dtype")
-    return TextGenerator(reference, dtype, trust_remote_code, int(max_len) if max_len else None)
+    return TextGenerator(reference, values["dtype"], trust_remote_code, values["max_model_len"])
 
 
 def create_app(model: TextGenerator | Embedder | None = None, name: str | None = None) -> Flask:

@@ -116,7 +116,7 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
         if value is None or name not in options:
             continue
         if name in switches:
-            if _truthy(name, value):
+            if truthy(name, value):
                 settings.append((options[name], None if style == "argv" else "true"))
             continue
         settings.append((options[name], str(value)))
@@ -197,7 +197,8 @@ def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
     return value
 
 
-def _truthy(name: str, value: Any) -> bool:
+def truthy(name: str, value: Any) -> bool:
+    """An on/off option's value (a bool, or a word such as true/false from MCC_<OPTION>)."""
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import nginx
 from ..serve import log, serve_behind_nginx
-from ..settings import runtime_code_dir
+from ..settings import Settings, runtime_code_dir
 from .launch import Launch, LaunchError, engine_launch, load_settings, materialize
 from .secrets import SecretError, token_environment
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{engine['name']}: {name}={launch.env[name]}")
     if launch.engine_port is None:
         return _exec(launch, os.environ)
-    return _serve_behind_nginx(launch, engine["name"], code_dir.parent / "nginx.conf", os.environ)
+    return _serve_behind_nginx(launch, engine["name"], code_dir, os.environ)
 
 
 def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
@@ -70,26 +70,17 @@ def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
     return 0  # not reached
 
 
-def _serve_behind_nginx(launch: Launch, name: str, template_path: Path, environ: Mapping[str, str]) -> int:
+def _serve_behind_nginx(launch: Launch, name: str, code_dir: Path, environ: Mapping[str, str]) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=environ.get("MCC_RUN_DIR") or None))
-    max_mb = int(environ.get("MCC_MAX_PAYLOAD_MB") or 6)
     try:
+        settings = Settings.load(code_dir, environ)  # port, body limit, timeout, access log, user: as predictive
         argv = materialize(launch, run_dir)
         run_dir.chmod(0o755)  # the engine, running unprivileged, reads its files here
-        drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
-        values = {
-            "PORT": str(launch.port),
-            "ENGINE_PORT": str(launch.engine_port),
-            "RUN_DIR": str(run_dir),
-            "USER_DIRECTIVE": f"user {drop[0]} {drop[1]};" if drop else "",
-            "MAX_BODY_BYTES": str(max_mb * 1024 * 1024),
-            "MAX_BODY_MB": str(max_mb),
-            "TIMEOUT_S": environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT") or "60",
-            "ACCESS_LOG": "/dev/stdout" if environ.get("MCC_ACCESS_LOG") in ("1", "true") else "off",
-        }
+        values = {**nginx.values(settings, run_dir, run_dir / "unused.sock"), "ENGINE_PORT": str(launch.engine_port)}
         conf = run_dir / "nginx.conf"
-        conf.write_text(nginx.render(template_path.read_text(), values))
+        conf.write_text(nginx.render((code_dir.parent / "nginx.conf").read_text(), values))
         nginx_bin = nginx.find_nginx(environ)
+        drop = nginx.privilege_drop(settings)
     except (OSError, ValueError) as exc:
         log(f"error: {exc}")
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from ..smoke import wait_until_ready
 
 TASKS = ("chat", "embedding")
 
@@ -70,23 +71,9 @@ def _post(url: str, body: bytes, timeout: float) -> bytes:
         return answer.read()
 
 
-def wait_ready(url: str, limit_s: float) -> None:
-    deadline = time.monotonic() + limit_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise AnswerError(f"{url}/ping did not answer 200 within {limit_s:g} s")
-        time.sleep(0.5)
-
-
 def run(url: str, payload: Path, task: str, wait_s: float) -> dict[str, Any]:
     request = json.loads(payload.read_text())
-    wait_ready(url, wait_s)
+    wait_until_ready(url, wait_s)
     body = _post(f"{url}/invocations", json.dumps(request).encode(), wait_s)
     answer = json.loads(body)
     if task == "embedding":
