@@ -146,3 +146,54 @@ def test_the_projects_own_tests_pass(served):
 def test_static_checks_pass(generated):
     _, _, project = generated
     assert check_project(project, require_linters=True) == []
+
+
+@pytest.fixture(scope="module")
+def named_features_server(wine, tmp_path_factory):
+    """An XGBoost project that declares the wine data's feature names, served behind nginx."""
+    from sklearn.datasets import load_wine
+
+    case = next(c for c in CASES if c.id == "xgboost-json-both")
+    parent = tmp_path_factory.mktemp("named")
+    parent.chmod(0o755)
+    model = train(case, parent)
+    names = [name.replace("/", "_") for name in load_wine().feature_names]
+    project = parent / "project"
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "wine-named", "--framework", "xgboost"),
+            *("--model-file", str(model), "--predict-output", "both", "--feature-names", ",".join(names)),
+            *("--no-include-tests", "--output-dir", str(project)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with LocalServer(project, python=project_venv(project), env={"MCC_WORKERS": "1"}) as server:
+        yield case, model, names, server
+
+
+def test_declared_feature_names_let_csv_headers_and_json_objects_name_columns_in_any_order(named_features_server, wine):
+    case, model, names, server = named_features_server
+    rows = wine[0][ROWS]
+    expected = expected_answer(case, model, rows)
+    order = list(reversed(range(len(names))))
+    header = ",".join(names[i] for i in order) + "\n"
+    records = [{names[i]: float(row[i]) for i in order} for row in rows]
+    bodies = {
+        "text/csv": header.encode() + csv(rows[:, order]),  # header row, columns reversed
+        "application/json": json.dumps({"instances": records}).encode(),
+        "application/jsonlines": b"".join(json.dumps(record).encode() + b"\n" for record in records),
+    }
+    for content_type, body in bodies.items():
+        status, _, answer = post(server, body, content_type)
+        assert status == 200, (content_type, answer)
+        assert_matches(case, json.loads(answer), expected)
+    status, _, answer = post(server, csv(rows), "text/csv")  # the header stays optional
+    assert status == 200
+    assert_matches(case, json.loads(answer), expected)
+    missing = json.dumps({"instances": [{k: v for k, v in records[0].items() if k != names[0]}]}).encode()
+    unknown = ("nonsense," + header).encode() + b"1," + csv(rows[:1])
+    for body, content_type, message in ((missing, "application/json", names[0]), (unknown, "text/csv", "nonsense")):
+        status, _, answer = post(server, body, content_type)
+        assert status == 400 and message in json.loads(answer)["error"], answer

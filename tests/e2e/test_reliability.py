@@ -55,19 +55,25 @@ CONTENT_TYPES = [
 ACCEPTS = ["application/json", "text/csv", "application/jsonlines", "application/x-npy", "*/*", "image/png", ""]
 
 
-@pytest.fixture(scope="module")
-def project():
+def slow_project(web_server: str):
+    """A generated sample-model project whose user hook can be told to hang, in a world-readable folder."""
     parent = Path(tempfile.mkdtemp(prefix="mcc-reliability-"))
     parent.chmod(0o755)
     target = parent / "wine-tough"
     subprocess.run(
         [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "wine-tough", "--sample-model",
-         "--no-include-tests", "--output-dir", str(target)],
+         "--web-server", web_server, "--no-include-tests", "--output-dir", str(target)],
         check=True, capture_output=True,
     )  # fmt: skip
     (target / "code" / "inference.py").write_text(SLOW_HOOK)
+    return target
+
+
+@pytest.fixture(scope="module")
+def project():
+    target = slow_project("flask")
     yield target
-    subprocess.run(["rm", "-rf", str(parent)], check=False)
+    subprocess.run(["rm", "-rf", str(target.parent)], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +382,29 @@ def test_nan_and_inf_rows_are_400_not_500(server):
     for cell in ("nan", "inf", "-inf"):
         status, _, body = post(server, (cell + ",1" * 12 + "\n").encode())
         assert status == 400 and json.loads(body)["error"], body
+
+
+def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next_prediction(rows):
+    project = slow_project("fastapi")
+    running = start(project, project_venv(project), MCC_WORKERS="1")
+    try:
+        outcome = {}
+
+        def hang():
+            outcome["slow"] = post(running, b"-987654.25,2" + b",1" * 11 + b"\n")
+
+        thread = threading.Thread(target=hang)
+        thread.start()
+        time.sleep(0.5)
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+        started = time.monotonic()
+        connection.request("GET", "/ping")
+        assert connection.getresponse().status == 200
+        assert time.monotonic() - started < 0.5  # not held behind the 2 s prediction
+        assert predictions(running, rows) == [0, 1, 2]  # queued behind it, then served
+        thread.join()
+        status, _, body = outcome["slow"]
+        assert status == 200 and len(json.loads(body)["predictions"]) == 1, body
+    finally:
+        running.stop()
+        subprocess.run(["rm", "-rf", str(project.parent)], check=False)

@@ -99,3 +99,50 @@ def test_sklearn_rows_with_nan_take_the_checked_path_so_imputers_still_work_and_
     with pytest.raises(BadRequest, match="NaN"):
         handler.predict(plain, gap)
     assert handler.predict(plain, x).tolist() == plain.predict(x).tolist()
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("model_format", ["pkl", "joblib"])
+def test_pickled_scikit_learn_api_estimators_of_the_boosting_frameworks(tmp_path, wine, framework, model_format):
+    import pickle
+
+    import joblib
+
+    module = __import__(framework)
+    classifier, regressor = (
+        (module.XGBClassifier, module.XGBRegressor)
+        if framework == "xgboost"
+        else (module.LGBMClassifier, module.LGBMRegressor)
+    )
+    features, target = wine
+    handler = load_handler(framework)
+    settings = {"n_estimators": 5, "max_depth": 2, "n_jobs": 1} | ({"verbose": -1} if framework == "lightgbm" else {})
+    for estimator in (classifier(**settings).fit(features, target), regressor(**settings).fit(features, target)):
+        path = tmp_path / f"{type(estimator).__name__}.{model_format}"
+        if model_format == "pkl":
+            path.write_bytes(pickle.dumps(estimator))
+        else:
+            joblib.dump(estimator, path)
+        model = handler.load(path, model_format)
+        np.testing.assert_array_equal(handler.predict(model, features), estimator.predict(features))
+        assert handler.has_proba(model) == hasattr(estimator, "predict_proba")
+        if handler.has_proba(model):
+            np.testing.assert_array_equal(handler.predict_proba(model, features), estimator.predict_proba(features))
+        with pytest.raises(BadRequest, match="13 features"):
+            handler.predict(model, features[:, :4])
+
+
+def test_a_multi_output_network_answers_a_list_per_row(tmp_path, wine):
+    import torch
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Linear(13, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).eval()
+    path = tmp_path / "two-outputs.pt"
+    torch.jit.save(torch.jit.script(network), str(path))
+    handler = load_handler("pytorch")
+    rows = wine[0][:5]
+    predicted = handler.predict(handler.load(path, "torchscript"), rows)
+    with torch.no_grad():
+        reference = network(torch.tensor(rows, dtype=torch.float32)).numpy()
+    assert predicted.shape == (5, 2)
+    np.testing.assert_allclose(predicted, reference, rtol=1e-5)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 
@@ -13,6 +16,10 @@ from . import NOT_FOUND_MESSAGE
 def create_app(service: InferenceService | None = None) -> FastAPI:
     service = service or build_service()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # Predictions run off the event loop, so /ping answers while a long one runs, and one at a time per worker,
+    # as in the Flask workers: not every framework's predict is thread-safe. The thread starts on first use,
+    # after gunicorn has forked the worker.
+    predictor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcc-predict")
 
     def respond(reply: Reply) -> Response:
         return Response(reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type})
@@ -29,7 +36,11 @@ def create_app(service: InferenceService | None = None) -> FastAPI:
         if rejected:
             return respond(rejected)
         body = await request.body()
-        return respond(service.invoke(body, headers.get("content-type"), headers.get("accept")))
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(
+            predictor, service.invoke, body, headers.get("content-type"), headers.get("accept")
+        )
+        return respond(reply)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
