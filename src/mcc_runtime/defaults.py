@@ -44,6 +44,12 @@ class DefaultHooks:
                 f"predict_output={settings.predict_output} needs class probabilities, "
                 f"but the model in {path} gives none (it is not a probabilistic classifier)"
             )
+        declared, expected = settings.feature_names, self.handler.feature_count(model)
+        if declared and expected and len(declared) != expected:
+            raise ValueError(
+                f"serving.json declares {len(declared)} feature names, but the model in {path} takes {expected} "
+                "features per row (regenerate with the model's own --feature-names)"
+            )
         return model
 
     def input_fn(self, request_body: bytes, content_type: str) -> np.ndarray:

@@ -119,6 +119,18 @@ def predictions(server, rows: np.ndarray) -> list:
     return json.loads(body)["predictions"]
 
 
+def slow_request(server, seconds: float) -> tuple[threading.Thread, dict]:
+    """Start, in a thread, a request the slow hook holds for ``seconds``; its answer lands in ``outcome["answer"]``."""
+    outcome: dict = {}
+
+    def send():
+        outcome["answer"] = post(server, f"-987654.25,{seconds}".encode() + b",1" * 11 + b"\n")
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread, outcome
+
+
 # --- hostile input ----------------------------------------------------------------------------------------
 
 numbers = st.one_of(
@@ -279,18 +291,12 @@ def test_slow_clients_do_not_hold_the_workers(server, rows):
 
 
 def test_a_hung_request_gets_a_504_and_only_that_one(server, rows):
-    outcome = {}
-
-    def hang():
-        outcome["hung"] = post(server, b"-987654.25,4" + b",1" * 11 + b"\n")
-
-    thread = threading.Thread(target=hang)
     started = time.monotonic()
-    thread.start()
+    thread, outcome = slow_request(server, 4)
     time.sleep(0.3)
     assert predictions(server, rows) == [0, 1, 2]  # the other worker serves meanwhile
     thread.join()
-    status, content_type, body = outcome["hung"]
+    status, content_type, body = outcome["answer"]
     assert (status, content_type) == (504, "application/json") and "2 s" in json.loads(body)["error"]
     assert time.monotonic() - started < 4
     time.sleep(2.5)  # the hung worker finishes its sleep
@@ -333,19 +339,13 @@ def test_a_killed_worker_is_replaced_and_under_one_percent_of_requests_fail(proj
 
 def test_sigterm_lets_in_flight_requests_finish_then_exits_0(project, python, rows):
     running = start(project, python)
-    outcome = {}
-
-    def slow():
-        outcome["slow"] = post(running, b"-987654.25,1.5" + b",1" * 11 + b"\n")
-
-    thread = threading.Thread(target=slow)
-    thread.start()
+    thread, outcome = slow_request(running, 1.5)
     time.sleep(0.4)
     started = time.monotonic()
     running.process.send_signal(signal.SIGTERM)
     thread.join()
     code = running.process.wait(timeout=30)
-    assert outcome["slow"][0] == 200
+    assert outcome["answer"][0] == 200
     assert code == 0 and time.monotonic() - started < 25
 
 
@@ -388,13 +388,7 @@ def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next
     project = slow_project("fastapi")
     running = start(project, project_venv(project), MCC_WORKERS="1")
     try:
-        outcome = {}
-
-        def hang():
-            outcome["slow"] = post(running, b"-987654.25,2" + b",1" * 11 + b"\n")
-
-        thread = threading.Thread(target=hang)
-        thread.start()
+        thread, outcome = slow_request(running, 2)
         time.sleep(0.5)
         connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
         started = time.monotonic()
@@ -403,7 +397,7 @@ def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next
         assert time.monotonic() - started < 0.5  # not held behind the 2 s prediction
         assert predictions(running, rows) == [0, 1, 2]  # queued behind it, then served
         thread.join()
-        status, _, body = outcome["slow"]
+        status, _, body = outcome["answer"]
         assert status == 200 and len(json.loads(body)["predictions"]) == 1, body
     finally:
         running.stop()

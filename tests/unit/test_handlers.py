@@ -9,6 +9,7 @@ from mcc_runtime.defaults import DefaultHooks
 from mcc_runtime.errors import BadRequest
 from mcc_runtime.handlers import labels_from_proba, load_handler, two_class
 from mcc_runtime.settings import Settings
+from tests.support.frameworks import CASES, train
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +147,23 @@ def test_a_multi_output_network_answers_a_list_per_row(tmp_path, wine):
         reference = network(torch.tensor(rows, dtype=torch.float32)).numpy()
     assert predicted.shape == (5, 2)
     np.testing.assert_allclose(predicted, reference, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_handler_tells_the_models_feature_count_where_it_records_one(tmp_path, case):
+    handler = load_handler(case.framework)
+    model = handler.load(train(case, tmp_path), case.model_format)
+    assert handler.feature_count(model) == (None if case.framework == "pytorch" else 13)
+
+
+def test_declared_feature_names_must_match_the_models_width_at_load(tmp_path, wine_model_file):
+    def load(names):
+        settings = Settings(
+            code_dir=tmp_path, model_dir=wine_model_file.parent, handler="sklearn",
+            model_filename=wine_model_file.name, feature_names=names,
+        )  # fmt: skip
+        return DefaultHooks(settings).model_fn(str(wine_model_file.parent))
+
+    with pytest.raises(ValueError, match=r"declares 3 feature names, but the model in .*wine\.joblib takes 13"):
+        load(("a", "b", "c"))
+    assert load(tuple(f"f{i}" for i in range(13))) is not None

@@ -7,6 +7,8 @@
     output for neural networks. Input the model cannot take raises :class:`mcc_runtime.errors.BadRequest`.
 ``has_proba(model) -> bool`` and ``predict_proba(model, data) -> numpy.ndarray``
     Class probabilities, one row per input row, where the model gives them.
+``feature_count(model) -> int | None``
+    How many features a row must have, where the model records it.
 """
 
 from __future__ import annotations

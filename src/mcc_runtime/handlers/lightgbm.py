@@ -49,8 +49,12 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     return as_class_probabilities(output)
 
 
+def feature_count(model: Any) -> int | None:
+    return model.booster.num_feature() if isinstance(model, BoosterModel) else estimator.feature_count(model)
+
+
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:
-    check_width(data, model.booster.num_feature())
+    check_width(data, feature_count(model))
     try:
         return np.asarray(model.booster.predict(data, num_threads=1))
     except (ValueError, lightgbm.basic.LightGBMError) as exc:

@@ -72,8 +72,12 @@ def predict_label(model: OnnxModel, data: np.ndarray) -> np.ndarray:
     return labels_from_proba(_run(model, data, 0))
 
 
+def feature_count(model: OnnxModel) -> int | None:
+    return model.width
+
+
 def _run(model: OnnxModel, data: np.ndarray, index: int) -> np.ndarray:
-    check_width(data, model.width)
+    check_width(data, feature_count(model))
     try:
         output = model.session.run([model.outputs[index]], {model.input_name: data.astype(model.dtype)})[0]
     except (ort_errors.Fail, ort_errors.InvalidArgument, ValueError) as exc:

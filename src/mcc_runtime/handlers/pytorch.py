@@ -39,6 +39,10 @@ def predict_label(model: Any, data: np.ndarray) -> np.ndarray:
     return labels_from_proba(_run(model, data))
 
 
+def feature_count(model: Any) -> int | None:
+    return None  # a network's first layer does not declare its width in a loadable way
+
+
 def _run(model: Any, data: np.ndarray) -> np.ndarray:
     inputs = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)).to(DEVICE)
     try:

@@ -33,8 +33,12 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     return _call(model.predict_proba, model, data)
 
 
+def feature_count(model: Any) -> int | None:
+    return getattr(model, "n_features_in_", None)
+
+
 def _call(method, model: Any, data: np.ndarray) -> np.ndarray:
-    check_width(data, getattr(model, "n_features_in_", None))
+    check_width(data, feature_count(model))
     try:
         if _all_finite(data):
             # Checked once here: skip the same check in every step of a pipeline (about 15% of a 1-row predict).

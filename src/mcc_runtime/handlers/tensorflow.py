@@ -59,12 +59,15 @@ def predict_label(model: Any, data: np.ndarray) -> np.ndarray:
     return labels_from_proba(_run(model, data))
 
 
+def feature_count(model: Any) -> int | None:
+    return model.width if isinstance(model, SignatureModel) else model.inputs[0].shape[-1]
+
+
 def _run(model: Any, data: np.ndarray) -> np.ndarray:
+    check_width(data, feature_count(model))
     if isinstance(model, SignatureModel):
-        check_width(data, model.width)
         run = lambda: model.function(**{model.input_name: tf.constant(data, dtype=model.dtype)})  # noqa: E731
     else:
-        check_width(data, model.inputs[0].shape[-1])
         run = lambda: model(data.astype(np.float32), training=False)  # noqa: E731
     try:
         output = run()

@@ -58,8 +58,12 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     return as_class_probabilities(output)
 
 
+def feature_count(model: Any) -> int | None:
+    return model.booster.num_features() if isinstance(model, BoosterModel) else estimator.feature_count(model)
+
+
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:
-    check_width(data, model.booster.num_features())
+    check_width(data, feature_count(model))
     try:
         return model.booster.inplace_predict(data)
     except (ValueError, xgboost.core.XGBoostError) as exc:
