@@ -80,6 +80,19 @@ def onnx_file(path: Path) -> str | None:
     return None
 
 
+def _xgboost_json_features(path: Path) -> int | None:
+    parameters = json.loads(path.read_bytes())["learner"].get("learner_model_param", {})
+    return int(parameters["num_feature"]) if "num_feature" in parameters else None
+
+
+def _lightgbm_text_features(path: Path) -> int | None:
+    with path.open(encoding="utf-8", errors="replace") as text:
+        for _, line in zip(range(64), text, strict=False):  # the header precedes the trees
+            if line.startswith("max_feature_idx="):
+                return int(line.removeprefix("max_feature_idx=")) + 1
+    return None
+
+
 CHECKS: dict[str, Callable[[Path], str | None]] = {
     "pickle": pickle_file,
     "xgboost_json": xgboost_json,
@@ -90,6 +103,21 @@ CHECKS: dict[str, Callable[[Path], str | None]] = {
     "savedmodel": saved_model,
     "onnx": onnx_file,
 }
+
+
+FEATURE_COUNTS: dict[str, Callable[[Path], int | None]] = {
+    "xgboost_json": _xgboost_json_features,
+    "lightgbm_text": _lightgbm_text_features,
+}
+
+
+def recorded_feature_count(path: Path, check: str | None) -> int | None:
+    """How many features per row a model that passed ``check`` records in its text, where its format says so."""
+    reader = FEATURE_COUNTS.get(check or "")
+    try:
+        return reader(path) if reader else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable here: the runtime compares again when it loads the model
 
 
 def artifact_error(path: Path, check: str | None) -> str | None:

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from . import validation
 from .answers import BY_PATH, nest
-from .artifacts import artifact_error
+from .artifacts import artifact_error, recorded_feature_count
 from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
@@ -156,7 +156,9 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     if model.file and model.sample:
         errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
-        errors += _model_file_errors(model.file, framework, framework.formats.get(model.format), answers)
+        fmt = framework.formats.get(model.format)
+        file_errors = _model_file_errors(model.file, framework, fmt, answers)
+        errors += file_errors or (_feature_name_errors(model, fmt, answers) if fmt else [])
     elif not model.sample:
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
     elif model.framework_version in framework.versions:
@@ -195,6 +197,21 @@ def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None
         ]
     problem = artifact_error(path, fmt.check)
     return [_error(answers, "model_file", str(path), problem)] if problem else []
+
+
+def _feature_name_errors(model: ModelSpec, fmt: ModelFormat, answers: Answers) -> list[FieldError]:
+    """Declared feature names must be as many as the features the model file records (where it records them)."""
+    expected = recorded_feature_count(model.file, fmt.check) if model.feature_names else None
+    if expected is None or expected == len(model.feature_names):
+        return []
+    return [
+        _error(
+            answers,
+            "feature_names",
+            ",".join(model.feature_names),
+            f"names {len(model.feature_names)} features, but {model.file.name} takes {expected} per row",
+        )
+    ]
 
 
 def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:

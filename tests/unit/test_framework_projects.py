@@ -141,9 +141,19 @@ def test_a_gpu_instance_for_a_cpu_only_framework_is_a_warning(run, tmp_path, mod
 
 
 def test_feature_names_reach_the_runtime_and_the_record(run, tmp_path, models):
-    result = run(*new("named", "xgboost", models["xgboost-json-both"], "--feature-names", "f1, f2 ,f3"))
+    names = [f"f{i}" for i in range(13)]
+    result = run(*new("named", "xgboost", models["xgboost-json-both"], "--feature-names", " , ".join(names)))
     assert result.exit_code == 0, result.output
     serving = json.loads((tmp_path / "named" / "code" / "serving.json").read_text())
-    assert serving["feature_names"] == ["f1", "f2", "f3"]
+    assert serving["feature_names"] == names
     record = yaml.safe_load((tmp_path / "named" / "mcc.yaml").read_text())
-    assert record["model"]["feature_names"] == ["f1", "f2", "f3"]
+    assert record["model"]["feature_names"] == names
+
+
+@pytest.mark.parametrize("case_id", ["xgboost-json-both", "lightgbm-txt-both"])
+def test_feature_names_unlike_the_models_recorded_width_are_refused(run, tmp_path, models, case_id):
+    framework = case_id.split("-")[0]
+    result = run(*new("bad", framework, models[case_id], "--feature-names", "a,b,c"))
+    assert result.exit_code == 2, result.output
+    assert "names 3 features, but" in result.output and "takes 13 per row" in result.output
+    assert not (tmp_path / "bad").exists()
