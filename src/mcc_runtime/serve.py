@@ -24,7 +24,6 @@ from . import nginx
 from .settings import Settings, SettingsError
 
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
-WORKER_TIMEOUT_MARGIN_S = 5  # a hung request: the client's 504 comes first, then the worker is replaced
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL
 THREAD_VARIABLES = (
@@ -46,7 +45,7 @@ def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
         "--workers": str(settings.workers),
         "--worker-class": settings.worker_class,
         # nginx answers 504 at timeout_s; gunicorn replaces the stuck worker a little later.
-        "--timeout": str(settings.timeout_s + WORKER_TIMEOUT_MARGIN_S),
+        "--timeout": str(settings.worker_timeout_s),
         "--graceful-timeout": str(GRACE_SECONDS - 5),
         "--keep-alive": "75",  # longer than nginx's upstream keepalive_timeout
         "--chdir": str(settings.code_dir),

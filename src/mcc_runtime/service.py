@@ -11,7 +11,9 @@ from typing import Any
 from . import codecs
 from .errors import BadRequest, PayloadTooLarge, RequestError, error_body
 from .hooks import Hooks, load_hooks
-from .settings import Settings
+from .settings import DEFAULT_TIMEOUT_S, WORKER_TIMEOUT_MARGIN_S, Settings
+
+DEFAULT_WORKER_TIMEOUT_S = DEFAULT_TIMEOUT_S + WORKER_TIMEOUT_MARGIN_S
 
 log = logging.getLogger("mcc_runtime")
 MODEL_LOAD_FAILED = 3  # gunicorn's own exit code for a worker that cannot boot
@@ -30,10 +32,13 @@ class Reply:
 class InferenceService:
     """Runs the hooks for a request and maps every failure to an HTTP status."""
 
-    def __init__(self, hooks: Hooks, model_dir: Path, max_payload_bytes: int) -> None:
+    def __init__(
+        self, hooks: Hooks, model_dir: Path, max_payload_bytes: int, worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
+    ) -> None:
         self.hooks = hooks
         self.model_dir = model_dir
         self.max_payload_bytes = max_payload_bytes
+        self.worker_timeout_s = worker_timeout_s  # a prediction running longer than this has hung its worker
         self.model: Any = None
         self.ready = False
 
@@ -95,7 +100,9 @@ def build_service(settings: Settings | None = None) -> InferenceService:
     """Settings -> hooks -> loaded model: what each app factory calls."""
     settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = InferenceService(load_hooks(settings), settings.model_dir, settings.max_payload_bytes)
+    service = InferenceService(
+        load_hooks(settings), settings.model_dir, settings.max_payload_bytes, settings.worker_timeout_s
+    )
     try:
         service.load()
     except Exception as exc:  # one clear line, then exit: SageMaker reports a failed container, not a hang

@@ -33,6 +33,7 @@ SETTINGS_FILE = "serving.json"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 60
+WORKER_TIMEOUT_MARGIN_S = 5  # a hung request: the client's 504 comes first, then the worker is replaced
 DEFAULT_MAX_PAYLOAD_MB = 6
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -71,6 +72,11 @@ class Settings:
     run_as_user: str | None = None
     log_level: str = "info"
     extra: dict = field(default_factory=dict)
+
+    @property
+    def worker_timeout_s(self) -> int:
+        """How long one prediction may run before its worker is replaced."""
+        return self.timeout_s + WORKER_TIMEOUT_MARGIN_S
 
     @property
     def max_payload_bytes(self) -> int:

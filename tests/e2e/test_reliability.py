@@ -384,21 +384,42 @@ def test_nan_and_inf_rows_are_400_not_500(server):
         assert status == 400 and json.loads(body)["error"], body
 
 
-def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next_prediction(rows):
+@pytest.fixture(scope="module")
+def fastapi_server(rows):
+    """The slow-hook project on FastAPI: one worker, requests time out after 3 s."""
     project = slow_project("fastapi")
-    running = start(project, project_venv(project), MCC_WORKERS="1")
-    try:
-        thread, outcome = slow_request(running, 2)
-        time.sleep(0.5)
-        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
-        started = time.monotonic()
-        connection.request("GET", "/ping")
-        assert connection.getresponse().status == 200
-        assert time.monotonic() - started < 0.5  # not held behind the 2 s prediction
-        assert predictions(running, rows) == [0, 1, 2]  # queued behind it, then served
-        thread.join()
-        status, _, body = outcome["answer"]
-        assert status == 200 and len(json.loads(body)["predictions"]) == 1, body
-    finally:
-        running.stop()
-        subprocess.run(["rm", "-rf", str(project.parent)], check=False)
+    running = start(project, project_venv(project), MCC_WORKERS="1", SAGEMAKER_MODEL_SERVER_TIMEOUT="3")
+    yield running
+    running.stop()
+    subprocess.run(["rm", "-rf", str(project.parent)], check=False)
+
+
+def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next_prediction(fastapi_server, rows):
+    thread, outcome = slow_request(fastapi_server, 2)
+    time.sleep(0.5)
+    connection = http.client.HTTPConnection("127.0.0.1", fastapi_server.port, timeout=5)
+    started = time.monotonic()
+    connection.request("GET", "/ping")
+    assert connection.getresponse().status == 200
+    assert time.monotonic() - started < 0.5  # not held behind the 2 s prediction
+    assert predictions(fastapi_server, rows) == [0, 1, 2]  # queued behind it, then served
+    thread.join()
+    status, _, body = outcome["answer"]
+    assert status == 200 and len(json.loads(body)["predictions"]) == 1, body
+
+
+def test_a_fastapi_worker_stuck_in_a_prediction_is_replaced(fastapi_server, rows):
+    (before,) = gunicorn_workers(fastapi_server.process.pid)
+    started = time.monotonic()
+    thread, outcome = slow_request(fastapi_server, 60)
+    thread.join()
+    status, _, body = outcome["answer"]
+    assert status == 504 and "3 s" in json.loads(body)["error"], body
+    deadline = started + 20  # the 3 s timeout + 5 s margin, then a fresh worker loads the model
+    while time.monotonic() < deadline:
+        status, _, body = post(fastapi_server, csv(rows), timeout=5)
+        if status == 200:
+            break
+        time.sleep(0.3)
+    assert status == 200 and json.loads(body)["predictions"] == [0, 1, 2], body
+    assert gunicorn_workers(fastapi_server.process.pid) not in ([before], [])
