@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,13 +33,15 @@ class Predictor:
         self.on_stuck = on_stuck
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcc-predict")
         self._running_since: float | None = None
-        self._watchdog: threading.Thread | None = None
+        self._watched_loop: asyncio.AbstractEventLoop | None = None
+        self._period = min(1.0, timeout_s / 4)
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        if self._watchdog is None:  # started on first use, after gunicorn has forked this worker
-            self._watchdog = threading.Thread(target=self._watch, name="mcc-predict-watchdog", daemon=True)
-            self._watchdog.start()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._timed, function, *args)
+        loop = asyncio.get_running_loop()
+        if self._watched_loop is not loop:  # the watchdog is a timer on the worker's own loop: no extra thread
+            self._watched_loop = loop
+            loop.call_later(self._period, self._check, loop)
+        return await loop.run_in_executor(self._executor, self._timed, function, *args)
 
     def _timed(self, function: Callable[..., Any], *args: Any) -> Any:
         self._running_since = time.monotonic()
@@ -49,12 +50,10 @@ class Predictor:
         finally:
             self._running_since = None
 
-    def _watch(self) -> None:
-        period = min(1.0, self.timeout_s / 4)
-        while True:
-            time.sleep(period)
-            started = self._running_since
-            if started is not None and time.monotonic() - started > self.timeout_s:
-                log.error("a prediction has run over %g s; replacing this worker (pid %d)", self.timeout_s, os.getpid())
-                self.on_stuck()
-                return
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        started = self._running_since
+        if started is not None and time.monotonic() - started > self.timeout_s:
+            log.error("a prediction has run over %g s; replacing this worker (pid %d)", self.timeout_s, os.getpid())
+            self.on_stuck()
+            return
+        loop.call_later(self._period, self._check, loop)
