@@ -11,9 +11,7 @@ from typing import Any
 from . import codecs
 from .errors import BadRequest, PayloadTooLarge, RequestError, error_body
 from .hooks import Hooks, load_hooks
-from .settings import DEFAULT_TIMEOUT_S, WORKER_TIMEOUT_MARGIN_S, Settings
-
-DEFAULT_WORKER_TIMEOUT_S = DEFAULT_TIMEOUT_S + WORKER_TIMEOUT_MARGIN_S
+from .settings import Settings
 
 log = logging.getLogger("mcc_runtime")
 MODEL_LOAD_FAILED = 3  # gunicorn's own exit code for a worker that cannot boot
@@ -32,9 +30,7 @@ class Reply:
 class InferenceService:
     """Runs the hooks for a request and maps every failure to an HTTP status."""
 
-    def __init__(
-        self, hooks: Hooks, model_dir: Path, max_payload_bytes: int, worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
-    ) -> None:
+    def __init__(self, hooks: Hooks, model_dir: Path, max_payload_bytes: int, worker_timeout_s: float) -> None:
         self.hooks = hooks
         self.model_dir = model_dir
         self.max_payload_bytes = max_payload_bytes

@@ -22,6 +22,16 @@ def spawn(cwd, *args):
     return child
 
 
+def created_record(child, project) -> tuple[dict, str]:
+    """Wait for a successful generation; the project's recorded answers and what was shown before "Created"."""
+    child.expect("Created")
+    transcript = child.before
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    return yaml.safe_load((project / "mcc.yaml").read_text()), transcript
+
+
 def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_model_file):
     child = spawn(tmp_path)
     child.expect("Project name")
@@ -54,11 +64,7 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.send(CLEAR_LINE + "eu-west-1" + ENTER)
     child.expect("Generate tests")
     child.send("n")
-    child.expect("Created")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    record = yaml.safe_load((tmp_path / "wine-app" / "mcc.yaml").read_text())
+    record, _ = created_record(child, tmp_path / "wine-app")
     assert record["project_name"] == "wine-app"
     assert record["serving"]["web_server"] == "fastapi"
     assert record["serving"]["predict_output"] == "both"
@@ -95,14 +101,9 @@ def test_only_unanswered_questions_are_asked(tmp_path):
     child.send(ENTER)
     child.expect("Generate tests")
     child.send("y")
-    child.expect("Created")
-    transcript = child.before
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    record, transcript = created_record(child, tmp_path / "demo")
     for never_asked in ("Project name", "Web server", "Deployment", "Instance type", "AWS Region", "Model file"):
         assert never_asked not in transcript
-    record = yaml.safe_load((tmp_path / "demo" / "mcc.yaml").read_text())
     assert record["model"]["sample"] is True
     assert record["deployment"]["instance_type"] == "ml.m5.xlarge"
     assert record["deployment"]["region"] == "ap-south-1"
@@ -131,11 +132,7 @@ def test_a_gpu_framework_on_a_gpu_instance_asks_for_the_image(tmp_path):
     child.send(ENTER)  # GPU image (the default on a GPU instance)
     child.expect("Generate tests")
     child.send("y")
-    child.expect("Created")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    record = yaml.safe_load((tmp_path / "torch" / "mcc.yaml").read_text())
+    record, _ = created_record(child, tmp_path / "torch")
     assert record["model"]["framework"] == "pytorch"
     assert record["deployment"]["accelerator"] == "gpu"
     assert "FROM pytorch/pytorch:" in (tmp_path / "torch" / "Dockerfile").read_text()
@@ -170,11 +167,7 @@ def test_the_generative_branch_asks_model_id_engine_and_instance(tmp_path):
     child.expect("Instance type")
     child.expect("ml.g6e.xlarge")  # the default: the cheapest instance that holds the model
     child.send(CLEAR_LINE + "ml.g5.12xlarge" + ENTER)
-    child.expect("Created")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    record = yaml.safe_load((tmp_path / "llama" / "mcc.yaml").read_text())
+    record, _ = created_record(child, tmp_path / "llama")
     assert record["generation"]["engine"] == "sglang"
     assert record["generation"]["model_id"] == "meta-llama/Llama-3.1-8B-Instruct"
     assert record["deployment"]["instance_type"] == "ml.g5.12xlarge"

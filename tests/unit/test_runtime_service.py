@@ -42,7 +42,9 @@ def test_predictions_equal_model_predict(service, wine, wine_model):
 
 def test_ping_is_503_until_the_model_is_loaded(tmp_path, wine_model_file, wine):
     settings = settings_for(make_project(tmp_path, wine_model_file))
-    service = InferenceService(load_hooks(settings), settings.model_dir, settings.max_payload_bytes)
+    service = InferenceService(
+        load_hooks(settings), settings.model_dir, settings.max_payload_bytes, settings.worker_timeout_s
+    )
     assert service.ping().status == 503
     assert service.invoke(csv_of(wine[0][:1]), "text/csv", None).status == 503
     service.load()

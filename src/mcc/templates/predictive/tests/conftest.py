@@ -34,7 +34,7 @@ def model(hooks, settings):
 
 @pytest.fixture(scope="session")
 def service(hooks, settings):
-    service = InferenceService(hooks, settings.model_dir, settings.max_payload_bytes)
+    service = InferenceService(hooks, settings.model_dir, settings.max_payload_bytes, settings.worker_timeout_s)
     service.load()
     return service
 
