@@ -1,7 +1,8 @@
 """Request decoding, response encoding and Accept negotiation (no model code here).
 
-Requests decode to a 2-D float array (rows of features). Predictions encode from an array (one entry or
-row per input row) or from a dict of such arrays (``{"predictions": labels, "probabilities": p}``).
+Requests parse to rows (:class:`mcc_runtime.tabular.Table`) that the model's input schema turns into a 2-D
+float array or a DataFrame. Predictions encode from an array (one entry or row per input row) or from a dict
+of such arrays (``{"predictions": labels, "probabilities": p}``).
 """
 
 from __future__ import annotations
@@ -9,25 +10,34 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
 
+from . import tabular
 from .errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from .schema import InputSchema
+from .tabular import Table
 
 JSON = "application/json"
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 NPY = "application/x-npy"
+LIBSVM = "text/libsvm"  # XGBoost's sparse rows (the SageMaker SDK's XGBoostPredictor sends them)
 INPUT_TYPES: tuple[str, ...] = (CSV, JSON, JSONLINES, NPY)
 OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY)
 DEFAULT_OUTPUT = JSON
 JSON_KEYS = ("instances", "inputs")
-ALIASES = {"application/jsonl": JSONLINES, "application/x-jsonlines": JSONLINES, "application/npy": NPY}
+ALIASES = {
+    "application/jsonl": JSONLINES,
+    "application/x-jsonlines": JSONLINES,
+    "application/npy": NPY,
+    "application/x-libsvm": LIBSVM,
+}
+BOM = "\ufeff"  # Excel's "CSV UTF-8" starts with it
 # One JSON Lines answer line per row: the column "predictions" is named in the singular there.
 ROW_KEYS = {"predictions": "prediction"}
-
-FeatureNames = Sequence[str] | None
 
 
 def media_type(header: str | None) -> str:
@@ -68,65 +78,66 @@ def negotiate(accept: str | None, offered: Sequence[str] = OUTPUT_TYPES, default
     raise NotAcceptable(f"cannot answer with Accept {accept!r}; available: {', '.join(offered)}")
 
 
-def decode(body: bytes, content_type: str, feature_names: FeatureNames = None) -> np.ndarray:
-    """Decode a request body into a 2-D float array (rows of features).
-
-    With ``feature_names``, CSV may start with a header row and JSON rows may be objects keyed by name;
-    both are put in the declared order.
-    """
-    decoder = DECODERS.get(ALIASES.get(content_type, content_type))
-    if decoder is None:
+def decode(
+    body: bytes, content_type: str, schema: InputSchema | None = None, accepted: Sequence[str] = INPUT_TYPES
+) -> Any:
+    """Decode a request body into what the model takes: a 2-D float array, or a DataFrame for models fitted on
+    one with text or categorical columns (see :mod:`mcc_runtime.tabular`)."""
+    schema = schema or InputSchema()
+    media = ALIASES.get(content_type, content_type)
+    parser = PARSERS.get(media) if media in accepted else None
+    if parser is None:
         shown = content_type or "(none)"
-        raise UnsupportedMediaType(f"unsupported Content-Type {shown}; send one of: {', '.join(INPUT_TYPES)}")
-    if not body:
+        raise UnsupportedMediaType(f"unsupported Content-Type {shown}; send one of: {', '.join(accepted)}")
+    if not body or not body.strip():
         raise BadRequest("the request body is empty")
-    return decoder(body, feature_names)
+    return tabular.conform(parser(body, schema), schema)
 
 
-def decode_csv(body: bytes, feature_names: FeatureNames = None) -> np.ndarray:
-    """CSV rows of numbers; a header row naming the columns is allowed when feature names are declared."""
-    text = _utf8(body)
+def parse_csv(body: bytes, schema: InputSchema) -> Table:
+    """CSV rows; a first row of column names (any order) is a header when the model declares names."""
+    text = _text(body)
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise BadRequest("the CSV body has no rows")
     rows = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
-    width = len(rows[0])
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise BadRequest(f"CSV row {number} has {len(row)} values but row 1 has {width}")
-    order = None
-    if _is_header(rows[0]):
-        if not feature_names:
-            raise BadRequest("the CSV has a header row, but this model declares no feature names; send numbers only")
-        order = _column_order([cell.strip() for cell in rows[0]], feature_names)
-        rows = rows[1:]
-        if not rows:
-            raise BadRequest("the CSV body has a header but no rows")
-    try:
-        array = np.array(rows, dtype=np.float64)
-    except ValueError:
-        raise BadRequest(_first_non_number(rows)) from None
-    return array[:, order] if order is not None else array
+    if not _is_header(rows[0], schema):
+        return Table(rows)
+    if not schema.names:
+        raise BadRequest("the CSV has a header row, but this model declares no column names; send values only")
+    if len(rows) == 1:
+        raise BadRequest("the CSV body has a header but no rows")
+    return Table(rows[1:], tabular.names_of(rows[0]))
 
 
-def decode_json(body: bytes, feature_names: FeatureNames = None) -> np.ndarray:
-    """``{"instances": rows}``, ``{"inputs": rows}`` or a bare list; a flat list is one row."""
+def parse_json(body: bytes, schema: InputSchema) -> Table:
+    """``{"instances": rows}``, ``{"inputs": rows}``, a bare list (a flat list is one row), one object keyed by
+    column name, or the pandas/MLflow split shape ``{"columns": [...], "data": [...]}``; rows are lists or
+    objects keyed by column name."""
     document = _json(body)
     if isinstance(document, dict):
-        key = next((k for k in JSON_KEYS if k in document), None)
-        if key is None:
-            if feature_names and set(document) == set(feature_names):
-                return _rows([document], feature_names)
-            raise BadRequest('a JSON object must hold the rows under "instances" or "inputs"')
-        document = document[key]
+        document = document.get("dataframe_split", document)
+        if "dataframe_records" in document:
+            document = document["dataframe_records"]
+        elif "columns" in document and "data" in document:
+            return _split(document)
+        elif key := next((k for k in JSON_KEYS if k in document), None):
+            document = document[key]
+        elif schema.names and set(document) <= set(schema.names) | {None}:
+            return Table(records=[document])
+        else:
+            raise BadRequest(
+                'a JSON object must hold the rows under "instances" or "inputs", be one row keyed by column name, '
+                'or be {"columns": [...], "data": [...]}'
+            )
     if not isinstance(document, list) or not document:
         raise BadRequest("expected a non-empty list of rows")
-    return _rows(document, feature_names)
+    return _records_or_rows(document)
 
 
-def decode_jsonlines(body: bytes, feature_names: FeatureNames = None) -> np.ndarray:
-    """One row per line: a list of numbers, or an object keyed by feature name."""
-    lines = [line for line in body.splitlines() if line.strip()]
+def parse_jsonlines(body: bytes, schema: InputSchema) -> Table:
+    """One row per line: a list of values, or an object keyed by column name."""
+    lines = [line for line in _text(body).splitlines() if line.strip()]
     if not lines:
         raise BadRequest("the JSON Lines body has no rows")
     records = []
@@ -135,10 +146,10 @@ def decode_jsonlines(body: bytes, feature_names: FeatureNames = None) -> np.ndar
             records.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"JSON Lines line {number} is not valid JSON: {exc}") from None
-    return _rows(records, feature_names)
+    return _records_or_rows(records)
 
 
-def decode_npy(body: bytes, feature_names: FeatureNames = None) -> np.ndarray:
+def parse_npy(body: bytes, schema: InputSchema) -> np.ndarray:
     """A NumPy ``.npy`` array of numbers: 1-D is one row, 2-D is rows (pickled objects are refused)."""
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
@@ -146,11 +157,45 @@ def decode_npy(body: bytes, feature_names: FeatureNames = None) -> np.ndarray:
         raise BadRequest(f"the body is not a readable .npy array: {exc}") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         raise BadRequest(f"the .npy array must hold numbers, not {getattr(array, 'dtype', type(array))}")
-    return _two_d(array.astype(np.float64, copy=False))
+    return array.astype(np.float64, copy=False)
 
 
-def encode(prediction: object, accept: str) -> bytes:
-    """Encode a prediction for the negotiated response type."""
+def parse_libsvm(body: bytes, schema: InputSchema) -> np.ndarray:
+    """LIBSVM rows (``[label] index:value ...``, indices from 0 as XGBoost reads them; the label is ignored).
+    A feature a row leaves out is missing (NaN), as it is for XGBoost's own sparse input."""
+    lines = [line for line in _text(body).splitlines() if line.strip()]
+    if not lines:
+        raise BadRequest("the LIBSVM body has no rows")
+    entries: list[list[tuple[int, float]]] = []
+    for number, line in enumerate(lines, start=1):
+        tokens = line.split("#", 1)[0].split()
+        if tokens and ":" not in tokens[0]:
+            tokens = tokens[1:]  # the label
+        row = []
+        for token in tokens:
+            index, _, value = token.partition(":")
+            try:
+                row.append((int(index), float(value)))
+            except ValueError:
+                raise BadRequest(f"LIBSVM row {number}: {token[:40]!r} is not index:value") from None
+            if row[-1][0] < 0:
+                raise BadRequest(f"LIBSVM row {number}: index {index} is negative")
+        entries.append(row)
+    width = schema.features or 1 + max((i for row in entries for i, _ in row), default=0)
+    array = np.full((len(entries), width), np.nan)
+    for r, row in enumerate(entries):
+        for index, value in row:
+            if index >= width:
+                raise BadRequest(f"LIBSVM row {r + 1}: feature index {index}, but the model takes {width} features")
+            array[r, index] = value
+    return array
+
+
+def encode(prediction: object, accept: str, bare_json: bool = False) -> bytes:
+    """Encode a prediction for the negotiated response type; ``bare_json``: JSON answers are the bare array
+    (as AWS's framework containers answer) instead of ``{"predictions": [...]}``."""
+    if bare_json and accept == JSON:
+        return encode_bare_json(prediction)
     encoder = ENCODERS.get(accept)
     if encoder is None:
         raise NotAcceptable(f"cannot answer with {accept}; available: {', '.join(OUTPUT_TYPES)}")
@@ -162,6 +207,12 @@ def encode_json(prediction: object) -> bytes:
     if isinstance(prediction, dict):
         return orjson.dumps({k: _jsonable(v) for k, v in prediction.items()}, option=orjson.OPT_SERIALIZE_NUMPY)
     return orjson.dumps({"predictions": _jsonable(prediction)}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode_bare_json(prediction: object) -> bytes:
+    """The predictions as a bare JSON array; with several columns (label and probabilities), one object per row."""
+    columns = _columns(prediction, JSON)
+    return orjson.dumps(_per_row(columns, single=len(columns) == 1))
 
 
 def encode_csv(prediction: object) -> bytes:
@@ -176,13 +227,7 @@ def encode_csv(prediction: object) -> bytes:
 def encode_jsonlines(prediction: object) -> bytes:
     """One JSON value per input row; with several columns, one object per row."""
     columns = _columns(prediction, JSONLINES)
-    if list(columns) == ["predictions"]:
-        lines = (orjson.dumps(value) for value in _as_list(columns["predictions"]))
-    else:
-        names = [ROW_KEYS.get(name, name) for name in columns]
-        rows = zip(*(_as_list(column) for column in columns.values()), strict=True)
-        lines = (orjson.dumps(dict(zip(names, row, strict=True))) for row in rows)
-    return b"".join(line + b"\n" for line in lines)
+    return b"".join(orjson.dumps(row) + b"\n" for row in _per_row(columns, single=list(columns) == ["predictions"]))
 
 
 def encode_npy(prediction: object) -> bytes:
@@ -208,6 +253,15 @@ def _columns(prediction: object, media: str) -> dict[str, object]:
     return prediction
 
 
+def _per_row(columns: dict[str, object], single: bool) -> list:
+    """One value per row (``single``: the only column's values), else one object per row, keyed by column."""
+    if single:
+        return _as_list(next(iter(columns.values())))
+    names = [ROW_KEYS.get(name, name) for name in columns]
+    rows = zip(*(_as_list(column) for column in columns.values()), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def _as_2d(values: object) -> np.ndarray:
     array = np.asarray(values)
     return array.reshape(-1, 1) if array.ndim < 2 else array.reshape(len(array), -1)
@@ -229,86 +283,52 @@ def _jsonable(prediction: object) -> object:
 
 def _json(body: bytes) -> object:
     try:
-        return orjson.loads(body)
+        return orjson.loads(body.removeprefix(BOM.encode()))
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
-def _rows(records: list, feature_names: FeatureNames) -> np.ndarray:
-    """Rows given as lists of numbers, or as objects keyed by feature name, as a 2-D float array."""
-    if any(isinstance(r, dict) for r in records):
-        if not feature_names:
-            raise BadRequest("rows are objects, but this model declares no feature names; send lists of numbers")
-        if not all(isinstance(r, dict) for r in records):
-            raise BadRequest("rows must be all lists or all objects")
-        for number, record in enumerate(records, start=1):
-            if set(record) != set(feature_names):
-                raise BadRequest(f"row {number}: {_name_mismatch(list(record), feature_names)}")
-        records = [[record[name] for name in feature_names] for record in records]
+def _text(body: bytes) -> str:
     try:
-        array = np.asarray(records, dtype=np.float64)
-    except (ValueError, TypeError, OverflowError):
-        raise BadRequest("rows must be lists of numbers, all of the same length") from None
-    return _two_d(array)
+        return body.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
 
 
-def _two_d(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 1:
-        array = array.reshape(1, -1)
-    if array.ndim != 2:
-        raise BadRequest(f"expected rows of numbers (2-D); got {array.ndim}-D data")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise BadRequest("expected at least one row with at least one value")
-    return array
+def _split(document: dict) -> Table:
+    columns, data = document["columns"], document["data"]
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise BadRequest('"columns" must be a list of column names')
+    if not isinstance(data, list) or not data:
+        raise BadRequest('"data" must be a non-empty list of rows')
+    return Table(data, tabular.names_of(columns))
 
 
-def _is_header(row: list[str]) -> bool:
-    """A first row whose cells are all non-numeric names is a header."""
+def _records_or_rows(items: list) -> Table:
+    if all(isinstance(item, dict) for item in items):
+        return Table(records=items)
+    if any(isinstance(item, dict) for item in items):
+        raise BadRequest("rows must be all lists or all objects")
+    return Table(items if isinstance(items[0], list) else [items])
+
+
+def _is_header(row: list[str], schema: InputSchema) -> bool:
+    """A first row of names: no cell is a number, and (for models with text columns) one cell is a column name."""
     for cell in row:
         try:
             float(cell)
             return False
         except ValueError:
             continue
-    return True
+    return schema.numeric or any(cell.strip() in schema.names for cell in row)
 
 
-def _column_order(header: list[str], feature_names: Sequence[str]) -> list[int]:
-    if len(set(header)) != len(header) or set(header) != set(feature_names):
-        raise BadRequest(f"CSV header: {_name_mismatch(header, feature_names)}")
-    return [header.index(name) for name in feature_names]
-
-
-def _name_mismatch(given: list[str], feature_names: Sequence[str]) -> str:
-    missing = [n for n in feature_names if n not in given]
-    unknown = [n for n in given if n not in feature_names]
-    parts = [f"missing {', '.join(missing)}"] if missing else []
-    parts += [f"unknown {', '.join(map(str, unknown))}"] if unknown else []
-    return "; ".join(parts or ["names repeated"]) + f" (expected {', '.join(feature_names)})"
-
-
-def _utf8(body: bytes) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-
-
-def _first_non_number(rows: list[list[str]]) -> str:
-    for r, row in enumerate(rows, start=1):
-        for c, cell in enumerate(row, start=1):
-            try:
-                float(cell)
-            except ValueError:
-                return f"CSV row {r} column {c}: {cell.strip()[:40]!r} is not a number"
-    return "the CSV body holds values that are not numbers"
-
-
-DECODERS: dict[str, Callable[[bytes, FeatureNames], np.ndarray]] = {
-    CSV: decode_csv,
-    JSON: decode_json,
-    JSONLINES: decode_jsonlines,
-    NPY: decode_npy,
+PARSERS: dict[str, Callable[[bytes, InputSchema], Any]] = {
+    CSV: parse_csv,
+    JSON: parse_json,
+    JSONLINES: parse_jsonlines,
+    NPY: parse_npy,
+    LIBSVM: parse_libsvm,
 }
 ENCODERS: dict[str, Callable[[object], bytes]] = {
     JSON: encode_json,

@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import codecs
-from .handlers import load_handler
+from . import codecs, tabular
+from .errors import BadRequest
+from .handlers import load_handler, model_schema
+from .schema import SCHEMA_FILE, InputSchema, SchemaError, reconcile
 from .settings import Settings
 
 
@@ -27,6 +27,8 @@ class DefaultHooks:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.handler = load_handler(settings.handler)
+        self.schema = InputSchema.read(settings.code_dir / SCHEMA_FILE)  # the model's own, once it is loaded
+        self.input_types = codecs.INPUT_TYPES + tuple(getattr(self.handler, "INPUT_TYPES", ()))
 
     def model_fn(self, model_dir: str) -> Any:
         settings = self.settings
@@ -44,19 +46,26 @@ class DefaultHooks:
                 f"predict_output={settings.predict_output} needs class probabilities, "
                 f"but the model in {path} gives none (it is not a probabilistic classifier)"
             )
-        declared, expected = settings.feature_names, self.handler.feature_count(model)
-        if declared and expected and len(declared) != expected:
-            raise ValueError(
-                f"serving.json declares {len(declared)} feature names, but the model in {path} takes {expected} "
-                "features per row (regenerate with the model's own --feature-names)"
-            )
+        self.schema = checked_schema(self.schema, model_schema(self.handler, model), path)
         return model
 
-    def input_fn(self, request_body: bytes, content_type: str) -> np.ndarray:
-        return codecs.decode(request_body, content_type, self.settings.feature_names)
+    def input_fn(self, request_body: bytes, content_type: str) -> Any:
+        """Rows in the model's column order: a float array, or a DataFrame where the model takes one."""
+        return codecs.decode(request_body, content_type, self.schema, self.input_types)
 
     def predict_fn(self, data: Any, model: Any) -> Any:
-        """Labels (or values) as an array; with probabilities, named columns."""
+        """Labels (or values) as an array; with probabilities, named columns. A refusal of missing values
+        names where they are."""
+        try:
+            return self._predict(data, model)
+        except BadRequest as exc:
+            where = tabular.missing_cells(data)
+            if where and "nan" in exc.message.lower():
+                shown = "; ".join(where)
+                raise BadRequest(f"missing values at {shown}, which this model cannot take ({exc.message})") from None
+            raise
+
+    def _predict(self, data: Any, model: Any) -> Any:
         output, handler = self.settings.predict_output, self.handler
         if output == "label":
             return handler.predict(model, data)
@@ -67,7 +76,24 @@ class DefaultHooks:
         return columns
 
     def output_fn(self, prediction: Any, accept: str) -> bytes:
-        return codecs.encode(prediction, accept)
+        return codecs.encode(prediction, accept, bare_json=self.settings.json_response == "array")
+
+
+def checked_schema(recorded: InputSchema, from_model: InputSchema | None, path: Path) -> InputSchema:
+    """The schema to serve with; a project whose columns are not the model's own refuses to start."""
+    try:
+        schema = reconcile(recorded, from_model)
+    except SchemaError as exc:
+        raise ValueError(f"{SCHEMA_FILE} does not match the model in {path}: {exc}") from None
+    if schema.needs_pandas:
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                f"the model in {path} takes a pandas DataFrame ({', '.join(schema.names)}), "
+                "but pandas is not installed; add it to requirements.txt"
+            ) from None
+    return schema
 
 
 def find_model_artifact(model_dir: Path, filename: str | None, extensions: tuple[str, ...]) -> Path:

@@ -11,6 +11,8 @@ Environment variables (all optional):
 ``SAGEMAKER_MODEL_SERVER_TIMEOUT``  seconds a request may take (default 60)
 ``MCC_MAX_PAYLOAD_MB``              request body limit in MB (default from serving.json, else 6)
 ``MCC_PREDICT_OUTPUT``              ``label``, ``proba`` or ``both`` (default from serving.json, else label)
+``MCC_JSON_RESPONSE``               ``object`` (``{"predictions": [...]}``) or ``array`` (the bare array AWS's
+                                    framework containers answer); default from serving.json, else object
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
@@ -38,6 +40,7 @@ DEFAULT_MAX_PAYLOAD_MB = 6
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 PREDICT_OUTPUTS = ("label", "proba", "both")
+JSON_RESPONSES = ("object", "array")
 
 
 class SettingsError(ValueError):
@@ -59,7 +62,7 @@ class Settings:
     model_extensions: tuple[str, ...] = ()
     model_is_directory: bool = False
     predict_output: str = "label"
-    feature_names: tuple[str, ...] = ()
+    json_response: str = "object"
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
     worker_class: str = "sync"
@@ -109,7 +112,7 @@ class Settings:
             model_extensions=tuple(data.get("model_extensions", ())),
             model_is_directory=bool(data.get("model_is_directory", False)),
             predict_output=_choice("MCC_PREDICT_OUTPUT", env.get("MCC_PREDICT_OUTPUT"), data, PREDICT_OUTPUTS),
-            feature_names=tuple(data.get("feature_names") or ()),
+            json_response=_choice("MCC_JSON_RESPONSE", env.get("MCC_JSON_RESPONSE"), data, JSON_RESPONSES),
             preload=bool(data.get("preload", True)),
             app=server.get("app", cls.app),
             worker_class=server.get("worker_class", cls.worker_class),
@@ -138,7 +141,7 @@ _KNOWN_KEYS = {
     "model_extensions",
     "model_is_directory",
     "predict_output",
-    "feature_names",
+    "json_response",
     "preload",
     "server",
     "max_payload_mb",

@@ -9,6 +9,10 @@
     Class probabilities, one row per input row, where the model gives them.
 ``feature_count(model) -> int | None``
     How many features a row must have, where the model records it.
+``input_schema(model) -> InputSchema | None`` (optional)
+    The columns the model records (names, order, kinds, categories, where missing values are allowed).
+``INPUT_TYPES`` (optional)
+    Request content types the framework takes beyond the common ones (XGBoost: ``text/libsvm``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from ..errors import BadRequest
+from ..schema import InputSchema
 
 
 def load_handler(name: str) -> ModuleType:
@@ -32,6 +37,15 @@ def load_handler(name: str) -> ModuleType:
         if exc.name == f"{__name__}.{name}":
             raise ValueError(f"no handler named {name!r} in mcc_runtime.handlers") from None
         raise
+
+
+def model_schema(handler: ModuleType, model: object) -> InputSchema | None:
+    """The handler's reading of the model's columns, else just its width, else None."""
+    reader = getattr(handler, "input_schema", None)
+    if reader is not None:
+        return reader(model)
+    width = handler.feature_count(model)
+    return InputSchema(width=int(width)) if width else None
 
 
 def check_width(data: np.ndarray, expected: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,13 @@ import lightgbm
 import numpy as np
 
 from ..errors import BadRequest
+from ..schema import Column, InputSchema
 from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 PROBA_OBJECTIVES = ("binary", "multiclass", "multiclassova", "cross_entropy")
 HEADER_LINES = 64  # the objective is written near the top of the text format
+UNNAMED = re.compile(r"Column_\d+")  # the names LightGBM gives the columns of an array
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,30 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
 
 def feature_count(model: Any) -> int | None:
     return model.booster.num_feature() if isinstance(model, BoosterModel) else estimator.feature_count(model)
+
+
+def input_schema(model: Any) -> InputSchema | None:
+    """Names, and the categories of ``pandas`` category columns (``pandas_categorical``), from the Booster."""
+    booster = model.booster if isinstance(model, BoosterModel) else getattr(model, "booster_", None)
+    if booster is None:
+        return estimator.input_schema(model)
+    names = booster.feature_name()
+    if all(UNNAMED.fullmatch(name) for name in names):
+        return InputSchema(width=len(names))
+    categorical = [i for i, info in enumerate(_feature_infos(booster)) if not info.startswith(("[", "none"))]
+    known = dict(zip(categorical, booster.pandas_categorical or (), strict=False))
+    columns = tuple(
+        Column(name, "category", tuple(known[i])) if i in known else Column(name) for i, name in enumerate(names)
+    )
+    return InputSchema(columns, frame=bool(known), source="model")
+
+
+def _feature_infos(booster: lightgbm.Booster) -> list[str]:
+    """``feature_infos=[0:9] -1:1:0:2 none``: a range for numbers, the category values for categorical features."""
+    for line in booster.model_to_string(num_iteration=0).splitlines():
+        if line.startswith("feature_infos="):
+            return line.removeprefix("feature_infos=").split(" ")
+    return []
 
 
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:

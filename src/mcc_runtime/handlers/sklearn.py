@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,11 @@ import sklearn
 
 from ..errors import BadRequest
 from . import check_width
+from .sklearn_columns import input_schema
+
+__all__ = ["feature_count", "has_proba", "input_schema", "load", "predict", "predict_proba"]
+# Numeric rows reach a model fitted on a DataFrame as an array already in its column order (checked by the schema).
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
 
 def load(path: Path, model_format: str = "joblib") -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,14 @@ import numpy as np
 import xgboost
 
 from ..errors import BadRequest
+from ..schema import Column, InputSchema
 from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 NATIVE_FORMATS = ("json", "ubj")
+INPUT_TYPES = ("text/libsvm",)
 PROBA_OBJECTIVES = ("binary:logistic", "multi:softprob")
+KINDS = {"c": "category", "i": "boolean"}  # XGBoost's feature types; the others ("q", "int", "float") are numbers
 LABEL_OBJECTIVES = ("binary:hinge", "multi:softmax")
 
 
@@ -60,6 +64,37 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
 
 def feature_count(model: Any) -> int | None:
     return model.booster.num_features() if isinstance(model, BoosterModel) else estimator.feature_count(model)
+
+
+def input_schema(model: Any) -> InputSchema | None:
+    """Names, types and (XGBoost 3.1+) the categories the Booster saved from its training DataFrame."""
+    booster = model.booster if isinstance(model, BoosterModel) else getattr(model, "get_booster", lambda: None)()
+    if booster is None:
+        return estimator.input_schema(model)
+    if not booster.feature_names:
+        return InputSchema(width=booster.num_features())
+    categories = _categories(json.loads(booster.save_raw("json")))
+    types = booster.feature_types or ["float"] * len(booster.feature_names)
+    columns = []
+    for index, (name, kind) in enumerate(zip(booster.feature_names, types, strict=True)):
+        known = categories[index] if index < len(categories) else ()
+        kind = KINDS.get(kind, "number")
+        columns.append(Column(name, "number" if kind == "category" and not known else kind, known))
+    return InputSchema(tuple(columns), frame=any(c.kind != "number" for c in columns), source="model")
+
+
+def _categories(document: dict) -> list[tuple[Any, ...]]:
+    """Per feature, the categories saved in the model (strings as offsets into UTF-8 bytes, or numbers)."""
+    model = document.get("learner", {}).get("gradient_booster", {}).get("model", {})
+    found = []
+    for entry in model.get("cats", {}).get("enc", []):
+        offsets, values = entry.get("offsets"), entry.get("values", [])
+        if offsets:
+            raw = bytes(values)
+            found.append(tuple(raw[a:b].decode() for a, b in itertools.pairwise(offsets)))
+        else:
+            found.append(tuple(values))
+    return found
 
 
 def _raw(model: BoosterModel, data: np.ndarray) -> np.ndarray:
