@@ -61,6 +61,13 @@ ANSWERS: tuple[Answer, ...] = (
         "What /invocations returns: label (predict), proba (class probabilities) or both [default: label]",
     ),
     Answer(
+        "json_response",
+        ("serving", "json_response"),
+        "str",
+        'JSON answers: object ({"predictions": [...]}) or array (the bare array AWS\'s framework containers '
+        "return) [default: object]",
+    ),
+    Answer(
         "feature_names",
         ("model", "feature_names"),
         "str",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mcc_lifecycle.settings import DEPLOY_MODES
-from mcc_runtime.settings import PREDICT_OUTPUTS
+from mcc_runtime.settings import JSON_RESPONSES, PREDICT_OUTPUTS
 
 from .answers import ANSWERS
 from .catalog import Catalog
@@ -41,6 +41,8 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         return (framework.format_for_path(Path(model_file)) if model_file else None) or framework.default_format
     if key == "predict_output":
         return PREDICT_OUTPUTS[0]
+    if key == "json_response":
+        return JSON_RESPONSES[0]
     if key == "accelerator":
         instance = catalog.instance_types.get(values.get("instance_type") or "")
         serverless = values.get("deploy_mode") == "serverless"
@@ -66,7 +68,7 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
 
 
 GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
-PREDICTIVE_ONLY = frozenset({"sample_model", "model_format", "framework_version", "predict_output"})
+PREDICTIVE_ONLY = frozenset({"sample_model", "model_format", "framework_version", "predict_output", "json_response"})
 
 
 def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, default_engine: str) -> Any:

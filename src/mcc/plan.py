@@ -13,9 +13,12 @@ import yaml
 
 from mcc_lifecycle import names, policies
 from mcc_lifecycle.settings import Settings
+from mcc_runtime.schema import SCHEMA_FILE, Column, InputSchema
 
 from . import __version__, samples
 from .catalog import Catalog
+from .examples import request_examples, synthetic_payload
+from .input_schema import schema_for
 from .render import TEMPLATES_DIR, render_template
 from .spec import ProjectSpec
 
@@ -47,15 +50,17 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         from .generative_plan import plan_generative
 
         return plan_generative(spec, catalog)
-    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog)
-    context = template_context(spec, catalog, model_filename, payload_files)
+    schema = project_input_schema(spec, catalog)
+    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, schema)
+    context = template_context(spec, catalog, model_filename, payload_files, schema)
     files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
     files += _package_files(RUNTIME_PACKAGE, "code")
     files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += _iam_files(spec, catalog)
     files += model_files + payload_files
     files += [
-        PlannedFile("requirements.txt", _lines(requirements(spec, catalog))),
+        PlannedFile("requirements.txt", _lines(requirements(spec, catalog, schema))),
+        PlannedFile(f"code/{SCHEMA_FILE}", schema.to_json().encode()),
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
@@ -65,7 +70,11 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
 
 
 def template_context(
-    spec: ProjectSpec, catalog: Catalog, model_filename: str, payload_files: list[PlannedFile]
+    spec: ProjectSpec,
+    catalog: Catalog,
+    model_filename: str,
+    payload_files: list[PlannedFile],
+    schema: InputSchema | None = None,
 ) -> dict[str, Any]:
     framework = catalog.frameworks[spec.model.framework]
     image = catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator)
@@ -78,7 +87,9 @@ def template_context(
         "framework_version": spec.model.framework_version,
         "image": image,
         "predict_output": spec.serving.predict_output,
-        "feature_names": spec.model.feature_names,
+        "schema": schema or InputSchema(),
+        "examples": request_examples(schema or InputSchema(), payload_files),
+        "json_response": spec.serving.json_response,
         "server": catalog.servers[spec.serving.web_server],
         "instance": catalog.instance_types[spec.deployment.instance_type],
         "region": catalog.regions[spec.deployment.region],
@@ -125,7 +136,7 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
         "model_extensions": sorted({e for f in framework.formats.values() for e in f.extensions}),
         "model_is_directory": model_format.directory,
         "predict_output": spec.serving.predict_output,
-        "feature_names": list(spec.model.feature_names),
+        "json_response": spec.serving.json_response,
         "preload": framework.preload,
         "server": {"name": server.name, "app": server.app, "worker_class": server.worker_class},
         "max_payload_mb": spec.serving.max_payload_mb,
@@ -146,6 +157,7 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     if spec.generative:
         data["model"] = {"framework": spec.model.framework}
         del data["serving"]["predict_output"]
+        del data["serving"]["json_response"]
     else:
         del data["generation"]
         data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
@@ -154,7 +166,25 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
 
 
-def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[PlannedFile], str, list[PlannedFile]]:
+def project_input_schema(spec: ProjectSpec, catalog: Catalog) -> InputSchema:
+    """code/schema.json: the model's columns as the artifact, --feature-names and the sample payload tell them
+    (already checked by the spec); nothing known for sample models (the server reads them at start)."""
+    model = spec.model
+    if model.sample or not (model.file or model.feature_names):
+        return InputSchema()
+    framework = catalog.frameworks[model.framework]
+    try:
+        return schema_for(
+            framework, framework.formats[model.format], model.file, model.feature_names, model.sample_payload
+        )
+    except ImportError:  # the runtime's codecs need numpy here; the declared names are all there is to record
+        columns = tuple(Column(name, certain=False) for name in model.feature_names)
+        return InputSchema(columns, source="declared" if columns else "")
+
+
+def _model_and_payloads(
+    spec: ProjectSpec, catalog: Catalog, schema: InputSchema
+) -> tuple[list[PlannedFile], str, list[PlannedFile]]:
     model = spec.model
     if model.file:
         filename = model.file.name
@@ -179,13 +209,19 @@ def _model_and_payloads(spec: ProjectSpec, catalog: Catalog) -> tuple[list[Plann
         ]
     if model.sample_payload:
         payloads = [PlannedFile(f"samples/payload{model.sample_payload.suffix.lower()}", source=model.sample_payload)]
+    elif not payloads and schema.columns:
+        payloads = [PlannedFile("samples/payload.csv", synthetic_payload(schema))]
     return model_files, filename, payloads
 
 
-def requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
-    """requirements.txt: what the image's pip installs (on GPU images, less what the base already has)."""
+def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None = None) -> list[str]:
+    """requirements.txt: what the image's pip installs (on GPU images, less what the base already has);
+    pandas only for a model that takes a DataFrame."""
     model, accelerator = spec.model, spec.deployment.accelerator
-    return catalog.requirements(model.framework, model.framework_version, spec.serving.web_server, accelerator)
+    dataframe = bool(schema and schema.needs_pandas)
+    return catalog.requirements(
+        model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
+    )
 
 
 def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from mcc_runtime.schema import Column, InputSchema, SchemaError, width_mismatch
+
 from . import validation
 from .answers import BY_PATH, nest
 from .artifacts import artifact_error, recorded_feature_count
@@ -17,6 +19,7 @@ from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
+from .input_schema import PayloadMismatch
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -65,6 +68,7 @@ class ServingSpec(_Spec):
     web_server: WebServerName
     max_payload_mb: int = Field(ge=1, le=1024)
     predict_output: Literal["label", "proba", "both"] = "label"
+    json_response: Literal["object", "array"] = "object"
 
 
 class DeploymentSpec(_Spec):
@@ -153,25 +157,27 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
                 f"is not a {framework.display_name} version the catalog pins (allowed: {allowed})",
             )
         )
+    payload_errors = _payload_errors(model.sample_payload, answers)
     if model.file and model.sample:
         errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
         fmt = framework.formats.get(model.format)
         file_errors = _model_file_errors(model.file, framework, fmt, answers)
-        errors += file_errors or (_feature_name_errors(model, fmt, answers) if fmt else [])
+        errors += file_errors or (_feature_name_errors(model, fmt, answers) if fmt and not payload_errors else [])
     elif not model.sample:
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
     elif model.framework_version in framework.versions:
         errors += _sample_errors(framework, model.framework_version, answers)
     errors += accelerator_errors(spec, catalog, answers)
-    payload = model.sample_payload
+    return errors + payload_errors
+
+
+def _payload_errors(payload: Path | None, answers: Answers) -> list[FieldError]:
     if payload and not payload.is_file():
-        errors.append(_error(answers, "sample_payload", str(payload), "file not found"))
-    elif payload and payload.suffix.lower() not in PAYLOAD_SUFFIXES:
-        errors.append(
-            _error(answers, "sample_payload", str(payload), f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file")
-        )
-    return errors
+        return [_error(answers, "sample_payload", str(payload), "file not found")]
+    if payload and payload.suffix.lower() not in PAYLOAD_SUFFIXES:
+        return [_error(answers, "sample_payload", str(payload), f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file")]
+    return []
 
 
 def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
@@ -200,18 +206,31 @@ def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None
 
 
 def _feature_name_errors(model: ModelSpec, fmt: ModelFormat, answers: Answers) -> list[FieldError]:
-    """Declared feature names must be as many as the features the model file records (where it records them)."""
-    expected = recorded_feature_count(model.file, fmt.check) if model.feature_names else None
-    if expected is None or expected == len(model.feature_names):
+    """Declared names must be the model's own, in its order (where it records them), else as many as the
+    features it takes; the sample payload must fit the resulting columns."""
+    framework = load_catalog().frameworks[model.framework]
+    try:
+        schema = model_schema(model, framework, fmt)
+    except SchemaError as exc:
+        on_payload = isinstance(exc, PayloadMismatch) or not model.feature_names
+        key = "sample_payload" if on_payload else "feature_names"
+        value = str(model.sample_payload) if on_payload else ",".join(model.feature_names)
+        return [_error(answers, key, value, str(exc))]
+    expected = None if schema and schema.features else recorded_feature_count(model.file, fmt.check)
+    if not model.feature_names or expected is None or expected == len(model.feature_names):
         return []
-    return [
-        _error(
-            answers,
-            "feature_names",
-            ",".join(model.feature_names),
-            f"names {len(model.feature_names)} features, but {model.file.name} takes {expected} per row",
-        )
-    ]
+    declared = InputSchema(tuple(Column(name) for name in model.feature_names))
+    return [_error(answers, "feature_names", ",".join(model.feature_names), width_mismatch(declared, expected))]
+
+
+def model_schema(model: ModelSpec, framework: Framework, fmt: ModelFormat) -> InputSchema | None:
+    """The project's input schema (None where the runtime's codecs cannot be imported here)."""
+    try:
+        from .input_schema import schema_for  # imports the runtime's codecs (numpy, orjson)
+
+        return schema_for(framework, fmt, model.file, model.feature_names, model.sample_payload)
+    except ImportError:
+        return None
 
 
 def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:

@@ -172,9 +172,13 @@ def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSch
         return InputSchema(columns, None, frame, "model", from_model.notes)
     width = from_model.width
     if recorded.features is not None and recorded.features != width:
-        shown = f"{recorded.features} columns ({', '.join(recorded.names)})" if recorded.columns else recorded.features
-        raise SchemaError(f"the project declares {shown}, but the model takes {width} features per row")
+        raise SchemaError(width_mismatch(recorded, width))
     return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source)
+
+
+def width_mismatch(recorded: InputSchema, width: int) -> str:
+    shown = f"{recorded.features} columns ({', '.join(recorded.names)})" if recorded.columns else recorded.features
+    return f"the project declares {shown}, but the model takes {width} features per row"
 
 
 def _fill_in(column: Column, recorded: Column | None) -> Column:

@@ -8,6 +8,7 @@ Standard library only, so it runs with any Python 3.11+::
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -16,23 +17,45 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from .schema import SCHEMA_FILE  # standard library only, as this module
+
 CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
 ANSWER_KEYS = ("predictions", "probabilities")
 
 
-def count_rows(payload: bytes, content_type: str) -> int:
-    """Rows in a request body (a CSV header row does not count)."""
+def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = ()) -> int:
+    """Rows in a request body (a CSV header row naming the model's columns does not count)."""
+    text = payload.decode("utf-8-sig")
     if content_type in ("text/csv", "application/jsonlines"):
-        lines = [line for line in payload.decode().splitlines() if line.strip()]
-        if content_type == "text/csv" and lines and not any(c.isdigit() for c in lines[0]):
+        lines = [line for line in text.splitlines() if line.strip()]
+        if content_type == "text/csv" and lines and _is_header(next(csv.reader(lines[:1])), names):
             lines = lines[1:]
         return len(lines)
-    document = json.loads(payload)
+    document = json.loads(text)
     if isinstance(document, dict):
+        if "columns" in document and "data" in document:
+            return len(document["data"])
+        if not any(k in document for k in ("instances", "inputs")):
+            return 1  # one row keyed by column name
         document = document.get("instances", document.get("inputs"))
     if not isinstance(document, list):
         raise ValueError("the JSON payload holds no list of rows")
-    return len(document) if document and isinstance(document[0], list) else 1
+    return len(document) if document and isinstance(document[0], (list, dict)) else 1
+
+
+def _is_header(cells: list[str], names: tuple[str, ...]) -> bool:
+    if names:
+        return {cell.strip() for cell in cells} <= set(names)
+    return not any(c.isdigit() for c in ",".join(cells))
+
+
+def schema_names() -> tuple[str, ...]:
+    """The model's column names from this project's ``code/schema.json`` (none when it names none)."""
+    try:
+        document = json.loads((Path(__file__).resolve().parent.parent / SCHEMA_FILE).read_text())
+    except (OSError, ValueError):
+        return ()
+    return tuple(column.get("name", "") for column in document.get("columns") or ())
 
 
 def wait_until_ready(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> None:
@@ -86,9 +109,13 @@ def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
         answer = json.loads(body)
     except ValueError:
         answer = None
+    expected = count_rows(payload, content_type, schema_names())
+    if isinstance(answer, list):  # json_response=array: the bare predictions
+        if len(answer) != expected:
+            raise AssertionError(f"expected {expected} predictions, got {str(answer)[:200]}")
+        return {"predictions": answer}
     if not isinstance(answer, dict):
-        raise AssertionError(f"the answer is not a JSON object: {body[:200]!r}")
-    expected = count_rows(payload, content_type)
+        raise AssertionError(f"the answer is not a JSON object or array: {body[:200]!r}")
     for key in (k for k in ANSWER_KEYS if k in answer):
         if not isinstance(answer[key], list) or len(answer[key]) != expected:
             raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")

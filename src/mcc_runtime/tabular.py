@@ -39,7 +39,7 @@ def conform(data: Table | np.ndarray, schema: InputSchema) -> Any:
         array = _two_d(data)
         _check_width(array.shape[1], schema, "the array has")
         return _frame_of_numbers(array, schema) if schema.needs_pandas else array
-    rows = _ordered_rows(data, schema)
+    rows = ordered_rows(data, schema)
     if not schema.needs_pandas:
         return _check_missing_numbers(_numbers(rows, schema), schema)
     return _frame(rows, schema)
@@ -58,7 +58,7 @@ def missing_cells(data: Any, limit: int = 3) -> list[str]:
     return [f"row {r + 1}, column {_label(names[c] if names else None, c)}" for r, c in where[:limit]]
 
 
-def _ordered_rows(table: Table, schema: InputSchema) -> list[list[Any]]:
+def ordered_rows(table: Table, schema: InputSchema) -> list[list[Any]]:
     names = schema.names
     if table.records is not None:
         if not names:

@@ -47,7 +47,9 @@ def customers(seed: int = 3, rows: int = ROWS) -> tuple[pd.DataFrame, np.ndarray
             "region": rng.choice(REGIONS, rows),
         }
     )
-    score = (frame.age - 45) / 10 + (frame.plan == "enterprise") * 1.5 - (frame.region == "apac") + (frame.income - 60) / 20
+    score = (
+        (frame.age - 45) / 10 + (frame.plan == "enterprise") * 1.5 - (frame.region == "apac") + (frame.income - 60) / 20
+    )
     target = (score + rng.normal(0, 0.5, rows) > 0).astype(int).to_numpy()
     return frame, target
 

@@ -144,8 +144,9 @@ def test_feature_names_reach_the_runtime_and_the_record(run, tmp_path, models):
     names = [f"f{i}" for i in range(13)]
     result = run(*new("named", "xgboost", models["xgboost-json-both"], "--feature-names", " , ".join(names)))
     assert result.exit_code == 0, result.output
-    serving = json.loads((tmp_path / "named" / "code" / "serving.json").read_text())
-    assert serving["feature_names"] == names
+    schema = json.loads((tmp_path / "named" / "code" / "schema.json").read_text())
+    assert [column["name"] for column in schema["columns"]] == names
+    assert schema["source"] == "declared"
     record = yaml.safe_load((tmp_path / "named" / "mcc.yaml").read_text())
     assert record["model"]["feature_names"] == names
 
@@ -155,5 +156,5 @@ def test_feature_names_unlike_the_models_recorded_width_are_refused(run, tmp_pat
     framework = case_id.split("-")[0]
     result = run(*new("bad", framework, models[case_id], "--feature-names", "a,b,c"))
     assert result.exit_code == 2, result.output
-    assert "names 3 features, but" in result.output and "takes 13 per row" in result.output
+    assert "declares 3 columns (a, b, c), but the model takes 13 features per row" in " ".join(result.output.split())
     assert not (tmp_path / "bad").exists()

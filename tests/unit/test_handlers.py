@@ -8,6 +8,7 @@ import pytest
 from mcc_runtime.defaults import DefaultHooks
 from mcc_runtime.errors import BadRequest
 from mcc_runtime.handlers import labels_from_proba, load_handler, two_class
+from mcc_runtime.schema import Column, InputSchema
 from mcc_runtime.settings import Settings
 from tests.support.frameworks import CASES, train
 
@@ -158,12 +159,18 @@ def test_every_handler_tells_the_models_feature_count_where_it_records_one(tmp_p
 
 def test_declared_feature_names_must_match_the_models_width_at_load(tmp_path, wine_model_file):
     def load(names):
+        columns = tuple(Column(name) for name in names)
+        (tmp_path / "schema.json").write_text(InputSchema(columns, source="declared").to_json())
         settings = Settings(
             code_dir=tmp_path, model_dir=wine_model_file.parent, handler="sklearn",
-            model_filename=wine_model_file.name, feature_names=names,
+            model_filename=wine_model_file.name,
         )  # fmt: skip
         return DefaultHooks(settings).model_fn(str(wine_model_file.parent))
 
-    with pytest.raises(ValueError, match=r"declares 3 feature names, but the model in .*wine\.joblib takes 13"):
+    with pytest.raises(
+        ValueError,
+        match=r"schema.json does not match the model in .*wine\.joblib: the project "
+        r"declares 3 columns \(a, b, c\), but the model takes 13 features per row",
+    ):
         load(("a", "b", "c"))
     assert load(tuple(f"f{i}" for i in range(13))) is not None

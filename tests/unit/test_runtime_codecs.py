@@ -6,6 +6,7 @@ import pytest
 
 from mcc_runtime import codecs
 from mcc_runtime.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from mcc_runtime.schema import Column, InputSchema
 
 
 @pytest.mark.parametrize(
@@ -54,6 +55,10 @@ def test_csv_rows_decode_to_a_float_matrix():
     assert data.dtype == np.float64
 
 
+def named(*names: str) -> InputSchema:
+    return InputSchema(tuple(Column(name) for name in names))
+
+
 def test_csv_with_quoted_numbers_decodes():
     np.testing.assert_array_equal(codecs.decode(b'"1","2"\n', "text/csv"), [[1, 2]])
 
@@ -61,10 +66,9 @@ def test_csv_with_quoted_numbers_decodes():
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"1,2,3\n4,5\n", "row 2 has 2 values but row 1 has 3"),
-        (b"1,2\n3,abc\n", "row 2 column 2: 'abc' is not a number"),
-        (b"1,,3\n", "row 1 column 2"),
-        (b"\n \n", "no rows"),
+        (b"1,2,3\n4,5\n", "row 2 has 2 values, but row 1 has 3"),
+        (b"1,2\n3,abc\n", "row 2, column 2: 'abc' is not a number"),
+        (b"\n \n", "the request body is empty"),
         (b"\xff\xfe1,2", "not UTF-8"),
     ],
 )
@@ -160,11 +164,11 @@ def npy_bytes(array) -> bytes:
 def test_json_lines_rows_decode_and_objects_need_feature_names():
     np.testing.assert_array_equal(codecs.decode(b"[1, 2]\n\n[3, 4]\n", "application/jsonlines"), [[1, 2], [3, 4]])
     body = b'{"b": 2, "a": 1}\n{"a": 3, "b": 4}\n'
-    np.testing.assert_array_equal(codecs.decode(body, "application/jsonlines", ("a", "b")), [[1, 2], [3, 4]])
-    with pytest.raises(BadRequest, match="declares no feature names"):
+    np.testing.assert_array_equal(codecs.decode(body, "application/jsonlines", named("a", "b")), [[1, 2], [3, 4]])
+    with pytest.raises(BadRequest, match="declares no column names"):
         codecs.decode(body, "application/jsonlines")
-    with pytest.raises(BadRequest, match="missing c"):
-        codecs.decode(body, "application/jsonlines", ("a", "b", "c"))
+    with pytest.raises(BadRequest, match="row 1: missing c"):
+        codecs.decode(body, "application/jsonlines", named("a", "b", "c"))
     with pytest.raises(BadRequest, match="line 2 is not valid JSON"):
         codecs.decode(b"[1, 2]\n[3,", "application/jsonl")
 
@@ -181,20 +185,20 @@ def test_npy_arrays_decode_and_pickles_are_refused():
 
 def test_csv_header_orders_columns_by_the_declared_feature_names():
     body = b"b,a\n2,1\n4,3\n"
-    np.testing.assert_array_equal(codecs.decode(body, "text/csv", ("a", "b")), [[1, 2], [3, 4]])
-    with pytest.raises(BadRequest, match="declares no feature names"):
+    np.testing.assert_array_equal(codecs.decode(body, "text/csv", named("a", "b")), [[1, 2], [3, 4]])
+    with pytest.raises(BadRequest, match="declares no column names"):
         codecs.decode(body, "text/csv")
-    with pytest.raises(BadRequest, match="unknown c"):
-        codecs.decode(b"a,c\n1,2\n", "text/csv", ("a", "b"))
+    with pytest.raises(BadRequest, match="columns: missing b; unknown c"):
+        codecs.decode(b"a,c\n1,2\n", "text/csv", named("a", "b"))
     with pytest.raises(BadRequest, match="header but no rows"):
-        codecs.decode(b"a,b\n", "text/csv", ("a", "b"))
-    np.testing.assert_array_equal(codecs.decode(b"1,2\n", "text/csv", ("a", "b")), [[1, 2]])  # header optional
+        codecs.decode(b"a,b\n", "text/csv", named("a", "b"))
+    np.testing.assert_array_equal(codecs.decode(b"1,2\n", "text/csv", named("a", "b")), [[1, 2]])  # header optional
 
 
 def test_json_rows_may_be_objects_keyed_by_feature_name():
     body = json.dumps({"instances": [{"b": 2, "a": 1}]}).encode()
-    np.testing.assert_array_equal(codecs.decode(body, "application/json", ("a", "b")), [[1, 2]])
-    np.testing.assert_array_equal(codecs.decode(b'{"a": 1, "b": 2}', "application/json", ("a", "b")), [[1, 2]])
+    np.testing.assert_array_equal(codecs.decode(body, "application/json", named("a", "b")), [[1, 2]])
+    np.testing.assert_array_equal(codecs.decode(b'{"a": 1, "b": 2}', "application/json", named("a", "b")), [[1, 2]])
 
 
 def test_labels_and_probabilities_encode_as_columns_in_every_type():

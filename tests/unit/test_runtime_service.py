@@ -54,7 +54,7 @@ def test_ping_is_503_until_the_model_is_loaded(tmp_path, wine_model_file, wine):
 @pytest.mark.parametrize(
     ("body", "content_type", "accept", "status", "message"),
     [
-        (b"1,2,3\n", "text/csv", None, 400, "expected 13 features per row, got 3"),
+        (b"1,2,3\n", "text/csv", None, 400, "rows have 3 values, but the model takes 13"),
         (b",".join([b"nan"] * 13), "text/csv", None, 400, "the model rejected the input"),
         (b"1,2", "application/xml", None, 415, "unsupported Content-Type application/xml"),
         (b"1,2", "text/csv", "application/xml", 406, "available: application/json, text/csv"),

@@ -71,6 +71,7 @@ class Framework(_Entry):
     preload: bool
     system_packages: tuple[str, ...] = ()
     gpu: bool = False  # has a GPU image (versions[*].gpu)
+    schema_at_generation: bool = False  # mcc new loads the model to read its columns (cheap to import)
     default_format: str
     formats: dict[str, ModelFormat]
     default_version: str
@@ -143,6 +144,7 @@ class RuntimeBase(_Entry):
     service_user: str
     service_uid: int
     requirements: tuple[str, ...]
+    dataframe_requirements: tuple[str, ...]
     test_requirements: tuple[str, ...]
     tool_requirements: tuple[str, ...]
 
@@ -277,12 +279,16 @@ class Catalog(_Entry):
                 raise ValueError(f"default engine {name!r} is not in the catalog's engines")
         return self
 
-    def requirements(self, framework: str, version: str, server: str, accelerator: str = "cpu") -> list[str]:
-        """The image's pinned requirements: runtime + framework version + web server, merged. On a GPU
-        image, the packages its base already holds (in their CUDA build) are left out."""
+    def requirements(
+        self, framework: str, version: str, server: str, accelerator: str = "cpu", dataframe: bool = False
+    ) -> list[str]:
+        """The image's pinned requirements: runtime + framework version + web server (+ pandas for models that
+        take a DataFrame), merged. On a GPU image, the packages its base already holds (in their CUDA build)
+        are left out."""
         entry = self.frameworks[framework].versions[version]
         provided = {_normalized(p) for p in entry.gpu.provided} if accelerator == "gpu" and entry.gpu else set()
-        pins = merge_pins(self.runtime.requirements, entry.requirements, self.servers[server].requirements)
+        frame = self.runtime.dataframe_requirements if dataframe else ()
+        pins = merge_pins(self.runtime.requirements, entry.requirements, self.servers[server].requirements, frame)
         return [line for line in pins if _normalized(PIN.match(line).group(1)) not in provided]
 
     def image(self, framework: str, version: str, accelerator: str) -> Image:

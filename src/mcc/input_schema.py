@@ -1,0 +1,150 @@
+"""The model's input schema at generation: what the artifact records, else the declared names and the sample.
+
+The artifact is read with the runtime's own handler (the same code the server runs at start), for frameworks
+the catalog marks ``schema_at_generation`` and only where the framework can be imported here. Where it
+cannot, the server still reads the model's columns when it starts and refuses a project that contradicts them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcc_runtime.schema import Column, InputSchema, SchemaError, reconcile
+
+from .catalog import Framework, ModelFormat
+
+PAYLOAD_TYPES = {".csv": "text/csv", ".json": "application/json"}
+
+
+class PayloadMismatch(SchemaError):
+    """The sample payload cannot be read, or does not fit the model's columns."""
+
+
+@dataclass(frozen=True)
+class ModelReading:
+    """The schema the model records (None: not read here), and why it was not read."""
+
+    schema: InputSchema | None
+    note: str = ""
+
+
+def read_model(framework: Framework, model_format: ModelFormat, path: Path) -> ModelReading:
+    """Load the model with the runtime's handler and read its columns (cached per file)."""
+    if not framework.schema_at_generation:
+        return ModelReading(None, f"{framework.display_name} models are read when the server starts")
+    stat = path.stat()
+    return _read(framework.handler, model_format.name, path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read(handler_name: str, model_format: str, path: Path, _mtime: int, _size: int) -> ModelReading:
+    later = "the server reads the model's columns when it starts"
+    try:
+        from mcc_runtime.handlers import load_handler, model_schema
+
+        handler = load_handler(handler_name)
+    except ImportError as exc:
+        return ModelReading(None, f"{exc.name} cannot be imported here; {later}")
+    try:
+        model = handler.load(path, model_format)
+        return ModelReading(model_schema(handler, model))
+    except Exception as exc:  # the user's artifact: any failure to load it here is reported, not raised
+        problem = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return ModelReading(None, f"could not load it here ({problem}); {later}")
+
+
+def payload_schema(path: Path, names: tuple[str, ...] = ()) -> InputSchema:
+    """Column names (header, objects, split ``columns``, else ``names``) and kinds as the sample shows them:
+    a column whose every present value is a number is a number, any other is text."""
+    from mcc_runtime import codecs
+    from mcc_runtime.tabular import MISSING_WORDS
+
+    given = InputSchema(tuple(Column(n, certain=False) for n in names))
+    parser = codecs.PARSERS[PAYLOAD_TYPES[path.suffix.lower()]]
+    table = parser(path.read_bytes(), given)
+    if table.records is not None:
+        header = list(table.records[0])
+        rows = [[record.get(name) for name in header] for record in table.records]
+    else:
+        header, rows = table.names or list(names), table.rows or []
+    if not header:
+        return InputSchema(width=len(rows[0]) if rows else None, source="sample")
+
+    def is_number(value: object) -> bool:
+        if value is None or isinstance(value, (int, float)):
+            return True
+        text = str(value).strip()
+        if text.lower() in MISSING_WORDS:
+            return True
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    columns = []
+    for index, name in enumerate(header):
+        values = [row[index] for row in rows if index < len(row)]
+        kind = "number" if all(is_number(v) for v in values) else "text"
+        columns.append(Column(str(name), kind, certain=False))
+    return InputSchema(tuple(columns), frame=any(c.kind != "number" for c in columns), source="sample")
+
+
+def project_schema(
+    from_model: InputSchema | None, declared: tuple[str, ...], sample: InputSchema | None
+) -> InputSchema:
+    """What ``code/schema.json`` records. Raises SchemaError when the sources contradict each other."""
+    if declared:
+        kinds = {c.name: c for c in sample.columns} if sample and sample.columns else {}
+        if sample and sample.columns and set(sample.names) != set(declared):
+            raise SchemaError(f"the sample payload's columns ({', '.join(sample.names)}) are not the declared ones")
+        columns = tuple(kinds.get(n) or Column(n, certain=False) for n in declared)
+        recorded = InputSchema(columns, frame=any(c.kind != "number" for c in columns), source="declared")
+    elif sample and sample.columns and from_model and from_model.columns:
+        recorded = InputSchema(sample.columns, frame=sample.frame, source="sample")
+    else:
+        recorded = InputSchema(width=sample.features if sample else None, source="sample" if sample else "")
+    if from_model and from_model.columns and recorded.columns and set(recorded.names) == set(from_model.names):
+        # a sample may name the columns in any order: only its kinds count against the model's order
+        recorded = InputSchema(
+            tuple({c.name: c for c in recorded.columns}[n] for n in from_model.names),
+            frame=recorded.frame,
+            source=recorded.source,
+        )
+        if declared and tuple(declared) != from_model.names:
+            raise SchemaError(
+                f"--feature-names lists {', '.join(declared)}, but the model records its columns in the order "
+                f"{', '.join(from_model.names)}"
+            )
+    return reconcile(recorded, from_model)
+
+
+def schema_for(
+    framework: Framework,
+    model_format: ModelFormat,
+    model_file: Path | None,
+    declared: tuple[str, ...],
+    sample_payload: Path | None,
+) -> InputSchema:
+    """The project's schema from every source; SchemaError when they contradict each other, BadRequest
+    (from the runtime's codecs) when the sample payload does not fit it."""
+    from mcc_runtime import codecs
+    from mcc_runtime.errors import RequestError
+
+    reading = read_model(framework, model_format, model_file) if model_file else ModelReading(None)
+    try:
+        known = declared or (reading.schema.names if reading.schema else ())
+        sample = payload_schema(sample_payload, known) if sample_payload else None
+    except RequestError as exc:
+        raise PayloadMismatch(f"cannot be read: {exc.message}") from None
+    schema = project_schema(reading.schema, declared, sample)
+    if sample_payload:
+        try:
+            codecs.decode(sample_payload.read_bytes(), PAYLOAD_TYPES[sample_payload.suffix.lower()], schema)
+        except RequestError as exc:
+            raise PayloadMismatch(f"does not fit the model's columns: {exc.message}") from None
+    return InputSchema(
+        schema.columns, schema.width, schema.frame, schema.source, (reading.note,) if reading.note else ()
+    )
