@@ -106,18 +106,10 @@ def project_schema(
         recorded = InputSchema(sample.columns, frame=sample.frame, source="sample")
     else:
         recorded = InputSchema(width=sample.features if sample else None, source="sample" if sample else "")
-    if from_model and from_model.columns and recorded.columns and set(recorded.names) == set(from_model.names):
-        # a sample may name the columns in any order: only its kinds count against the model's order
-        recorded = InputSchema(
-            tuple({c.name: c for c in recorded.columns}[n] for n in from_model.names),
-            frame=recorded.frame,
-            source=recorded.source,
-        )
-        if declared and tuple(declared) != from_model.names:
-            raise SchemaError(
-                f"--feature-names lists {', '.join(declared)}, but the model records its columns in the order "
-                f"{', '.join(from_model.names)}"
-            )
+    same_names = from_model and from_model.columns and set(recorded.names) == set(from_model.names)
+    if same_names and not declared:  # a sample may name the columns in any order: only its kinds count
+        by_name = {c.name: c for c in recorded.columns}
+        recorded = InputSchema(tuple(by_name[n] for n in from_model.names), frame=recorded.frame, source="sample")
     return reconcile(recorded, from_model)
 
 

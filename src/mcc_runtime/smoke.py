@@ -110,18 +110,26 @@ def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
     except ValueError:
         answer = None
     expected = count_rows(payload, content_type, schema_names())
-    if isinstance(answer, list):  # json_response=array: the bare predictions
-        if len(answer) != expected:
-            raise AssertionError(f"expected {expected} predictions, got {str(answer)[:200]}")
-        return {"predictions": answer}
-    if not isinstance(answer, dict):
+    if not isinstance(answer, (dict, list)):
         raise AssertionError(f"the answer is not a JSON object or array: {body[:200]!r}")
+    answer = answer_columns(answer)
     for key in (k for k in ANSWER_KEYS if k in answer):
         if not isinstance(answer[key], list) or len(answer[key]) != expected:
             raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")
     if not any(k in answer for k in ANSWER_KEYS):
         raise AssertionError(f"expected {' or '.join(ANSWER_KEYS)} in the answer, got {str(answer)[:200]}")
     return answer
+
+
+def answer_columns(answer: dict | list, single: str = "predictions") -> dict:
+    """A JSON answer in either shape (``json_response``) as named columns: ``{"predictions": [...]}`` and/or
+    ``{"probabilities": [...]}``. A bare array is the ``single`` column, or per-row objects of several."""
+    if isinstance(answer, dict):
+        return answer
+    if answer and all(isinstance(row, dict) for row in answer):
+        keys = {"prediction": "predictions"}
+        return {keys.get(k, k): [row[k] for row in answer] for k in answer[0]}
+    return {single: answer}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from mcc_runtime.local import LocalServer  # noqa: E402
 from mcc_runtime.nginx import find_nginx  # noqa: E402
 from mcc_runtime.service import InferenceService  # noqa: E402
 from mcc_runtime.settings import Settings  # noqa: E402
-from mcc_runtime.smoke import CONTENT_TYPES  # noqa: E402
+from mcc_runtime.smoke import CONTENT_TYPES, answer_columns  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +65,7 @@ def assert_same_answer():
 
     def check(answer, prediction, rows):
         columns = prediction if isinstance(prediction, dict) else {"predictions": prediction}
+        answer = answer_columns(answer, single=next(iter(columns)))  # either JSON answer shape (json_response)
         for name, values in columns.items():
             values = np.asarray(values)
             assert len(values) == len(answer[name]) == rows > 0
