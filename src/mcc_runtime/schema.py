@@ -122,7 +122,9 @@ class InputSchema:
         width = data.get("width")
         if width is not None and (not isinstance(width, int) or width < 1):
             raise SchemaError(f"width {width!r} must be a positive integer")
-        return cls(tuple(columns), width, bool(data.get("frame", False)), data.get("source", ""))
+        if columns and width is not None and width != len(columns):
+            raise SchemaError(f"width {width} differs from the {len(columns)} named columns")
+        return cls(tuple(columns), None if columns else width, bool(data.get("frame", False)), data.get("source", ""))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"

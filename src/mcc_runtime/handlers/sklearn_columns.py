@@ -24,7 +24,7 @@ def input_schema(model: Any) -> InputSchema | None:
     transformer, after = _column_transformer(model)
     if transformer is None:
         chain = _steps(model)
-        columns = tuple(Column(name, certain=False, missing=_missing_ok(chain)) for name in names)
+        columns = tuple(Column(name, missing=_missing_ok(chain), certain=_numeric(chain)) for name in names)
         return InputSchema(columns, frame=False, source="model")
     routes = _routes(transformer, names)
     columns = tuple(_column(name, *routes.get(name, ("drop", 0)), after) for name in names)
@@ -44,7 +44,17 @@ def _column(name: str, step: Any, position: int, after: list[Any]) -> Column:
             return Column(name, "number", (), missing)
         if getattr(part, "vocabulary_", None) is not None:
             return Column(name, "text", (), missing)
-    return Column(name, "number", (), missing, certain=False)
+    return Column(name, "number", (), missing, certain=_numeric(chain))
+
+
+def _numeric(chain: list[Any]) -> bool:
+    """scikit-learn's own steps (other than an arbitrary function) take numbers; custom code may take anything."""
+    return all(
+        _is_passthrough(step)
+        or step == "drop"
+        or (type(step).__module__.startswith("sklearn.") and type(step).__name__ != "FunctionTransformer")
+        for step in chain
+    )
 
 
 def _column_transformer(model: Any) -> tuple[Any, list[Any]]:

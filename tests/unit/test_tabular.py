@@ -1,0 +1,224 @@
+"""The input schema in-process: what each framework's artifact records, requests conformed to it (array or
+DataFrame), every per-field error, missing values, BOM, LIBSVM and the bare JSON answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mcc_runtime import codecs
+from mcc_runtime.defaults import DefaultHooks
+from mcc_runtime.errors import BadRequest, UnsupportedMediaType
+from mcc_runtime.handlers import load_handler, model_schema
+from mcc_runtime.schema import Column, InputSchema, SchemaError, reconcile
+from mcc_runtime.settings import Settings
+from tests.support import tabular
+
+FORMATS = {"sklearn": "joblib", "lightgbm": "txt", "xgboost": "json"}
+CHURN = InputSchema(
+    (
+        Column("age", missing=False),
+        Column("plan", "category", ("basic", "pro", "NA")),
+        Column("income"),
+        Column("member", "boolean"),
+    ),
+    frame=True,
+)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tabular")
+    return {name: build(directory) for name, build in tabular.BUILDERS.items()}
+
+
+def schema_of(model: tabular.Tabular) -> InputSchema:
+    handler = load_handler(model.framework)
+    return reconcile(InputSchema(), model_schema(handler, handler.load(model.path, FORMATS[model.framework])))
+
+
+def kinds(schema: InputSchema) -> list[tuple]:
+    return [(c.name, c.kind, c.categories, c.missing) for c in schema.columns]
+
+
+def test_a_column_transformer_pipeline_records_text_columns_with_their_categories(models):
+    schema = schema_of(models["churn-pipeline"])
+    assert schema.frame and schema.source == "model"
+    assert kinds(schema) == [
+        ("age", "number", (), False),  # StandardScaler passes NaN on to LogisticRegression, which refuses it
+        ("plan", "text", ("basic", "enterprise", "pro"), True),  # handle_unknown="ignore": others are allowed
+        ("income", "number", (), False),
+        ("region", "text", ("apac", "eu", "us"), True),
+    ]
+
+
+def test_a_model_that_takes_nan_allows_missing_values_in_every_column(models):
+    schema = schema_of(models["hist-gradient-boosting"])
+    assert not schema.frame and kinds(schema) == [("age", "number", (), True), ("income", "number", (), True)]
+
+
+def test_lightgbm_and_xgboost_record_their_category_columns_and_values(models):
+    assert kinds(schema_of(models["lightgbm-category"]))[1] == ("plan", "category", tabular.PLANS, True)
+    assert kinds(schema_of(models["xgboost-categorical"]))[1] == ("region", "category", tabular.REGIONS, True)
+
+
+def test_a_model_fitted_on_an_array_records_only_its_width(wine_model):
+    assert model_schema(load_handler("sklearn"), wine_model) == InputSchema(width=13)
+
+
+@pytest.mark.parametrize("name", list(tabular.BUILDERS))
+def test_every_request_shape_conforms_to_what_model_predict_gets(models, name):
+    model = models[name]
+    schema = schema_of(model)
+    for make, content_type in (
+        (tabular.csv_body, "text/csv"),
+        (tabular.split_body, "application/json"),
+        (tabular.jsonlines_body, "application/jsonlines"),
+    ):
+        data = codecs.decode(make(model.rows), content_type, schema)
+        assert load_handler(model.framework).predict(model.model, data).tolist() == model.predict(model.rows)
+
+
+def test_numeric_models_keep_the_float_array_path(models):
+    data = codecs.decode(
+        tabular.csv_body(models["hist-gradient-boosting"].rows), "text/csv", schema_of(models["hist-gradient-boosting"])
+    )
+    assert isinstance(data, np.ndarray) and data.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b"age,plan,income,member\n,pro,1,true\n",
+            "row 1, column 'age': the value is missing, and this model cannot "
+            "take missing values there (expected a number)",
+        ),
+        (b"41,gold,1,true\n", "row 1, column 'plan': 'gold' is not one of basic, pro, NA"),
+        (b"41,pro,1,true\n41,pro,abc,true\n", "row 2, column 'income': 'abc' is not a number"),
+        (b"41,pro,1,perhaps\n", "row 1, column 'member': 'perhaps' is not true or false"),
+        (b"41,pro,1\n", "rows have 3 values, but the model takes 4 (age, plan, income, member)"),
+        (b"age,plan,member\n1,pro,true\n", "columns: missing income (expected age, plan, income, member)"),
+        (b"age,plan,income,member,x\n1,pro,1,true,2\n", "columns: unknown x (expected age, plan, income, member)"),
+    ],
+)
+def test_every_field_error_names_row_column_value_and_expectation(body, message):
+    with pytest.raises(BadRequest) as raised:
+        codecs.decode(body, "text/csv", CHURN)
+    assert raised.value.message == message
+
+
+def test_json_field_errors_are_as_precise():
+    with pytest.raises(BadRequest, match=r"row 2, column 'income': \[1\] is not a number"):
+        codecs.decode(b'{"columns": ["age","plan","income","member"], "data": [[1,"pro",1,true],[1,"pro",[1],true]]}',
+                      "application/json", CHURN)  # fmt: skip
+    with pytest.raises(BadRequest, match="row 2: missing member; unknown membr"):
+        codecs.decode(b'[{"age":1,"plan":"pro","income":1,"member":true},{"age":1,"plan":"pro","income":1,"membr":1}]',
+                      "application/json", CHURN)  # fmt: skip
+
+
+def test_a_frame_gets_the_schemas_dtypes_and_missing_values_in_every_spelling():
+    frame = codecs.decode(b"41,pro,,true\n42,NA,NA,0\n43,basic,null,yes\n", "text/csv", CHURN)
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["age", "plan", "income", "member"]
+    assert frame["plan"].dtype == "category" and list(frame["plan"].cat.categories) == ["basic", "pro", "NA"]
+    assert frame["plan"].tolist() == ["pro", "NA", "basic"]  # a category literally named NA stays a value
+    assert frame["income"].isna().all() and frame["member"].tolist() == [True, False, True]
+
+
+def test_empty_csv_fields_and_json_nulls_are_nan_on_the_array_path():
+    schema = InputSchema((Column("a"), Column("b")))
+    np.testing.assert_array_equal(codecs.decode(b"1,\n,NA\n", "text/csv", schema), [[1, np.nan], [np.nan, np.nan]])
+    np.testing.assert_array_equal(codecs.decode(b"[[1, null]]", "application/json", schema), [[1, np.nan]])
+
+
+def test_a_utf8_bom_is_ignored_in_every_text_encoding():
+    schema = InputSchema((Column("a"), Column("b")))
+    bom = b"\xef\xbb\xbf"
+    for body, content_type in ((b"a,b\n1,2\n", "text/csv"), (b'[{"a":1,"b":2}]', "application/json"),
+                               (b'{"a":1,"b":2}\n', "application/jsonlines")):  # fmt: skip
+        np.testing.assert_array_equal(codecs.decode(bom + body, content_type, schema), [[1, 2]])
+
+
+def test_mlflow_and_pandas_split_and_records_shapes_decode():
+    schema = InputSchema((Column("a"), Column("b")))
+    for document in (
+        {"dataframe_split": {"columns": ["b", "a"], "data": [[2, 1]]}},
+        {"dataframe_records": [{"b": 2, "a": 1}]},
+        {"columns": ["b", "a"], "index": [0], "data": [[2, 1]]},
+    ):
+        np.testing.assert_array_equal(
+            codecs.decode(json.dumps(document).encode(), "application/json", schema), [[1, 2]]
+        )
+
+
+def test_libsvm_rows_match_xgboosts_own_sparse_prediction(tmp_path, wine):
+    import scipy.sparse
+    import xgboost
+
+    from mcc import samples
+
+    path = tmp_path / "model.json"
+    samples.save("wine_xgboost", "json", path)
+    booster = xgboost.Booster(model_file=str(path))
+    rows = wine[0][:4].copy()
+    rows[1, 3] = rows[2, 0] = 0.0
+    sparse = scipy.sparse.csr_matrix(rows)  # the zeros are left out, as a LIBSVM writer leaves them out
+    lines = [" ".join(["1", *(f"{i}:{float(v)!r}" for i, v in zip(r.indices, r.data, strict=True))]) for r in sparse]
+    hooks = DefaultHooks(Settings(code_dir=tmp_path, model_dir=tmp_path, handler="xgboost", model_format="json",
+                                  model_filename="model.json", predict_output="proba"))  # fmt: skip
+    model = hooks.model_fn(str(tmp_path))
+    data = hooks.input_fn("\n".join(lines).encode(), "text/libsvm")
+    assert np.isnan(data[1, 3]) and np.isnan(data[2, 0])  # absent is missing, as in XGBoost's own sparse input
+    np.testing.assert_array_equal(hooks.predict_fn(data, model)["probabilities"], booster.inplace_predict(sparse))
+    with pytest.raises(BadRequest, match="feature index 20, but the model takes 13"):
+        hooks.input_fn(b"1 20:1.5\n", "text/libsvm")
+    with pytest.raises(UnsupportedMediaType):
+        codecs.decode(b"1 0:1.5\n", "text/libsvm")  # only where the framework takes it
+
+
+def test_bare_json_answers_are_arrays_as_aws_containers_answer():
+    labels, proba = np.array([1, 0]), np.array([[0.25, 0.75], [0.5, 0.5]])
+    assert json.loads(codecs.encode(labels, "application/json", bare_json=True)) == [1, 0]
+    assert json.loads(codecs.encode({"probabilities": proba}, "application/json", bare_json=True)) == proba.tolist()
+    both = codecs.encode({"predictions": labels, "probabilities": proba}, "application/json", bare_json=True)
+    assert json.loads(both) == [{"prediction": 1, "probabilities": [0.25, 0.75]},
+                                {"prediction": 0, "probabilities": [0.5, 0.5]}]  # fmt: skip
+    assert json.loads(codecs.encode(labels, "application/json")) == {"predictions": [1, 0]}
+
+
+def test_a_refused_nan_names_where_the_missing_values_are(tmp_path, models):
+    model = models["churn-pipeline"]
+    hooks = DefaultHooks(Settings(code_dir=tmp_path, model_dir=model.path.parent, handler="sklearn",
+                                  model_filename=model.path.name))  # fmt: skip
+    loaded = hooks.model_fn(str(model.path.parent))
+    frame = model.rows.head(3).assign(income=[1.0, np.nan, 2.0])  # past the schema check: the model decides
+    with pytest.raises(BadRequest, match=r"missing values at row 2, column 'income', which this model cannot take"):
+        hooks.predict_fn(frame, loaded)
+
+
+def test_the_project_and_the_model_must_agree_on_names_and_order():
+    model = InputSchema((Column("age"), Column("tenure")), source="model")
+    for recorded, problem in (
+        (("tenure", "age"), "same names in another order"),
+        (("age", "x"), "missing tenure; unknown x"),
+    ):
+        with pytest.raises(SchemaError) as raised:
+            reconcile(InputSchema(tuple(Column(n) for n in recorded), source="declared"), model)
+        assert str(raised.value).endswith(problem)
+    guessed = InputSchema((Column("age", certain=False), Column("tenure", certain=False)))
+    sample = InputSchema((Column("age"), Column("tenure", "text")), source="sample")
+    assert reconcile(sample, guessed).columns[1].kind == "text"  # a guessed kind takes the sample's
+
+
+def test_schema_files_round_trip_and_refuse_what_they_cannot_hold(tmp_path):
+    path = tmp_path / "schema.json"
+    path.write_text(CHURN.to_json())
+    assert InputSchema.read(path) == CHURN
+    assert InputSchema.read(tmp_path / "absent.json") == InputSchema()
+    for bad in ({"columns": [{"name": "a", "kind": "date"}]}, {"colums": []}, {"columns": [{"name": "a"}] * 2}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(SchemaError):
+            InputSchema.read(path)
