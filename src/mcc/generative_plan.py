@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mcc_lifecycle import names
+from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from . import __version__
 from .catalog import Catalog, Engine
@@ -82,23 +83,16 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
     gen = spec.generation
     generation = gen.model_dump(mode="json")
     generation["served_model_name"] = gen.model_id or spec.project_name
-    settings: dict[str, Any] = {
-        "kind": "generative",
-        "engine": engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"}),
-        "generation": generation,
-        "max_payload_mb": spec.serving.max_payload_mb,
-    }
-    if engine.style == "runtime":
-        threads = gen.max_concurrent_sequences or RUNTIME_THREADS
-        settings["server"] = {
-            "name": "flask",
-            "app": "mcc_runtime.llm.app:create_app()",
-            "worker_class": "gthread",
-            "threads": threads,
-            "workers": 1,
-        }
-        settings["preload"] = False
-    return settings
+    runtime = engine.style == "runtime"
+    threads = gen.max_concurrent_sequences or RUNTIME_THREADS
+    return ServingFile(
+        kind="generative",
+        engine=engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"}),
+        generation=generation,
+        max_payload_mb=spec.serving.max_payload_mb,
+        server=ServerSection("flask", "mcc_runtime.llm.app:create_app()", "gthread", threads, 1) if runtime else None,
+        preload=not runtime,
+    ).to_dict()
 
 
 def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:

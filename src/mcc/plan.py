@@ -14,6 +14,7 @@ import yaml
 from mcc_lifecycle import names, policies
 from mcc_lifecycle.settings import Settings
 from mcc_runtime.schema import SCHEMA_FILE, Column, InputSchema
+from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from . import __version__, samples
 from .catalog import Catalog
@@ -125,22 +126,22 @@ def lifecycle_settings(spec: ProjectSpec) -> Settings:
 
 
 def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -> dict[str, Any]:
-    """code/serving.json: what the runtime needs to know about this project."""
+    """code/serving.json: what the runtime needs to know about this project (its typed form is the runtime's)."""
     framework = catalog.frameworks[spec.model.framework]
     server = catalog.servers[spec.serving.web_server]
     model_format = framework.formats[spec.model.format]
-    return {
-        "handler": framework.handler,
-        "model_format": model_format.name,
-        "model_filename": model_filename,
-        "model_extensions": sorted({e for f in framework.formats.values() for e in f.extensions}),
-        "model_is_directory": model_format.directory,
-        "predict_output": spec.serving.predict_output,
-        "json_response": spec.serving.json_response,
-        "preload": framework.preload,
-        "server": {"name": server.name, "app": server.app, "worker_class": server.worker_class},
-        "max_payload_mb": spec.serving.max_payload_mb,
-    }
+    return ServingFile(
+        handler=framework.handler,
+        model_format=model_format.name,
+        model_filename=model_filename,
+        model_extensions=tuple(sorted({e for f in framework.formats.values() for e in f.extensions})),
+        model_is_directory=model_format.directory,
+        predict_output=spec.serving.predict_output,
+        json_response=spec.serving.json_response,
+        preload=framework.preload,
+        server=ServerSection(name=server.name, app=server.app, worker_class=server.worker_class),
+        max_payload_mb=spec.serving.max_payload_mb,
+    ).to_dict()
 
 
 def inference_amis_file(catalog: Catalog) -> PlannedFile:

@@ -69,7 +69,7 @@ class Settings:
             if field.type == "int":
                 values[field.name] = _int(field.name, raw)
             elif field.type == "bool":
-                values[field.name] = raw.lower() in ("1", "true", "yes", "on")
+                values[field.name] = _bool(field.name, raw)
             else:
                 values[field.name] = raw
         missing = [name for name in ("project_name", "aws_region") if name not in values]
@@ -95,6 +95,16 @@ class Settings:
 
 class SettingsError(ValueError):
     """A setting that cannot work; raised before any AWS call."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    """The same words as the runtime's settings (mcc_runtime.envvalues); a typo is refused, not read as false."""
+    word = raw.lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name.upper()}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
 
 
 def _int(name: str, raw: str) -> int:

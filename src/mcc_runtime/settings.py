@@ -23,27 +23,26 @@ Environment variables (all optional):
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from . import envvalues
 from .cpus import usable_cpus
+from .serving_file import SERVING_FILE, ServerSection, ServingFile, ServingFileError
 
-SETTINGS_FILE = "serving.json"
+SETTINGS_FILE = SERVING_FILE
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 60
 WORKER_TIMEOUT_MARGIN_S = 5  # a hung request: the client's 504 comes first, then the worker is replaced
 DEFAULT_MAX_PAYLOAD_MB = 6
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
 PREDICT_OUTPUTS = ("label", "proba", "both")
 JSON_RESPONSES = ("object", "array")
 
 
-class SettingsError(ValueError):
+class SettingsError(envvalues.ValueProblem):
     """A setting has a value the runtime cannot use."""
 
 
@@ -74,7 +73,6 @@ class Settings:
     access_log: bool = False
     run_as_user: str | None = None
     log_level: str = "info"
-    extra: dict = field(default_factory=dict)
 
     @property
     def worker_timeout_s(self) -> int:
@@ -94,84 +92,43 @@ class Settings:
         """Read ``serving.json`` from ``code_dir`` and apply environment overrides."""
         code_dir = Path(code_dir) if code_dir else runtime_code_dir()
         env = os.environ if environ is None else environ
-        path = code_dir / SETTINGS_FILE
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise SettingsError(f"{path} is missing; it is written by `mcc new`") from None
-        except json.JSONDecodeError as exc:
-            raise SettingsError(f"{path} is not valid JSON: {exc}") from None
-        server = data.get("server", {})
+            data = ServingFile.read(code_dir)
+        except ServingFileError as exc:
+            raise SettingsError(str(exc)) from None
+        server = data.server or ServerSection(app=cls.app, worker_class=cls.worker_class)
         workers_env = env.get("MCC_WORKERS") or env.get("SAGEMAKER_MODEL_SERVER_WORKERS")
         return cls(
             code_dir=code_dir,
             model_dir=Path(env.get("MCC_MODEL_DIR") or DEFAULT_MODEL_DIR),
-            handler=data.get("handler", ""),
-            model_format=data.get("model_format", ""),
-            model_filename=data.get("model_filename"),
-            model_extensions=tuple(data.get("model_extensions", ())),
-            model_is_directory=bool(data.get("model_is_directory", False)),
-            predict_output=_choice("MCC_PREDICT_OUTPUT", env.get("MCC_PREDICT_OUTPUT"), data, PREDICT_OUTPUTS),
-            json_response=_choice("MCC_JSON_RESPONSE", env.get("MCC_JSON_RESPONSE"), data, JSON_RESPONSES),
-            preload=bool(data.get("preload", True)),
-            app=server.get("app", cls.app),
-            worker_class=server.get("worker_class", cls.worker_class),
-            threads=_positive_int("MCC_THREADS", env.get("MCC_THREADS"), int(server.get("threads", 1))),
-            port=_positive_int("SAGEMAKER_BIND_TO_PORT", env.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT),
-            workers=_positive_int("MCC_WORKERS", workers_env, int(server.get("workers") or usable_cpus())),
-            timeout_s=_positive_int(
+            handler=data.handler,
+            model_format=data.model_format,
+            model_filename=data.model_filename,
+            model_extensions=data.model_extensions,
+            model_is_directory=data.model_is_directory,
+            predict_output=_choice("MCC_PREDICT_OUTPUT", env, data.predict_output, PREDICT_OUTPUTS),
+            json_response=_choice("MCC_JSON_RESPONSE", env, data.json_response, JSON_RESPONSES),
+            preload=data.preload,
+            app=server.app,
+            worker_class=server.worker_class,
+            threads=_number("MCC_THREADS", env.get("MCC_THREADS"), server.threads),
+            port=_number("SAGEMAKER_BIND_TO_PORT", env.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT),
+            workers=_number("MCC_WORKERS", workers_env, server.workers or usable_cpus()),
+            timeout_s=_number(
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT", env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S
             ),
-            max_payload_mb=_positive_int(
-                "MCC_MAX_PAYLOAD_MB",
-                env.get("MCC_MAX_PAYLOAD_MB"),
-                int(data.get("max_payload_mb", DEFAULT_MAX_PAYLOAD_MB)),
-            ),
-            access_log=_flag("MCC_ACCESS_LOG", env.get("MCC_ACCESS_LOG")),
+            max_payload_mb=_number("MCC_MAX_PAYLOAD_MB", env.get("MCC_MAX_PAYLOAD_MB"), data.max_payload_mb),
+            access_log=envvalues.flag("MCC_ACCESS_LOG", env.get("MCC_ACCESS_LOG"), error=SettingsError),
             run_as_user=env.get("MCC_RUN_AS_USER") or None,
             log_level=(env.get("MCC_LOG_LEVEL") or "info").lower(),
-            extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
         )
 
 
-_KNOWN_KEYS = {
-    "handler",
-    "model_format",
-    "model_filename",
-    "model_extensions",
-    "model_is_directory",
-    "predict_output",
-    "json_response",
-    "preload",
-    "server",
-    "max_payload_mb",
-}
+def _choice(name: str, env: Mapping[str, str], value: str, allowed: tuple[str, ...]) -> str:
+    """The environment variable's value, else serving.json's; a problem names where the value came from."""
+    source = name if env.get(name) else f"{SERVING_FILE} {name.removeprefix('MCC_').lower()}"
+    return envvalues.choice(source, env.get(name) or value, allowed[0], allowed, error=SettingsError)
 
 
-def _choice(name: str, raw: str | None, data: dict, allowed: tuple[str, ...]) -> str:
-    key = name.removeprefix("MCC_").lower()
-    value = (raw or data.get(key) or allowed[0]).strip().lower()
-    if value not in allowed:
-        raise SettingsError(f"{key}={value!r} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _positive_int(name: str, raw: str | None, default: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer") from None
-    if value < 1:
-        raise SettingsError(f"{name}={raw!r} must be at least 1")
-    return value
-
-
-def _flag(name: str, raw: str | None) -> bool:
-    word = (raw or "").strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise SettingsError(f"{name}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
+def _number(name: str, raw: str | None, default: int) -> int:
+    return envvalues.whole_number(name, raw, default, error=SettingsError)

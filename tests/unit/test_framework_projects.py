@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from mcc.checks import check_project
 from mcc.checks.dockerfile import parse
 from mcc.cli import main
+from mcc_runtime.settings import Settings
 from tests.support.frameworks import CASES, train
 
 
@@ -39,6 +40,7 @@ def test_every_cpu_variant_passes_the_static_checks(run, tmp_path, models, case)
     project = tmp_path / "cpu"
     assert check_project(project, require_linters=True) == []
     serving = json.loads((project / "code" / "serving.json").read_text())
+    assert Settings.load(project / "code", {}).handler == case.framework  # the runtime's typed reading
     assert serving["model_format"] == case.model_format
     assert serving["model_is_directory"] == (case.model_format == "savedmodel")
     assert (project / "model" / case.filename).exists()

@@ -11,6 +11,7 @@ from mcc import sizing
 from mcc.checks import check_project
 from mcc_runtime import nginx
 from mcc_runtime.llm import secrets
+from mcc_runtime.serving_file import ServingFile
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 GPU_ENGINES = ("vllm", "sglang", "trtllm", "djl-lmi", "djl")
@@ -117,6 +118,12 @@ def engine_project(request, tmp_path_factory):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return request.param, tmp_path / "out"
+
+
+def test_every_engine_projects_serving_json_reads_back_as_the_runtimes_typed_file(engine_project):
+    _, project = engine_project
+    served = ServingFile.read(project / "code")
+    assert served.kind == "generative" and served.engine["name"] and served.generation["served_model_name"]
 
 
 def test_every_engine_project_passes_the_static_checks(engine_project):

@@ -43,6 +43,8 @@ def test_settings_come_from_upper_case_variables_and_empty_means_default():
         Settings.from_env({"PROJECT_NAME": "wine", "AWS_REGION": "eu-west-1", "INSTANCE_COUNT": "x"})
     with pytest.raises(SettingsError, match="PROJECT_NAME, AWS_REGION must be set"):
         Settings.from_env({})
+    with pytest.raises(SettingsError, match="GPU_REQUIRED='ture' must be one of 1/0, true/false"):
+        Settings.from_env({"PROJECT_NAME": "wine", "AWS_REGION": "eu-west-1", "GPU_REQUIRED": "ture"})
 
 
 @pytest.mark.parametrize(

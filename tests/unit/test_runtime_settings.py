@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from mcc_runtime.cpus import cgroup_cpu_limit, usable_cpus
@@ -52,7 +54,8 @@ def test_sagemaker_worker_variable_is_honoured_but_mcc_wins(code):
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("SAGEMAKER_BIND_TO_PORT", "http", "is not an integer"),
+        ("SAGEMAKER_BIND_TO_PORT", "http", "is not a whole number"),
+        ("MCC_JSON_RESPONSE", "list", "must be one of object, array"),
         ("MCC_WORKERS", "0", "must be at least 1"),
         ("MCC_MAX_PAYLOAD_MB", "-1", "must be at least 1"),
         ("MCC_ACCESS_LOG", "maybe", "must be one of"),
@@ -61,6 +64,23 @@ def test_sagemaker_worker_variable_is_honoured_but_mcc_wins(code):
 def test_invalid_environment_values_are_named(code, name, value, message):
     with pytest.raises(SettingsError, match=f"{name}='{value}' {message}"):
         settings_for(code, **{name: value})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"handler": "sklearn", "feature_names": ["a"]}, "unknown keys: feature_names"),
+        ({"handler": "sklearn", "preload": "true"}, "preload must be bool, not 'true'"),
+        ({"handler": "sklearn", "max_payload_mb": "6"}, "max_payload_mb must be int, not '6'"),
+        ({"handler": "sklearn", "server": {"threads": 2, "proces": 1}}, "server: unknown keys: proces"),
+        ({"kind": "generative"}, "a generative project needs its engine and generation settings"),
+        ({"model_format": "joblib"}, "a predictive project needs its framework handler"),
+    ],
+)
+def test_serving_json_with_a_key_or_type_the_runtime_does_not_know_is_refused(tmp_path, content, message):
+    (tmp_path / "serving.json").write_text(json.dumps(content))
+    with pytest.raises(SettingsError, match=message):
+        Settings.load(tmp_path, {})
 
 
 def test_missing_or_broken_serving_json(tmp_path):

@@ -35,7 +35,7 @@ def load_model(generation: dict[str, Any], environ: dict[str, str]) -> TextGener
 
 
 def create_app(model: TextGenerator | Embedder | None = None, name: str | None = None) -> Flask:
-    generation = load_settings(runtime_code_dir())["generation"]
+    generation = load_settings(runtime_code_dir()).generation
     model = model or load_model(generation, dict(os.environ))
     served_name = name or generation.get("served_model_name") or generation.get("model_id") or "model"
     app = Flask("mcc_runtime.llm")

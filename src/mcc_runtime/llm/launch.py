@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..envvalues import ValueProblem, flag, whole_number
+from ..serving_file import ServingFile
+
 DEFAULT_PORT = 8080
 DEFAULT_ENGINE_PORT = 8081  # the engine's port behind nginx, outside SageMaker's safe range
 OPTIONS = (
@@ -38,11 +41,9 @@ OPTIONS = (
 )
 WHOLE_NUMBERS = ("tensor_parallel_degree", "max_model_len", "max_concurrent_sequences", "batch_size")
 WORKDIR = "@WORKDIR@"  # in argv and files: the directory the launcher writes the engine's files to
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off"}
 
 
-class LaunchError(ValueError):
+class LaunchError(ValueProblem):
     """A setting the engine cannot be started with."""
 
 
@@ -199,26 +200,13 @@ def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
 
 def truthy(name: str, value: Any) -> bool:
     """An on/off option's value (a bool, or a word such as true/false from MCC_<OPTION>)."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise LaunchError(f"MCC_{name.upper()}={value!r} must be true or false")
+    if value is None or str(value).strip() == "":
+        raise LaunchError(f"MCC_{name.upper()}={value!r} must be true or false")
+    return flag(f"MCC_{name.upper()}", value, error=LaunchError)
 
 
 def _int(name: str, raw: str | None, default: int, minimum: int = 1) -> int:
-    if raw is None or str(raw).strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise LaunchError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise LaunchError(f"{name}={raw!r} must be at least {minimum}")
-    return value
+    return whole_number(name, raw, default, minimum, error=LaunchError)
 
 
 def _fraction(name: str, raw: Any) -> float:
@@ -231,5 +219,6 @@ def _fraction(name: str, raw: Any) -> float:
     return value
 
 
-def load_settings(code_dir: Path) -> dict[str, Any]:
-    return json.loads((code_dir / "serving.json").read_text())
+def load_settings(code_dir: Path) -> ServingFile:
+    """The project's serving.json (a generative project: its engine entry and generation settings)."""
+    return ServingFile.read(code_dir)

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     code_dir = runtime_code_dir()
     try:
         settings = load_settings(code_dir)
-        engine, generation = settings["engine"], settings["generation"]
+        engine, generation = settings.engine, settings.generation
         os.environ.update(token_environment(generation.get("hf_token_secret_arn", ""), os.environ))
         if engine["style"] == "runtime":
             from ..serve import main as serve_runtime
