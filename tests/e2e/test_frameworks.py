@@ -197,3 +197,16 @@ def test_declared_feature_names_let_csv_headers_and_json_objects_name_columns_in
     for body, content_type, message in ((missing, "application/json", names[0]), (unknown, "text/csv", "nonsense")):
         status, _, answer = post(server, body, content_type)
         assert status == 400 and message in json.loads(answer)["error"], answer
+
+
+def test_xgboost_takes_libsvm_rows_as_sagemakers_xgboost_container_does(named_features_server, wine):
+    case, model, _, server = named_features_server
+    rows = wine[0][ROWS].copy()
+    rows[::3, 4] = np.nan  # left out of the sparse rows: missing, as in XGBoost's own sparse input
+    rows[1::4, 0] = np.nan
+    lines = [" ".join(["0", *(f"{i}:{v!r}" for i, v in enumerate(row.tolist()) if v == v)]) for row in rows]
+    status, answer_type, answer = post(server, "\n".join(lines).encode(), "text/libsvm")
+    assert (status, answer_type) == (200, "application/json"), answer
+    assert_matches(case, json.loads(answer), expected_answer(case, model, rows))
+    status, _, answer = post(server, b"0 3:1.5 99:2.0\n", "text/libsvm")
+    assert status == 400 and "feature index 99, but the model takes 13" in json.loads(answer)["error"]

@@ -211,25 +211,23 @@ def test_missing_values_in_every_spelling_reach_a_model_that_takes_them(served):
     assert_same(served, labels, probabilities, frame)
 
 
-@only("lightgbm-category")
-def test_a_category_is_sent_as_its_text_and_an_unknown_one_is_refused(served):
+@pytest.mark.parametrize(
+    ("served", "column", "encoding", "unknown", "known"),
+    [
+        ("lightgbm-category", "plan", "json split", "platinum", "basic, pro, enterprise"),
+        ("xgboost-categorical", "region", "json lines", "mars", "eu, us, apac"),
+    ],
+    indirect=["served"],
+)
+def test_a_category_is_sent_as_its_text_and_an_unknown_one_is_refused(served, column, encoding, unknown, known):
     frame = served.model.rows.head(6)
-    assert frame.plan.dtype == "category"
-    labels, probabilities = served.answer(tabular.split_body(frame), "application/json")
+    assert frame[column].dtype == "category"  # LightGBM's pandas_categorical, XGBoost's enable_categorical
+    make, content_type = ENCODINGS[encoding]
+    labels, probabilities = served.answer(make(frame), content_type)
     assert_same(served, labels, probabilities, frame)
-    status, answer = served.post(b"age,plan,income\n40,platinum,50\n", "text/csv")
+    status, answer = served.post(tabular.csv_body(frame.head(1).astype(object).assign(**{column: unknown})), "text/csv")
     assert status == 400
-    assert answer["error"] == "row 1, column 'plan': 'platinum' is not one of basic, pro, enterprise"
-
-
-@only("xgboost-categorical")
-def test_an_enable_categorical_column_takes_its_text_values(served):
-    frame = served.model.rows.head(6)
-    assert frame.region.dtype == "category"
-    labels, probabilities = served.answer(tabular.jsonlines_body(frame), "application/jsonlines")
-    assert_same(served, labels, probabilities, frame)
-    status, answer = served.post(b"age,region,income\n40,mars,50\n", "text/csv")
-    assert status == 400 and "'mars' is not one of eu, us, apac" in answer["error"]
+    assert answer["error"] == f"row 1, column '{column}': '{unknown}' is not one of {known}"
 
 
 # --- names that are not the model's own ----------------------------------------------------------------------
