@@ -90,6 +90,7 @@ def template_context(
         "predict_output": spec.serving.predict_output,
         "schema": schema or InputSchema(),
         "examples": request_examples(schema or InputSchema(), payload_files),
+        "synthetic_payload": bool(schema and schema.columns) and not (spec.model.sample or spec.model.sample_payload),
         "json_response": spec.serving.json_response,
         "server": catalog.servers[spec.serving.web_server],
         "instance": catalog.instance_types[spec.deployment.instance_type],

@@ -123,7 +123,7 @@ def parse_json(body: bytes, schema: InputSchema) -> Table:
             return _split(document)
         elif key := next((k for k in JSON_KEYS if k in document), None):
             document = document[key]
-        elif schema.names and set(document) <= set(schema.names) | {None}:
+        elif schema.names and set(document) <= set(schema.names):
             return Table(records=[document])
         else:
             raise BadRequest(
@@ -313,8 +313,11 @@ def _records_or_rows(items: list) -> Table:
 
 
 def _is_header(row: list[str], schema: InputSchema) -> bool:
-    """A first row of names: no cell is a number, and (for models with text columns) one cell is a column name."""
+    """A first row of names: no cell is a number or empty, and (for models with text columns) one cell is a
+    column name."""
     for cell in row:
+        if not cell.strip():
+            return False
         try:
             float(cell)
             return False
