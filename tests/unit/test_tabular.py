@@ -134,6 +134,11 @@ def test_empty_csv_fields_and_json_nulls_are_nan_on_the_array_path():
     np.testing.assert_array_equal(codecs.decode(b"[[1, null]]", "application/json", schema), [[1, np.nan]])
 
 
+def test_a_first_row_of_missing_values_is_data_not_a_header():
+    schema = InputSchema((Column("a"), Column("b")))
+    np.testing.assert_array_equal(codecs.decode(b",\n1,2\n", "text/csv", schema), [[np.nan, np.nan], [1, 2]])
+
+
 def test_a_utf8_bom_is_ignored_in_every_text_encoding():
     schema = InputSchema((Column("a"), Column("b")))
     bom = b"\xef\xbb\xbf"
