@@ -11,6 +11,13 @@ from typing import Any
 from mcc_runtime.schema import Column, InputSchema
 
 EXAMPLE_ROWS = 2
+# The README's line for each request type a framework takes beyond the common ones (catalog input_types).
+REQUEST_TYPE_NOTES = {
+    "text/libsvm": "LIBSVM rows `[label] index:value ...` (indices from 0; the label is ignored; a feature left "
+    "out is missing), as SageMaker's XGBoost container and the SDK's `XGBoostPredictor` send them",
+    "application/x-npz": "a SciPy sparse matrix (`scipy.sparse.save_npz`), handed to the model as sparse input "
+    "(a left-out entry is what the model makes of it: zero for scikit-learn and LightGBM, missing for XGBoost)",
+}
 JSON_TYPES = {".csv": "text/csv", ".json": "application/json"}
 
 

@@ -18,7 +18,7 @@ from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from . import __version__, samples
 from .catalog import Catalog
-from .examples import request_examples, synthetic_payload
+from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_for
 from .render import TEMPLATES_DIR, render_template
 from .spec import ProjectSpec
@@ -92,6 +92,7 @@ def template_context(
         "examples": request_examples(schema or InputSchema(), payload_files),
         "synthetic_payload": bool(schema and schema.columns) and not (spec.model.sample or spec.model.sample_payload),
         "json_response": spec.serving.json_response,
+        "extra_request_types": [(media, REQUEST_TYPE_NOTES[media]) for media in framework.input_types],
         "server": catalog.servers[spec.serving.web_server],
         "instance": catalog.instance_types[spec.deployment.instance_type],
         "region": catalog.regions[spec.deployment.region],
@@ -139,6 +140,7 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
         model_is_directory=model_format.directory,
         predict_output=spec.serving.predict_output,
         json_response=spec.serving.json_response,
+        input_types=framework.input_types,
         preload=framework.preload,
         server=ServerSection(name=server.name, app=server.app, worker_class=server.worker_class),
         max_payload_mb=spec.serving.max_payload_mb,

@@ -28,7 +28,7 @@ class DefaultHooks:
         self.settings = settings
         self.handler = load_handler(settings.handler)
         self.schema = InputSchema.read(settings.code_dir / SCHEMA_FILE)  # the model's own, once it is loaded
-        self.input_types = codecs.INPUT_TYPES + tuple(getattr(self.handler, "INPUT_TYPES", ()))
+        self.input_types = codecs.INPUT_TYPES + settings.input_types
 
     def model_fn(self, model_dir: str) -> Any:
         settings = self.settings

@@ -45,6 +45,7 @@ class ServingFile:
     model_is_directory: bool = False
     predict_output: str = "label"
     json_response: str = "object"
+    input_types: tuple[str, ...] = ()  # request types beyond the common ones (the catalog's, per framework)
     # generative projects: the engine's catalog entry and the project's generation choices
     engine: dict[str, Any] = field(default_factory=dict)
     generation: dict[str, Any] = field(default_factory=dict)
@@ -61,6 +62,7 @@ class ServingFile:
         """The keys that apply to this kind of project (what the generator writes)."""
         data = asdict(self)
         data["model_extensions"] = list(self.model_extensions)
+        data["input_types"] = list(self.input_types)
         skipped = PREDICTIVE_KEYS if self.kind == "generative" else GENERATIVE_KEYS
         return {k: v for k, v in data.items() if k not in skipped and not (k == "server" and v is None)}
 
@@ -95,7 +97,7 @@ class ServingFile:
 
 PREDICTIVE_KEYS = frozenset(
     {"handler", "model_format", "model_filename", "model_extensions", "model_is_directory", "predict_output",
-     "json_response"}
+     "json_response", "input_types"}
 )  # fmt: skip
 GENERATIVE_KEYS = frozenset({"engine", "generation"})
 TYPES = {"str": str, "int": int, "bool": bool, "dict[str, Any]": dict, "tuple[str, ...]": list}

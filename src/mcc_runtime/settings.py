@@ -62,6 +62,7 @@ class Settings:
     model_is_directory: bool = False
     predict_output: str = "label"
     json_response: str = "object"
+    input_types: tuple[str, ...] = ()
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
     worker_class: str = "sync"
@@ -108,6 +109,7 @@ class Settings:
             model_is_directory=data.model_is_directory,
             predict_output=_choice("MCC_PREDICT_OUTPUT", env, data.predict_output, PREDICT_OUTPUTS),
             json_response=_choice("MCC_JSON_RESPONSE", env, data.json_response, JSON_RESPONSES),
+            input_types=data.input_types,
             preload=data.preload,
             app=server.app,
             worker_class=server.worker_class,

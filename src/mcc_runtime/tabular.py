@@ -35,6 +35,13 @@ class Table:
 
 def conform(data: Table | np.ndarray, schema: InputSchema) -> Any:
     """A float array (numeric schema) or a pandas DataFrame in the model's column order and dtypes."""
+    if getattr(data, "format", None) == "csr":  # a sparse matrix: the model takes it as it is
+        _check_width(data.shape[1], schema, "the sparse rows have")
+        if schema.needs_pandas:
+            raise BadRequest("this model takes named, typed columns; send CSV or JSON, not a sparse matrix")
+        if data.shape[0] == 0:
+            raise BadRequest("expected at least one row")
+        return data
     if isinstance(data, np.ndarray):
         array = _two_d(data)
         _check_width(array.shape[1], schema, "the array has")

@@ -199,7 +199,7 @@ def test_declared_feature_names_let_csv_headers_and_json_objects_name_columns_in
         assert status == 400 and message in json.loads(answer)["error"], answer
 
 
-def test_xgboost_takes_libsvm_rows_as_sagemakers_xgboost_container_does(named_features_server, wine):
+def test_xgboost_takes_libsvm_and_sparse_npz_rows_with_left_out_features_missing(named_features_server, wine):
     case, model, _, server = named_features_server
     rows = wine[0][ROWS].copy()
     rows[::3, 4] = np.nan  # left out of the sparse rows: missing, as in XGBoost's own sparse input
@@ -210,3 +210,13 @@ def test_xgboost_takes_libsvm_rows_as_sagemakers_xgboost_container_does(named_fe
     assert_matches(case, json.loads(answer), expected_answer(case, model, rows))
     status, _, answer = post(server, b"0 3:1.5 99:2.0\n", "text/libsvm")
     assert status == 400 and "feature index 99, but the model takes 13" in json.loads(answer)["error"]
+    import scipy.sparse  # the same rows as a SciPy sparse matrix (.npz): XGBoost reads left-out entries as missing
+
+    assert (wine[0] != 0).all()
+    sparse = scipy.sparse.csr_matrix(np.nan_to_num(rows, nan=0.0))
+    sparse.eliminate_zeros()
+    buffer = io.BytesIO()
+    scipy.sparse.save_npz(buffer, sparse)
+    status, _, answer = post(server, buffer.getvalue(), "application/x-npz")
+    assert status == 200, answer
+    assert_matches(case, json.loads(answer), expected_answer(case, model, rows))

@@ -172,8 +172,9 @@ def test_libsvm_rows_match_xgboosts_own_sparse_prediction(tmp_path, wine):
     rows[1, 3] = rows[2, 0] = 0.0
     sparse = scipy.sparse.csr_matrix(rows)  # the zeros are left out, as a LIBSVM writer leaves them out
     lines = [" ".join(["1", *(f"{i}:{float(v)!r}" for i, v in zip(r.indices, r.data, strict=True))]) for r in sparse]
-    hooks = DefaultHooks(Settings(code_dir=tmp_path, model_dir=tmp_path, handler="xgboost", model_format="json",
-                                  model_filename="model.json", predict_output="proba"))  # fmt: skip
+    settings = Settings(code_dir=tmp_path, model_dir=tmp_path, handler="xgboost", model_format="json",
+                        model_filename="model.json", predict_output="proba", input_types=("text/libsvm",))  # fmt: skip
+    hooks = DefaultHooks(settings)
     model = hooks.model_fn(str(tmp_path))
     data = hooks.input_fn("\n".join(lines).encode(), "text/libsvm")
     assert np.isnan(data[1, 3]) and np.isnan(data[2, 0])  # absent is missing, as in XGBoost's own sparse input
@@ -182,6 +183,14 @@ def test_libsvm_rows_match_xgboosts_own_sparse_prediction(tmp_path, wine):
         hooks.input_fn(b"1 20:1.5\n", "text/libsvm")
     with pytest.raises(UnsupportedMediaType):
         codecs.decode(b"1 0:1.5\n", "text/libsvm")  # only where the framework takes it
+
+
+def test_every_extra_request_type_in_the_catalog_has_a_parser_and_a_readme_line(catalog):
+    from mcc.examples import REQUEST_TYPE_NOTES
+
+    extra = {media for framework in catalog.frameworks.values() for media in framework.input_types}
+    assert extra == {"text/libsvm", "application/x-npz"}
+    assert extra <= set(codecs.PARSERS) and extra == set(REQUEST_TYPE_NOTES)
 
 
 def test_bare_json_answers_are_arrays_as_aws_containers_answer():
@@ -227,3 +236,33 @@ def test_schema_files_round_trip_and_refuse_what_they_cannot_hold(tmp_path):
         path.write_text(json.dumps(bad))
         with pytest.raises(SchemaError):
             InputSchema.read(path)
+
+
+def npz(matrix) -> bytes:
+    import io
+
+    import scipy.sparse
+
+    buffer = io.BytesIO()
+    scipy.sparse.save_npz(buffer, scipy.sparse.csr_matrix(matrix))
+    return buffer.getvalue()
+
+
+def test_sparse_npz_rows_reach_models_that_take_sparse_input_as_they_are(tmp_path, wine, models):
+    from sklearn.tree import DecisionTreeClassifier
+
+    tree = DecisionTreeClassifier(random_state=0).fit(*wine)
+    rows = wine[0][:20].copy()
+    rows[rows < 1.0] = 0.0  # left out of the sparse matrix
+    hooks = DefaultHooks(Settings(code_dir=tmp_path, model_dir=tmp_path, handler="sklearn",
+                                  input_types=("application/x-npz",)))  # fmt: skip
+    data = hooks.input_fn(npz(rows), "application/x-npz")
+    assert data.format == "csr" and data.nnz < rows.size
+    assert hooks.predict_fn(data, tree).tolist() == tree.predict(rows).tolist()
+    hgb = models["hist-gradient-boosting"].model
+    with pytest.raises(BadRequest, match="this model does not take sparse input"):
+        hooks.predict_fn(hooks.input_fn(npz([[30.0, 0.0]]), "application/x-npz"), hgb)
+    with pytest.raises(BadRequest, match=r"not a readable \.npz sparse matrix"):
+        hooks.input_fn(b"PK\x03\x04 not a zip", "application/x-npz")
+    with pytest.raises(BadRequest, match="send CSV or JSON, not a sparse matrix"):
+        codecs.decode(npz([[1.0, 0, 2.0, 0]]), "application/x-npz", CHURN, ("application/x-npz",))

@@ -72,6 +72,7 @@ class Framework(_Entry):
     system_packages: tuple[str, ...] = ()
     gpu: bool = False  # has a GPU image (versions[*].gpu)
     schema_at_generation: bool = False  # mcc new loads the model to read its columns (cheap to import)
+    input_types: tuple[str, ...] = ()  # request types beyond CSV, JSON, JSON Lines and NPY (e.g. text/libsvm)
     default_format: str
     formats: dict[str, ModelFormat]
     default_version: str

@@ -11,8 +11,6 @@
     How many features a row must have, where the model records it.
 ``input_schema(model) -> InputSchema | None`` (optional)
     The columns the model records (names, order, kinds, categories, where missing values are allowed).
-``INPUT_TYPES`` (optional)
-    Request content types the framework takes beyond the common ones (XGBoost: ``text/libsvm``).
 """
 
 from __future__ import annotations

@@ -54,6 +54,10 @@ def _call(method, model: Any, data: np.ndarray) -> np.ndarray:
         return method(data)
     except ValueError as exc:
         raise BadRequest(f"the model rejected the input: {exc}") from None
+    except TypeError as exc:
+        if getattr(data, "format", None) != "csr":
+            raise
+        raise BadRequest(f"this model does not take sparse input; send dense rows ({exc})") from None
 
 
 def _all_finite(data: Any) -> bool:

@@ -17,7 +17,6 @@ from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 NATIVE_FORMATS = ("json", "ubj")
-INPUT_TYPES = ("text/libsvm",)
 PROBA_OBJECTIVES = ("binary:logistic", "multi:softprob")
 KINDS = {"c": "category", "i": "boolean"}  # XGBoost's feature types; the others ("q", "int", "float") are numbers
 LABEL_OBJECTIVES = ("binary:hinge", "multi:softmax")
