@@ -82,6 +82,17 @@ def test_every_request_shape_conforms_to_what_model_predict_gets(models, name):
         assert load_handler(model.framework).predict(model.model, data).tolist() == model.predict(model.rows)
 
 
+def test_a_numeric_array_reaches_a_model_that_selects_columns_by_name_as_a_dataframe(models):
+    import io
+
+    model = models["numeric-by-name"]
+    buffer = io.BytesIO()
+    np.save(buffer, model.rows.to_numpy(dtype=np.float64))
+    data = codecs.decode(buffer.getvalue(), "application/x-npy", schema_of(model))
+    assert isinstance(data, pd.DataFrame) and list(data.columns) == ["age", "tenure", "income"]
+    assert model.model.predict(data).tolist() == model.predict(model.rows)
+
+
 def test_numeric_models_keep_the_float_array_path(models):
     data = codecs.decode(
         tabular.csv_body(models["hist-gradient-boosting"].rows), "text/csv", schema_of(models["hist-gradient-boosting"])
