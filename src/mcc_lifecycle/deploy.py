@@ -3,7 +3,6 @@ or a batch transform job. Request building is separate from the calls, so each r
 
 from __future__ import annotations
 
-import shlex
 import sys
 import time
 from typing import Any
@@ -11,27 +10,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .aws import Aws, is_missing
+from .container import container_environment
 from .names import TRANSFORM_LOG_GROUP, endpoint_log_group, versioned_name
-from .settings import Settings, SettingsError
+from .settings import Settings
 
 VARIANT = "AllTraffic"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 POLL_SECONDS = 15.0
-
-
-def container_environment(settings: Settings) -> dict[str, str]:
-    """CONTAINER_ENV ("KEY=VALUE KEY2='a b'") as the model's environment."""
-    environment = {}
-    for item in shlex.split(settings.container_env):
-        key, sep, value = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise SettingsError(f"CONTAINER_ENV: {item!r} is not KEY=VALUE")
-        environment[key] = value
-    if settings.gpu_count and settings.deploy_mode != "serverless":
-        environment.setdefault("SM_NUM_GPUS", str(settings.gpu_count))
-    if settings.hf_token_secret_arn:
-        environment.setdefault("HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn)
-    return environment
 
 
 def model_request(aws: Aws, name: str, image_uri: str) -> dict[str, Any]:

@@ -331,3 +331,30 @@ def assert_nothing_left(aws) -> None:
     assert (
         aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
     )
+
+
+def test_do_run_starts_the_image_as_sagemaker_does_with_the_model_mounted_read_only(project, aws_env):
+    env = {
+        **aws_env,
+        "CONTAINER_ENV": "MCC_LOG_LEVEL=debug NOTE='two words'",
+        "HF_TOKEN": "hf_not_a_real_token_value",
+        "MCC_WORKERS": "3",
+        "LOCAL_PORT": "9091",
+    }
+    run_do(project, env, "run")
+    (call,) = [c["argv"] for c in docker_calls(env) if c["argv"][0] == "run"]
+    assert call == [
+        *("run", "--rm", "--platform", "linux/amd64", "--publish", "9091:8080"),
+        *("--volume", f"{project / 'model'}:/opt/ml/model:ro"),
+        *("--env", "MCC_LOG_LEVEL=debug", "--env", "NOTE=two words"),
+        *("--env", "HF_TOKEN", "--env", "MCC_WORKERS"),  # by name: the token's value is never on the command line
+        *("wine-life:latest", "serve"),
+    ]
+
+
+def test_do_run_gives_a_cuda_image_the_gpus(project, aws_env):
+    env = {**aws_env, "IMAGE_CUDA": "12.8", "GPU_COUNT": "4", "IMAGE_NAME": "other-name"}
+    run_do(project, env, "run")
+    call = next(c["argv"] for c in docker_calls(env) if c["argv"][0] == "run")
+    assert call[call.index("--gpus") + 1] == "all" and "SM_NUM_GPUS=4" in call
+    assert call[-2:] == ["other-name:latest", "serve"]

@@ -58,6 +58,8 @@ def test_every_generated_variant_passes_every_check(catalog, tmp_path, wine_mode
         ('ENTRYPOINT ["/opt/program/code/serve"]', 'ENTRYPOINT ["/usr/bin/serve"]', "entrypoint", "not copied"),
         ("ENV MCC_RUN_AS_USER=model-server", "ENV OTHER=1", "privilege-drop", "would run as root"),
         ("useradd", "groupadd", "privilege-drop", "no RUN creates that user"),
+        ("# checked:", "# syntax=docker/dockerfile:1\n# checked:", "no-frontend-pull", "frontend image"),
+        (" rm -rf /var/lib/apt/lists/*", " true", "image-minimal", "apt-get install leaves its lists"),
     ],
 )
 def test_dockerfile_defects_are_caught(project, old, new, check, message):

@@ -98,7 +98,7 @@ def test_existing_project_needs_force(run, tmp_path, wine_model_file):
     assert result.exit_code == 0
     assert "kept your code/inference.py" in result.output
     assert (tmp_path / "wine" / "code" / "inference.py").read_text() == "# my edits\n"
-    assert (tmp_path / "wine" / "Dockerfile").read_text().startswith("# syntax=docker/dockerfile:1")
+    assert (tmp_path / "wine" / "Dockerfile").read_text().startswith("# wine: scikit-learn model")
 
 
 def test_bad_env_value_names_its_variable(run, wine_model_file):

@@ -58,7 +58,8 @@ def check_dockerfile(project: Path) -> list[Finding]:
     ignore = DockerIgnore.from_project(project)
     copies = _copies(instructions)
     return (
-        _base_images_pinned(instructions)
+        _no_frontend_pull(project)
+        + _base_images_pinned(instructions)
         + _copy_sources_exist(project, copies, ignore)
         + _port_exposed(instructions)
         + _entrypoint_runs(project, instructions, copies, ignore)
@@ -68,7 +69,8 @@ def check_dockerfile(project: Path) -> list[Finding]:
 
 
 def _image_minimal(instructions: list[Instruction]) -> list[Finding]:
-    """No compilers in the final stage; pip keeps no cache in a layer."""
+    """No compilers in the final stage; pip keeps no cache in a layer; apt cleans up in the layer that installs
+    (whatever the base image's apt settings)."""
     starts = [i for i, ins in enumerate(instructions) if ins.keyword == "FROM"]
     if not starts:
         return []
@@ -81,11 +83,25 @@ def _image_minimal(instructions: list[Instruction]) -> list[Finding]:
             findings.append(
                 Finding("image-minimal", f"line {ins.line}: installs {tool} in the final image", "Dockerfile")
             )
+        if "apt-get" in words and "install" in words and "/var/lib/apt/lists/*" not in words:
+            findings.append(
+                Finding(
+                    "image-minimal", f"line {ins.line}: apt-get install leaves its lists in the layer", "Dockerfile"
+                )
+            )
         if "pip" in words and "install" in words and "--no-cache-dir" not in words:
             findings.append(
                 Finding("image-minimal", f"line {ins.line}: pip install without --no-cache-dir", "Dockerfile")
             )
     return findings
+
+
+def _no_frontend_pull(project: Path) -> list[Finding]:
+    """A ``# syntax=`` line makes BuildKit pull a frontend image first: a build that fails without Docker Hub."""
+    first = (project / "Dockerfile").read_text().lstrip().splitlines()[:1]
+    if first and first[0].replace(" ", "").lower().startswith("#syntax="):
+        return [Finding("no-frontend-pull", f"{first[0]}: BuildKit would pull this frontend image", "Dockerfile")]
+    return []
 
 
 def _base_images_pinned(instructions: list[Instruction]) -> list[Finding]:
