@@ -16,7 +16,8 @@ install: $(STAMP)
 system-deps:
 	scripts/install-system-deps.sh
 
-demo: install system-deps
+demo: install
+	scripts/install-system-deps.sh --demo
 	scripts/demo.sh
 
 lint: install

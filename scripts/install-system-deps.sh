@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Install the system packages the demo, tests and benchmarks need, when missing: nginx (tests, demo)
-# and, with --bench, wrk. Uses apt-get (as root, or through sudo).
+# Install the system packages the demo, tests and benchmarks need, when missing: nginx (tests, demo), Debian's
+# docker.io and debootstrap (the image tests build real images; debootstrap makes stand-in base images where no
+# registry answers) and, with --bench, wrk. Uses apt-get (as root, or through sudo).
 set -euo pipefail
 
 packages=()
 have() { command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]; }
 have nginx || packages+=(nginx)
+if [[ "${1:-}" != --demo ]]; then
+    have dockerd || packages+=(docker.io)
+    have debootstrap || packages+=(debootstrap)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
     have wrk || packages+=(wrk)
 fi

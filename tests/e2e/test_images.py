@@ -1,0 +1,221 @@
+"""Real images: each CPU predictive project is built with its own do/build by a real Docker engine and run as
+SageMaker runs it (``docker run IMAGE serve``, the model read-only at /opt/ml/model) → /ping → answers equal to
+in-process predictions → workers unprivileged → ``docker stop`` exits 0 within the grace period → no secret
+in any layer. Base images that cannot be pulled here are made as stand-ins (tests/support/docker.py).
+
+PyTorch and mcc's CPU Transformers engine are not built here: their CPU-only torch wheel comes from PyTorch's
+own wheel index, which these machines cannot reach (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcc.checks.secrets import PATTERNS
+from mcc_lifecycle.container import run_arguments
+from mcc_lifecycle.settings import Settings
+from mcc_runtime.local import free_port
+from mcc_runtime.smoke import invoke, wait_until_ready
+from tests.support import tabular
+from tests.support.docker import docker, ensure_base_image, ensure_engine, image_megabytes, secrets_in_layers
+from tests.support.frameworks import CASES, assert_matches, expected_answer, train
+
+pytestmark = pytest.mark.slow
+
+STOP_GRACE_S = 30  # SageMaker sends SIGKILL 30 s after SIGTERM
+PLANTED = {  # in the environment of every build: none may reach a layer
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "HF_TOKEN": "hf_" + "planted" * 5,
+}
+IMAGES = {  # name -> (framework case id or the DataFrame model, web server)
+    "sklearn-flask": ("churn-pipeline", "flask"),
+    "sklearn-fastapi": ("churn-pipeline", "fastapi"),
+    "xgboost": ("xgboost-json-both", "flask"),
+    "lightgbm": ("lightgbm-txt-both", "flask"),
+    "onnx": ("onnx-onnx-both", "flask"),
+    "tensorflow": ("tensorflow-keras-both", "flask"),
+}
+
+
+@dataclass
+class Built:
+    name: str
+    project: Path
+    image: str
+    check: object  # rows -> None: asserts an answer equals the in-process prediction
+    body: bytes
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    started = ensure_engine(tmp_path_factory.mktemp("dockerd") / "dockerd.log")
+    yield
+    if started:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def base_image(engine, catalog):
+    ensure_base_image(catalog.runtime.base_image)
+    return catalog.runtime.base_image
+
+
+def generate(parent: Path, name: str, model: Path, framework: str, web_server: str, payload: Path) -> Path:
+    project = parent / name
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", f"img-{name}", "--framework", framework),
+            *("--model-file", str(model), "--sample-payload", str(payload), "--predict-output", "both"),
+            *("--web-server", web_server, "--output-dir", str(project)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def do_build(project: Path, *options: str) -> str:
+    """do/build's output (with the secrets of PLANTED in its environment)."""
+    env = {**os.environ, **PLANTED, "DOCKER": "docker"}
+    command = [str(project / "do" / "build"), *options]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module", params=list(IMAGES))
+def built(request, base_image, wine):
+    source, web_server = IMAGES[request.param]
+    parent = Path(tempfile.mkdtemp(prefix=f"mcc-image-{request.param}-"))
+    payload = parent / "rows.csv"
+    if source == "churn-pipeline":
+        model = tabular.churn_pipeline(parent)
+        payload.write_bytes(tabular.csv_body(model.rows))
+        body, path, framework = payload.read_bytes(), model.path, "sklearn"
+
+        def check(answer):
+            assert answer["predictions"] == model.predict(model.rows)
+            np.testing.assert_array_equal(answer["probabilities"], model.predict_proba(model.rows))
+    else:
+        case = next(c for c in CASES if c.id == source)
+        path, framework = train(case, parent), case.framework
+        rows = wine[0][40:65]
+        payload.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows))
+        body = payload.read_bytes()
+
+        def check(answer):
+            assert_matches(case, answer, expected_answer(case, path, rows))
+
+    project = generate(parent, request.param, path, framework, web_server, payload)
+    do_build(project)
+    yield Built(request.param, project, f"img-{request.param}:latest", check, body)
+    docker("image", "rm", "--force", f"img-{request.param}:latest", check=False)
+    subprocess.run(["rm", "-rf", str(parent)], check=False)
+
+
+def start_container(built: Built, **environ: str) -> tuple[str, str]:
+    """``docker run`` as do/run builds it (model/ read-only at /opt/ml/model), detached; (id, url)."""
+    port = free_port()
+    settings = Settings(project_name=f"img-{built.name}", aws_region="us-east-1")
+    arguments = [a for a in run_arguments(settings, built.project, environ, port) if a != "--rm"]  # keep its state
+    container = docker(arguments[0], "--detach", *arguments[1:]).stdout.strip()
+    return container, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def container(built):
+    container, url = start_container(built)
+    try:
+        wait_until_ready(url, 120)
+    except TimeoutError:
+        raise AssertionError(docker("logs", container, check=False).stderr[-3000:]) from None
+    yield container, url
+    docker("rm", "--force", container, check=False)
+
+
+def test_the_image_serves_the_in_process_predictions_behind_its_own_nginx(built, container):
+    _, url = container
+    status, answer_type, answer = invoke(url, built.body, "text/csv", "application/json")
+    assert (status, answer_type) == (200, "application/json"), answer
+    built.check(json.loads(answer))
+    status, _, answer = invoke(url, b"not,a,row\n", "text/csv", "application/json")
+    assert status == 400 and "error" in json.loads(answer)
+
+
+def test_the_model_directory_is_mounted_read_only_and_workers_run_unprivileged(built, container):
+    identifier, _ = container
+    mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", identifier).stdout)
+    assert [(m["Destination"], m["RW"]) for m in mounts] == [("/opt/ml/model", False)]
+    listing = docker("top", identifier, "-eo", "user,pid,args").stdout.splitlines()[1:]
+    processes = [(user, command) for user, _, command in (line.split(None, 2) for line in listing)]
+    as_root = sorted(command.split()[0] for user, command in processes if user == "root")
+    assert len(as_root) == 3, processes  # only code/serve, the nginx master and the gunicorn master
+    nginx_workers = {user for user, command in processes if "nginx: worker process" in command}
+    app_workers = [user for user, command in processes if "gunicorn" in command and user != "root"]
+    assert nginx_workers == {"10001"} and app_workers and set(app_workers) == {"10001"}, processes
+
+
+def test_docker_stop_ends_the_container_with_exit_0_within_the_grace_period(built, container):
+    identifier, _ = container
+    started = time.monotonic()
+    docker("stop", "--time", str(STOP_GRACE_S), identifier)
+    elapsed = time.monotonic() - started
+    exit_code = docker("inspect", "--format", "{{.State.ExitCode}}", identifier, check=False).stdout.strip()
+    assert elapsed < STOP_GRACE_S and exit_code in ("0", ""), (elapsed, exit_code)
+
+
+def secret_patterns() -> dict[str, re.Pattern[bytes]]:
+    """The project scanner's patterns (as bytes) and the planted values themselves."""
+    patterns = {what: re.compile(p.pattern.encode(), p.flags & re.IGNORECASE) for what, p in PATTERNS.items()}
+    return patterns | {name: re.compile(re.escape(value.encode())) for name, value in PLANTED.items()}
+
+
+def test_no_secret_from_the_build_environment_reaches_any_layer(built, base_image):
+    assert secrets_in_layers(built.image, base_image, secret_patterns()) == []
+
+
+def test_the_layer_scan_finds_secrets_written_into_a_layer(base_image):
+    key = "-----BEGIN PRIVATE KEY-----\\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 3
+    dockerfile = f"FROM {base_image}\nRUN echo {PLANTED['AWS_ACCESS_KEY_ID']} > /leaked && printf '%b' '{key}' > /key\n"
+    docker("build", "--tag", "mcc-leaky:test", "-", input=dockerfile)
+    try:
+        found = secrets_in_layers("mcc-leaky:test", base_image, secret_patterns())
+        assert found == ["AWS access key id", "AWS_ACCESS_KEY_ID", "private key"]
+    finally:
+        docker("image", "rm", "--force", "mcc-leaky:test", check=False)
+
+
+def test_the_image_is_lean(built):
+    size = image_megabytes(built.image)
+    assert size < (2500 if built.name == "tensorflow" else 700), size
+
+
+def dependency_layer(image: str) -> str:
+    history = docker("history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}", image).stdout.splitlines()
+    return next(line.split("|")[0] for line in history if "pip install" in line)
+
+
+@pytest.mark.parametrize("built", ["sklearn-flask"], indirect=True)
+def test_editing_inference_py_rebuilds_only_the_code_layer(built):
+    before = dependency_layer(built.image)
+    inference = built.project / "code" / "inference.py"
+    inference.write_text(inference.read_text() + f"\n# edited at {time.time_ns()}\n")  # never seen by the cache
+    output = do_build(built.project)
+    assert dependency_layer(built.image) == before
+    steps = re.split(r"^Step \d+/\d+ : ", output, flags=re.M)[1:]
+    cached = [step.splitlines()[0] for step in steps if "Using cache" in step]
+    assert any("pip install" in step for step in cached) and any("COPY model/" in step for step in cached)
+    assert not any("COPY code/" in step for step in cached)  # only the code layer (and what follows) is new

@@ -1,0 +1,158 @@
+"""A Docker engine for the image tests, and the base images the generated Dockerfiles name.
+
+The engine: Debian's ``docker.io`` (installed by scripts/install-system-deps.sh), ``dockerd`` started here
+when none answers (as root; no systemd) and stopped afterwards.
+
+Base images: pulled when a registry answers; where none is reachable (these CI machines), a stand-in is made
+under the exact ``FROM`` name: a ``debootstrap --variant=minbase bookworm`` root filesystem with Debian's
+Python 3.11 and pip (at /usr/local/bin/python3 as in the official image), this machine's extra CA
+certificates in its trust store (pip inside a build goes through the same TLS proxy as this machine), then
+``docker import``. The stand-in is a test fixture: it is never pushed and never named in a project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+DOCKER = shutil.which("docker") or "docker"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+STANDIN_PACKAGES = ("python3", "python3-pip", "ca-certificates")
+EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
+PULL_TIMEOUT_S = 30
+ELF_MAGIC = b"\x7fELF"
+
+
+class DockerUnavailable(RuntimeError):
+    """No Docker engine can be had here; the image tests fail with this reason."""
+
+
+def docker(*args: str, check: bool = True, timeout: float = 900, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args[:3])} ... exited {result.returncode}: {result.stderr[-2000:]}")
+    return result
+
+
+def engine_answers() -> bool:
+    try:
+        return docker("info", check=False, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class Engine:
+    """dockerd started by the tests (None of this when an engine already answers)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, seconds: float = 60) -> Engine:
+        dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+        if not Path(dockerd).exists():
+            raise DockerUnavailable("dockerd is not installed: scripts/install-system-deps.sh installs docker.io")
+        if os.geteuid() != 0:
+            raise DockerUnavailable("no Docker engine answers, and starting dockerd needs root")
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if engine_answers():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.5)
+        raise DockerUnavailable(f"dockerd did not answer within {seconds:g} s:\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def ensure_engine(log: Path) -> Engine | None:
+    """The running engine (None), or one started here."""
+    return None if engine_answers() else Engine(log).start()
+
+
+def image_exists(name: str) -> bool:
+    return docker("image", "inspect", name, check=False, timeout=30).returncode == 0
+
+
+def ensure_base_image(name: str) -> str:
+    """``present``, ``pulled`` or ``stand-in``: how ``name`` came to be in the engine."""
+    if image_exists(name):
+        return "present"
+    try:
+        if docker("pull", name, check=False, timeout=PULL_TIMEOUT_S).returncode == 0:
+            return "pulled"
+    except subprocess.TimeoutExpired:
+        pass
+    build_standin(name)
+    return "stand-in"
+
+
+def build_standin(name: str) -> None:
+    """A Debian bookworm root filesystem with Python 3.11, imported as ``name`` (see the module docstring)."""
+    if not shutil.which("debootstrap") and not Path("/usr/sbin/debootstrap").exists():
+        raise DockerUnavailable(f"{name} cannot be pulled and debootstrap is not installed to make a stand-in")
+    with tempfile.TemporaryDirectory(prefix="mcc-standin-") as scratch:
+        root = Path(scratch) / "rootfs"
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(STANDIN_PACKAGES)}", "bookworm", str(root),
+             DEBIAN_MIRROR],
+            check=True, capture_output=True, timeout=900,
+        )  # fmt: skip
+        for certificate in EXTRA_CA_DIR.glob("*.crt"):
+            shutil.copy(certificate, root / "usr/local/share/ca-certificates" / certificate.name)
+        subprocess.run(["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True)
+        (root / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)  # pip installs, as in python:slim
+        for link in ("python3", "python"):
+            (root / "usr/local/bin" / link).symlink_to("/usr/bin/python3")
+        for cache in ("var/lib/apt/lists", "var/cache/apt/archives"):
+            for entry in (root / cache).glob("*"):
+                if entry.is_file():
+                    entry.unlink()
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(
+            [DOCKER, "import", "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "--change", "ENV LANG=C.UTF-8", "--change", 'CMD ["python3"]', "-", name],
+            stdin=tar.stdout, check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        tar.wait()
+
+
+def image_megabytes(name: str) -> float:
+    return int(docker("image", "inspect", "--format", "{{.Size}}", name).stdout.strip()) / 1e6
+
+
+def secrets_in_layers(image: str, base: str, patterns: dict[str, re.Pattern[bytes]]) -> list[str]:
+    """Which patterns occur in ``docker history`` (build arguments, ENV, commands) or in a file of the image's own
+    layers (not its base image's), read from ``docker save``'s layer tarballs. Compiled libraries (ELF) are
+    skipped: Debian's and the wheels' hold PEM headers and test keys of their own, not the build's secrets."""
+    history = docker("history", "--no-trunc", image).stdout.encode()
+    found = {what for what, pattern in patterns.items() if pattern.search(history)}
+    base_layers = len(json.loads(docker("image", "inspect", base).stdout)[0]["RootFS"]["Layers"])
+    with tempfile.TemporaryDirectory(prefix="mcc-layers-") as scratch:
+        archive = Path(scratch) / "image.tar"
+        docker("save", "--output", str(archive), image)
+        with tarfile.open(archive) as saved:
+            manifest = json.load(saved.extractfile("manifest.json"))
+            for layer in manifest[0]["Layers"][base_layers:]:
+                with tarfile.open(fileobj=saved.extractfile(layer), mode="r|") as files:
+                    for member in files:
+                        content = files.extractfile(member).read() if member.isfile() else b""
+                        if content and not content.startswith(ELF_MAGIC):
+                            found |= {what for what, pattern in patterns.items() if pattern.search(content)}
+    return sorted(found)
