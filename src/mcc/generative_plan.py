@@ -23,6 +23,7 @@ from .plan import (
     _templates,
     answers_record,
     inference_amis_file,
+    instance_types_file,
     lifecycle_settings,
 )
 from .spec import ProjectSpec
@@ -62,6 +63,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile("code/serving.json", _json(serving_settings(spec, engine))),
         PlannedFile(payload, _json(SAMPLES[gen.task])),
         inference_amis_file(catalog),
+        instance_types_file(catalog),
         PlannedFile("mcc.yaml", answers_record(spec, "", [])),
     ]
     return sorted(files, key=lambda f: f.path)

@@ -65,6 +65,7 @@ def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
+        instance_types_file(catalog),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
     return sorted(files, key=lambda f: f.path)
@@ -145,6 +146,15 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
         server=ServerSection(name=server.name, app=server.app, worker_class=server.worker_class),
         max_payload_mb=spec.serving.max_payload_mb,
     ).to_dict()
+
+
+def instance_types_file(catalog: Catalog) -> PlannedFile:
+    """do/lib/instance-types.json: vCPUs, memory and GPUs per instance type, the limits do/run --sagemaker
+    gives the container."""
+    table = {
+        i.name: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus} for i in catalog.instance_types.values()
+    }
+    return PlannedFile("do/lib/instance-types.json", _json(table))
 
 
 def inference_amis_file(catalog: Catalog) -> PlannedFile:

@@ -28,7 +28,7 @@ from mcc_lifecycle.settings import Settings
 from mcc_runtime.local import free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
 from tests.support import tabular
-from tests.support.docker import docker, ensure_base_image, ensure_engine, image_megabytes, secrets_in_layers
+from tests.support.docker import docker, image_megabytes, remove_repository, secrets_in_layers
 from tests.support.frameworks import CASES, assert_matches, expected_answer, train
 
 pytestmark = pytest.mark.slow
@@ -56,20 +56,6 @@ class Built:
     image: str
     check: object  # rows -> None: asserts an answer equals the in-process prediction
     body: bytes
-
-
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory):
-    started = ensure_engine(tmp_path_factory.mktemp("dockerd") / "dockerd.log")
-    yield
-    if started:
-        started.stop()
-
-
-@pytest.fixture(scope="session")
-def base_image(engine, catalog):
-    ensure_base_image(catalog.runtime.base_image)
-    return catalog.runtime.base_image
 
 
 def generate(parent: Path, name: str, model: Path, framework: str, web_server: str, payload: Path) -> Path:
@@ -122,7 +108,7 @@ def built(request, base_image, wine):
     project = generate(parent, request.param, path, framework, web_server, payload)
     do_build(project)
     yield Built(request.param, project, f"img-{request.param}:latest", check, body)
-    docker("image", "rm", "--force", f"img-{request.param}:latest", check=False)
+    remove_repository(f"img-{request.param}")
     subprocess.run(["rm", "-rf", str(parent)], check=False)
 
 

@@ -133,6 +133,13 @@ def build_standin(name: str) -> None:
         tar.wait()
 
 
+def remove_repository(repository: str) -> None:
+    """Every tag of ``repository`` (do/build tags each build with its own tag besides ``latest``)."""
+    images = docker("images", "--quiet", "--filter", f"reference={repository}", check=False).stdout.split()
+    if images:
+        docker("image", "rm", "--force", *sorted(set(images)), check=False)
+
+
 def image_megabytes(name: str) -> float:
     return int(docker("image", "inspect", "--format", "{{.Size}}", name).stdout.strip()) / 1e6
 
