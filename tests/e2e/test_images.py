@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from mcc_runtime.smoke import invoke, wait_until_ready
 from tests.support import tabular
 from tests.support.docker import docker, image_megabytes, remove_repository, secrets_in_layers
 from tests.support.frameworks import CASES, assert_matches, expected_answer, train
+from tests.support.projects import mcc_new
 
 pytestmark = pytest.mark.slow
 
@@ -56,21 +56,6 @@ class Built:
     image: str
     check: object  # rows -> None: asserts an answer equals the in-process prediction
     body: bytes
-
-
-def generate(parent: Path, name: str, model: Path, framework: str, web_server: str, payload: Path) -> Path:
-    project = parent / name
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", f"img-{name}", "--framework", framework),
-            *("--model-file", str(model), "--sample-payload", str(payload), "--predict-output", "both"),
-            *("--web-server", web_server, "--output-dir", str(project)),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return project
 
 
 def do_build(project: Path, *options: str) -> str:
@@ -105,7 +90,10 @@ def built(request, base_image, wine):
         def check(answer):
             assert_matches(case, answer, expected_answer(case, path, rows))
 
-    project = generate(parent, request.param, path, framework, web_server, payload)
+    project = mcc_new(
+        parent / request.param, f"img-{request.param}", *("--framework", framework, "--model-file", str(path)),
+        *("--sample-payload", str(payload), "--predict-output", "both", "--web-server", web_server),
+    )  # fmt: skip
     do_build(project)
     yield Built(request.param, project, f"img-{request.param}:latest", check, body)
     remove_repository(f"img-{request.param}")

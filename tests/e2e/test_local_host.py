@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from mcc_lifecycle.local_host import image_problem
 from mcc_runtime.local import free_port
 from tests.support.docker import docker, remove_repository
+from tests.support.projects import mcc_new
 
 pytestmark = pytest.mark.slow
 
@@ -57,17 +57,10 @@ ThreadingHTTPServer(("", 9000 if mode == "wrong-port" else 8080), Handler).serve
 @pytest.fixture(scope="module")
 def project(wine_model_file, wine_payload_file):
     parent = Path(tempfile.mkdtemp(prefix="mcc-local-host-"))
-    project = parent / "host"
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "local-host"),
-            *("--model-file", str(wine_model_file), "--sample-payload", str(wine_payload_file)),
-            *("--no-include-tests", "--output-dir", str(project)),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
+    project = mcc_new(
+        parent / "host", "local-host", *("--model-file", str(wine_model_file)),
+        *("--sample-payload", str(wine_payload_file), "--no-include-tests"),
+    )  # fmt: skip
     yield project
     remove_repository("local-host")
     subprocess.run(["rm", "-rf", str(parent)], check=False)

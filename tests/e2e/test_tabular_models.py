@@ -20,6 +20,7 @@ import pytest
 from mcc_runtime.local import LocalServer, free_port
 from mcc_runtime.smoke import invoke
 from tests.support import tabular
+from tests.support.projects import mcc_new
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -66,18 +67,10 @@ class Served:
 def generate(model: tabular.Tabular, parent: Path, *options: str) -> Path:
     payload = parent / "rows.csv"
     payload.write_bytes(tabular.csv_body(model.rows.head(12)))  # missing values as empty fields
-    project = parent / "project"
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "mcc", "new", "--yes", "--project-name", model.name),
-            *("--framework", model.framework, "--model-file", str(model.path), "--sample-payload", str(payload)),
-            *("--predict-output", "both", "--output-dir", str(project), *options),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return project
+    return mcc_new(
+        parent / "project", model.name, *("--framework", model.framework, "--model-file", str(model.path)),
+        *("--sample-payload", str(payload), "--predict-output", "both", *options),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=list(OPTIONS))
