@@ -59,7 +59,6 @@ def payload_schema(path: Path, names: tuple[str, ...] = ()) -> InputSchema:
     """Column names (header, objects, split ``columns``, else ``names``) and kinds as the sample shows them:
     a column whose every present value is a number is a number, any other is text."""
     from mcc_runtime import codecs
-    from mcc_runtime.tabular import MISSING_WORDS
 
     given = InputSchema(tuple(Column(n, certain=False) for n in names))
     parser = codecs.PARSERS[PAYLOAD_TYPES[path.suffix.lower()]]
@@ -72,24 +71,28 @@ def payload_schema(path: Path, names: tuple[str, ...] = ()) -> InputSchema:
     if not header:
         return InputSchema(width=len(rows[0]) if rows else None, source="sample")
 
-    def is_number(value: object) -> bool:
-        if value is None or isinstance(value, (int, float)):
-            return True
-        text = str(value).strip()
-        if text.lower() in MISSING_WORDS:
-            return True
-        try:
-            float(text)
-        except ValueError:
-            return False
-        return True
-
     columns = []
     for index, name in enumerate(header):
         values = [row[index] for row in rows if index < len(row)]
-        kind = "number" if all(is_number(v) for v in values) else "text"
+        kind = "number" if all(_number_or_missing(v) for v in values) else "text"
         columns.append(Column(str(name), kind, certain=False))
     return InputSchema(tuple(columns), frame=any(c.kind != "number" for c in columns), source="sample")
+
+
+def _number_or_missing(value: object) -> bool:
+    """A sample value a number column holds: a number, or a missing value in any spelling."""
+    from mcc_runtime.tabular import MISSING_WORDS
+
+    if value is None or isinstance(value, (int, float)):
+        return True
+    text = str(value).strip()
+    if text.lower() in MISSING_WORDS:
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def project_schema(
@@ -111,6 +114,22 @@ def project_schema(
         by_name = {c.name: c for c in recorded.columns}
         recorded = InputSchema(tuple(by_name[n] for n in from_model.names), frame=recorded.frame, source="sample")
     return reconcile(recorded, from_model)
+
+
+def schema_or_declared(
+    framework: Framework,
+    model_format: ModelFormat,
+    model_file: Path | None,
+    declared: tuple[str, ...],
+    sample_payload: Path | None,
+) -> InputSchema:
+    """:func:`schema_for`, or where the runtime's codecs (numpy, orjson) cannot be imported here, the declared
+    names alone (the server still reads the model's own columns when it starts)."""
+    try:
+        return schema_for(framework, model_format, model_file, declared, sample_payload)
+    except ImportError:
+        columns = tuple(Column(name, certain=False) for name in declared)
+        return InputSchema(columns, source="declared" if columns else "")
 
 
 def schema_for(

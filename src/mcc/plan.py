@@ -13,13 +13,13 @@ import yaml
 
 from mcc_lifecycle import names, policies
 from mcc_lifecycle.settings import Settings
-from mcc_runtime.schema import SCHEMA_FILE, Column, InputSchema
+from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from . import __version__, samples
 from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
-from .input_schema import schema_for
+from .input_schema import schema_or_declared
 from .render import TEMPLATES_DIR, render_template
 from .spec import ProjectSpec
 
@@ -187,13 +187,8 @@ def project_input_schema(spec: ProjectSpec, catalog: Catalog) -> InputSchema:
     if model.sample or not (model.file or model.feature_names):
         return InputSchema()
     framework = catalog.frameworks[model.framework]
-    try:
-        return schema_for(
-            framework, framework.formats[model.format], model.file, model.feature_names, model.sample_payload
-        )
-    except ImportError:  # the runtime's codecs need numpy here; the declared names are all there is to record
-        columns = tuple(Column(name, certain=False) for name in model.feature_names)
-        return InputSchema(columns, source="declared" if columns else "")
+    fmt = framework.formats[model.format]
+    return schema_or_declared(framework, fmt, model.file, model.feature_names, model.sample_payload)
 
 
 def _model_and_payloads(

@@ -19,7 +19,7 @@ from .catalog import Catalog, Framework, ModelFormat, load_catalog
 from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
-from .input_schema import PayloadMismatch
+from .input_schema import PayloadMismatch, schema_or_declared
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -163,7 +163,8 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     if model.file:
         fmt = framework.formats.get(model.format)
         file_errors = _model_file_errors(model.file, framework, fmt, answers)
-        errors += file_errors or (_feature_name_errors(model, fmt, answers) if fmt and not payload_errors else [])
+        names_checked = fmt and not payload_errors
+        errors += file_errors or (_feature_name_errors(model, framework, fmt, answers) if names_checked else [])
     elif not model.sample:
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
     elif model.framework_version in framework.versions:
@@ -205,32 +206,23 @@ def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None
     return [_error(answers, "model_file", str(path), problem)] if problem else []
 
 
-def _feature_name_errors(model: ModelSpec, fmt: ModelFormat, answers: Answers) -> list[FieldError]:
-    """Declared names must be the model's own, in its order (where it records them), else as many as the
-    features it takes; the sample payload must fit the resulting columns."""
-    framework = load_catalog().frameworks[model.framework]
+def _feature_name_errors(
+    model: ModelSpec, framework: Framework, fmt: ModelFormat, answers: Answers
+) -> list[FieldError]:
+    """Declared names must be the model's own, in its order (where it records them), and as many as the features
+    its file records; the sample payload must fit the resulting columns."""
     try:
-        schema = model_schema(model, framework, fmt)
+        schema_or_declared(framework, fmt, model.file, model.feature_names, model.sample_payload)
     except SchemaError as exc:
         on_payload = isinstance(exc, PayloadMismatch) or not model.feature_names
         key = "sample_payload" if on_payload else "feature_names"
         value = str(model.sample_payload) if on_payload else ",".join(model.feature_names)
         return [_error(answers, key, value, str(exc))]
-    expected = None if schema and schema.features else recorded_feature_count(model.file, fmt.check)
-    if not model.feature_names or expected is None or expected == len(model.feature_names):
+    expected = recorded_feature_count(model.file, fmt.check) if model.feature_names else None
+    if expected is None or expected == len(model.feature_names):
         return []
     declared = InputSchema(tuple(Column(name) for name in model.feature_names))
     return [_error(answers, "feature_names", ",".join(model.feature_names), width_mismatch(declared, expected))]
-
-
-def model_schema(model: ModelSpec, framework: Framework, fmt: ModelFormat) -> InputSchema | None:
-    """The project's input schema (None where the runtime's codecs cannot be imported here)."""
-    try:
-        from .input_schema import schema_for  # imports the runtime's codecs (numpy, orjson)
-
-        return schema_for(framework, fmt, model.file, model.feature_names, model.sample_payload)
-    except ImportError:
-        return None
 
 
 def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:

@@ -9,6 +9,10 @@ A column's ``kind`` is one of:
 ``text``      free text; ``categories`` lists the values the model knows (others are the model's to handle)
 ``category``  one of ``categories`` exactly; any other value is refused
 ``boolean``   true/false (also 1/0, yes/no)
+
+``missing`` says whether a missing value may reach the model in that column; ``certain: false`` marks a kind the
+artifact does not record (a guess: number, unless the sample payload shows text), which ``schema.json`` may
+correct.
 """
 
 from __future__ import annotations
