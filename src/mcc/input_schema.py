@@ -139,8 +139,8 @@ def schema_for(
     declared: tuple[str, ...],
     sample_payload: Path | None,
 ) -> InputSchema:
-    """The project's schema from every source; SchemaError when they contradict each other, BadRequest
-    (from the runtime's codecs) when the sample payload does not fit it."""
+    """The project's schema from every source; SchemaError when they contradict each other, PayloadMismatch
+    when the sample payload cannot be read or does not fit it."""
     from mcc_runtime import codecs
     from mcc_runtime.errors import RequestError
 

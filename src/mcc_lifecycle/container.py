@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .settings import Settings, SettingsError
@@ -35,20 +35,41 @@ def container_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def run_arguments(settings: Settings, root: Path, environ: Mapping[str, str], port: int) -> list[str]:
-    """``docker run`` as SageMaker starts the image: ``serve``, the model read-only at /opt/ml/model (from
-    model/, when the project has one), the deployment's environment, GPUs for a CUDA image."""
-    image = environ.get("IMAGE_NAME") or settings.project_name
-    arguments = ["run", "--rm", "--platform", settings.platform, "--publish", f"{port}:{CONTAINER_PORT}"]
-    model = root / "model"
-    if model.is_dir():
-        arguments += ["--volume", f"{model.resolve()}:{MODEL_DIR}:ro"]
+def docker_run(
+    settings: Settings,
+    image: str,
+    port: int,
+    model_dir: Path | None,
+    environment: Mapping[str, str],
+    options: Sequence[str] = ("--rm",),
+    forwarded: Sequence[str] = (),
+) -> list[str]:
+    """``docker run OPTIONS ... IMAGE serve`` as SageMaker starts the image: the model read-only at
+    /opt/ml/model, ``environment`` (and ``forwarded`` variables by name), GPUs for a CUDA image."""
+    arguments = ["run", *options, "--platform", settings.platform, "--publish", f"{port}:{CONTAINER_PORT}"]
+    if model_dir is not None:
+        arguments += ["--volume", f"{model_dir}:{MODEL_DIR}:ro"]
     if settings.image_cuda:
         arguments += ["--gpus", "all"]
-    for key, value in container_environment(settings).items():
+    for key, value in environment.items():
         arguments += ["--env", f"{key}={value}"]
-    arguments += [item for name in FORWARDED if environ.get(name) for item in ("--env", name)]
-    return [*arguments, f"{image}:latest", "serve"]
+    arguments += [item for name in forwarded for item in ("--env", name)]
+    return [*arguments, image, "serve"]
+
+
+def run_arguments(settings: Settings, root: Path, environ: Mapping[str, str], port: int) -> list[str]:
+    """``do/run``'s ``docker run``: model/ (when the project has one), the deployment's environment, and the
+    variables of FORWARDED that are set here."""
+    image = f"{environ.get('IMAGE_NAME') or settings.project_name}:latest"
+    model = root / "model"
+    return docker_run(
+        settings,
+        image,
+        port,
+        model.resolve() if model.is_dir() else None,
+        container_environment(settings),
+        forwarded=[name for name in FORWARDED if environ.get(name)],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .container import CONTAINER_PORT, MODEL_DIR, container_environment
+from .container import CONTAINER_PORT, container_environment, docker_run
 from .settings import Settings, SettingsError
 
 PING_TIMEOUT_S = 2.0  # SageMaker's per-request limit for /ping
@@ -112,7 +112,11 @@ class LocalHost:
             return Verdict(False, problem)
         with tempfile.TemporaryDirectory(prefix="mcc-local-host-") as scratch:
             model_dir = self._unpack_model(Path(scratch))
-            started = self._docker(*self._run_arguments(model_dir))
+            arguments = docker_run(
+                self.settings, self.image, self.port, model_dir, sagemaker_environment(self.settings),
+                options=("--detach", *self.limits),
+            )  # fmt: skip
+            started = self._docker(*arguments)
             if started.returncode != 0:
                 return Verdict(False, "docker could not start the container", [started.stderr.strip()])
             self.container = started.stdout.strip()
@@ -137,24 +141,6 @@ class LocalHost:
         for path in [target, *target.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the container's unprivileged workers
         return target
-
-    def _run_arguments(self, model_dir: Path | None) -> list[str]:
-        arguments = [
-            "run",
-            "--detach",
-            "--platform",
-            self.settings.platform,
-            "--publish",
-            f"{self.port}:{CONTAINER_PORT}",
-        ]
-        arguments += self.limits
-        if model_dir is not None:
-            arguments += ["--volume", f"{model_dir}:{MODEL_DIR}:ro"]
-        if self.settings.image_cuda:
-            arguments += ["--gpus", "all"]
-        for key, value in sagemaker_environment(self.settings).items():
-            arguments += ["--env", f"{key}={value}"]
-        return [*arguments, self.image, "serve"]
 
     def _health_check(self) -> Verdict | None:
         """None once /ping answered 200 within 2 s; else the failure with its evidence."""

@@ -27,7 +27,7 @@ from mcc_lifecycle.settings import Settings
 from mcc_runtime.local import free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
 from tests.support import tabular
-from tests.support.docker import docker, image_megabytes, remove_repository, secrets_in_layers
+from tests.support.docker import IMAGES, docker, image_megabytes, remove_repository, secrets_in_layers
 from tests.support.frameworks import CASES, assert_matches, expected_answer, train
 from tests.support.projects import mcc_new
 
@@ -38,14 +38,6 @@ PLANTED = {  # in the environment of every build: none may reach a layer
     "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "HF_TOKEN": "hf_" + "planted" * 5,
-}
-IMAGES = {  # name -> (framework case id or the DataFrame model, web server)
-    "sklearn-flask": ("churn-pipeline", "flask"),
-    "sklearn-fastapi": ("churn-pipeline", "fastapi"),
-    "xgboost": ("xgboost-json-both", "flask"),
-    "lightgbm": ("lightgbm-txt-both", "flask"),
-    "onnx": ("onnx-onnx-both", "flask"),
-    "tensorflow": ("tensorflow-keras-both", "flask"),
 }
 
 
@@ -174,7 +166,7 @@ def test_the_layer_scan_finds_secrets_written_into_a_layer(base_image):
 
 def test_the_image_is_lean(built):
     size = image_megabytes(built.image)
-    assert size < (2500 if built.name == "tensorflow" else 700), size
+    assert size < (2500 if built.name == "tensorflow-flask" else 700), size
 
 
 def dependency_layer(image: str) -> str:

@@ -27,6 +27,16 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_PACKAGES = ("python3", "python3-pip", "ca-certificates")
 EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
 PULL_TIMEOUT_S = 30
+# The CPU images the tests and bench/image_build build: name -> (tests.support.frameworks case id, or the
+# DataFrame pipeline of tests.support.tabular, and the web server).
+IMAGES = {
+    "sklearn-flask": ("churn-pipeline", "flask"),
+    "sklearn-fastapi": ("churn-pipeline", "fastapi"),
+    "xgboost-flask": ("xgboost-json-both", "flask"),
+    "lightgbm-flask": ("lightgbm-txt-both", "flask"),
+    "onnx-flask": ("onnx-onnx-both", "flask"),
+    "tensorflow-flask": ("tensorflow-keras-both", "flask"),
+}
 ELF_MAGIC = b"\x7fELF"
 
 

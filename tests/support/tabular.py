@@ -30,10 +30,10 @@ class Tabular:
     proba: bool = True
 
     def predict(self, frame: pd.DataFrame) -> list:
-        return _predict(self.model, frame).tolist()
+        return np.asarray(self.model.predict(frame)).tolist()
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return _predict_proba(self.model, frame)
+        return np.asarray(self.model.predict_proba(frame))
 
 
 def customers(seed: int = 3, rows: int = ROWS) -> tuple[pd.DataFrame, np.ndarray]:
@@ -136,14 +136,6 @@ def xgboost_categorical(directory: Path) -> Tabular:
 def _saved(name: str, framework: str, model: Any, frame: pd.DataFrame, path: Path) -> Tabular:
     joblib.dump(model, path)
     return Tabular(name, framework, path, model, frame.head(40))
-
-
-def _predict(model: Any, frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(model.predict(frame))
-
-
-def _predict_proba(model: Any, frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(model.predict_proba(frame))
 
 
 def csv_body(frame: pd.DataFrame, header: bool = True) -> bytes:
