@@ -105,13 +105,14 @@ def test_the_projects_own_image_passes_with_the_model_from_a_model_tar_gz(projec
         ("wrong-port", {}, (), "FAIL: nothing listens on port 8080 in the container (it listens on 9000)"),
         ("slow-ping", {}, (), "FAIL: GET /ping took more than 2 s, SageMaker's limit per ping"),
         ("ping-503", {}, (), "FAIL: GET /ping did not answer 200 within the start-up budget of 6 s (last: HTTP 503"),
-        ("oom", {"INSTANCE_TYPE": "ml.t2.medium"}, (), "FAIL: the container was killed for memory on ml.t2.medium "
-         "(limit 4096m)"),
+        ("oom", {"INSTANCE_TYPE": "ml.t2.medium", "STARTUP_TIMEOUT_S": "90"}, (),
+         "FAIL: the container was killed for memory on ml.t2.medium (limit 4096m)"),
         ("slow-invoke", {}, ("--invocation-timeout", "2"), "FAIL: POST /invocations took more than 2 s"),
         ("big-answer", {}, (), "FAIL: the answer is 7.1 MB; SageMaker returns at most 6 MB"),
     ],
 )  # fmt: skip
 def test_each_failure_is_named_with_its_evidence(project, broken_image, broken, settings, options, diagnosis):
+    # 6 s for the /ping cases; filling 4 GiB up to the kill takes longer (the verdict comes when it dies)
     env = {"CONTAINER_ENV": f"BROKEN={broken}", "STARTUP_TIMEOUT_S": "6", **settings}
     result = local_host(project, broken_image, *options, **env)
     assert result.returncode == 1, result.stderr
