@@ -81,10 +81,11 @@ def negotiate(accept: str | None, offered: Sequence[str] = OUTPUT_TYPES, default
 
 
 def decode(
-    body: bytes, content_type: str, schema: InputSchema | None = None, accepted: Sequence[str] = INPUT_TYPES
+    body: bytes | str, content_type: str, schema: InputSchema | None = None, accepted: Sequence[str] = INPUT_TYPES
 ) -> Any:
-    """Decode a request body into what the model takes: a 2-D float array, or a DataFrame for models fitted on
-    one with text or categorical columns (see :mod:`mcc_runtime.tabular`)."""
+    """Decode a request body (bytes; or str for CSV and JSON, as input_fn receives them) into what the model
+    takes: a 2-D float array, or a DataFrame for models fitted on one with text or categorical columns (see
+    :mod:`mcc_runtime.tabular`)."""
     schema = schema or InputSchema()
     media = ALIASES.get(content_type, content_type)
     parser = PARSERS.get(media) if media in accepted else None
@@ -96,7 +97,7 @@ def decode(
     return tabular.conform(parser(body, schema), schema)
 
 
-def parse_csv(body: bytes, schema: InputSchema) -> Table:
+def parse_csv(body: bytes | str, schema: InputSchema) -> Table:
     """CSV rows; a first row of column names (any order) is a header when the model declares names."""
     text = _text(body)
     lines = [line for line in text.splitlines() if line.strip()]
@@ -112,7 +113,7 @@ def parse_csv(body: bytes, schema: InputSchema) -> Table:
     return Table(rows[1:], tabular.names_of(rows[0]))
 
 
-def parse_json(body: bytes, schema: InputSchema) -> Table:
+def parse_json(body: bytes | str, schema: InputSchema) -> Table:
     """``{"instances": rows}``, ``{"inputs": rows}``, a bare list (a flat list is one row), one object keyed by
     column name, or the pandas/MLflow split shape ``{"columns": [...], "data": [...]}``; rows are lists or
     objects keyed by column name."""
@@ -298,14 +299,16 @@ def _jsonable(prediction: object) -> object:
     return prediction
 
 
-def _json(body: bytes) -> object:
+def _json(body: bytes | str) -> object:
     try:
-        return orjson.loads(body.removeprefix(BOM.encode()))
+        return orjson.loads(body.removeprefix(BOM if isinstance(body, str) else BOM.encode()))
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
-def _text(body: bytes) -> str:
+def _text(body: bytes | str) -> str:
+    if isinstance(body, str):  # decoded already, as the hooks hand CSV and JSON bodies to input_fn
+        return body.removeprefix(BOM)
     try:
         return body.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as exc:

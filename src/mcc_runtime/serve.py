@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import nginx
+from . import access, nginx
 from .settings import Settings, SettingsError
 
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.load()
+        drop = nginx.privilege_drop(settings)
+        access.require_readable(settings.model_dir, drop[0] if drop else None)
         nginx_bin = nginx.find_nginx()
         template = (settings.project_dir / "nginx.conf").read_text()
         # A fresh directory (inside MCC_RUN_DIR when set) for the socket, nginx.conf and nginx's temp files.

@@ -63,7 +63,11 @@ class InferenceService:
             return self._invoke(body, content_type, accept)
         except RequestError as exc:
             return Reply(exc.status, error_body(exc.message))
-        except Exception:
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)  # AWS's toolkit errors (and any like them) carry theirs
+            if isinstance(status, int) and 400 <= status < 600:
+                log.warning("invocation answered %d: %s", status, exc)
+                return Reply(status, error_body(str(getattr(exc, "message", None) or exc)))
             log.exception("invocation failed")
             return Reply(500, INTERNAL_ERROR)
 
@@ -72,24 +76,40 @@ class InferenceService:
             return Reply(503, NOT_READY)
         if self.too_large(len(body)):
             raise PayloadTooLarge(self._oversize_message())
-        response_type = codecs.negotiate(accept, self.hooks.output_types)
+        hooks = self.hooks
+        response_type = hooks.response_type(accept)
         request_type = codecs.media_type(content_type)
         try:
-            data = self.hooks.input_fn(body, request_type)
+            data = hooks.request_body(body, request_type)
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the {request_type} body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        if hooks.transform_fn is not None:
+            try:
+                output = hooks.transform_fn(self.model, data, request_type, response_type)
+            except (ValueError, TypeError, UnicodeDecodeError) as exc:
+                raise BadRequest(f"cannot answer the request: {exc}") from None
+        else:
+            output = self._three_hooks(data, request_type, response_type)
+        if isinstance(output, tuple):
+            output, response_type = output
+        if isinstance(output, str):
+            output = output.encode()
+        if isinstance(output, bytearray | memoryview):
+            output = bytes(output)
+        if not isinstance(output, bytes):
+            raise TypeError(f"output_fn returned {type(output).__name__}; it must return bytes or str")
+        return Reply(200, output, response_type)
+
+    def _three_hooks(self, data: bytes | str, request_type: str, response_type: str) -> object:
+        try:
+            data = self.hooks.input_fn(data, request_type)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"cannot read the request: {exc}") from None
         try:
             prediction = self.hooks.predict_fn(data, self.model)
         except ValueError as exc:
             raise BadRequest(f"the model rejected the input: {exc}") from None
-        output = self.hooks.output_fn(prediction, response_type)
-        if isinstance(output, tuple):
-            output, response_type = output
-        if isinstance(output, str):
-            output = output.encode()
-        if not isinstance(output, bytes):
-            raise TypeError(f"output_fn returned {type(output).__name__}; it must return bytes or str")
-        return Reply(200, output, response_type)
+        return self.hooks.output_fn(prediction, response_type)
 
 
 def build_service(settings: Settings | None = None) -> InferenceService:

@@ -13,6 +13,8 @@ Environment variables (all optional):
 ``MCC_PREDICT_OUTPUT``              ``label``, ``proba`` or ``both`` (default from serving.json, else label)
 ``MCC_JSON_RESPONSE``               ``object`` (``{"predictions": [...]}``) or ``array`` (the bare array AWS's
                                     framework containers answer); default from serving.json, else object
+``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``  the response type when a request's Accept is missing or ``*/*``
+                                    (default application/json), as in AWS's framework containers
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
@@ -62,6 +64,7 @@ class Settings:
     model_is_directory: bool = False
     predict_output: str = "label"
     json_response: str = "object"
+    default_accept: str = "application/json"
     input_types: tuple[str, ...] = ()
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
@@ -109,6 +112,7 @@ class Settings:
             model_is_directory=data.model_is_directory,
             predict_output=_choice("MCC_PREDICT_OUTPUT", env, data.predict_output, PREDICT_OUTPUTS),
             json_response=_choice("MCC_JSON_RESPONSE", env, data.json_response, JSON_RESPONSES),
+            default_accept=(env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json").strip().lower(),
             input_types=data.input_types,
             preload=data.preload,
             app=server.app,

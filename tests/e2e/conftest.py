@@ -1,10 +1,12 @@
-"""A Docker engine and the predictive base image, shared by the image tests (started once per session)."""
+"""A Docker engine, the predictive base image and a stand-in for PyTorch's CPU wheel index, shared by the image
+tests (each started once per session)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.docker import ensure_base_image, ensure_engine
+from tests.support.docker import torch_index as docker_torch_index
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +21,10 @@ def engine(tmp_path_factory):
 def base_image(engine, catalog):
     ensure_base_image(catalog.runtime.base_image)
     return catalog.runtime.base_image
+
+
+@pytest.fixture(scope="session")
+def torch_index(base_image, catalog):
+    """BUILD_EXTRA_INDEX_URL for the torch projects: None, or a stand-in for PyTorch's unreachable index."""
+    with docker_torch_index(catalog, base_image) as url:
+        yield url

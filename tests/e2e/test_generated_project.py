@@ -6,6 +6,7 @@ are installed into a virtualenv, and `code/serve` (the container's entrypoint) i
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pwd
@@ -24,8 +25,9 @@ import numpy as np
 import pytest
 
 from mcc.checks import check_project
-from mcc_runtime.local import LocalServer, child_pids
+from mcc_runtime.local import LocalServer, child_pids, free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
+from tests.support.aws_hooks import AWS_STYLE
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -279,6 +281,48 @@ def process_owners(root_pid: int) -> dict[int, list[str]]:
         uid = int(next(line.split()[1] for line in lines if line.startswith("Uid:")))
         owners.setdefault(uid, []).append(name)
     return owners
+
+
+def test_an_inference_py_written_for_aws_containers_answers_as_its_hooks_do_in_process(project, python, tmp_path, wine):
+    """AWS's contract behind real nginx: input_fn gets str for CSV and JSON, output_fn's (str, type) is the reply."""
+    copy = tmp_path / "aws-style"
+    shutil.copytree(project, copy)
+    (copy / "code" / "inference.py").write_text(AWS_STYLE)
+    for artifact in (copy / "model").glob("*.joblib"):
+        artifact.rename(copy / "model" / "model.joblib")  # the name AWS's examples load
+    spec = importlib.util.spec_from_file_location("aws_style", copy / "code" / "inference.py")
+    aws = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aws)
+    model = aws.model_fn(str(copy / "model"))
+    rows = wine[0][:30]
+    text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
+    document = json.dumps({"instances": rows.tolist()})
+    with LocalServer(copy, python=python, env={"MCC_WORKERS": "2"}) as server:
+        status, answer_type, answer = post(server, text.encode(), "text/csv", "text/csv")
+        expected, expected_type = aws.output_fn(aws.predict_fn(aws.input_fn(text, "text/csv"), model), "text/csv")
+        assert (status, answer_type, answer.decode()) == (200, expected_type, expected)
+        status, answer_type, answer = post(server, document.encode(), "application/json", "*/*")
+        expected = aws.output_fn(aws.predict_fn(aws.input_fn(document, "application/json"), model), "application/json")
+        assert (status, answer_type, answer.decode()) == (200, "application/json", expected)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as SageMaker starts containers (CI runs as root)")
+def test_a_model_the_workers_cannot_read_stops_serve_with_the_files_named(project, python, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(project / "model", model)
+    tmp_path.chmod(0o755)
+    for path in model.iterdir():
+        path.chmod(0o600)  # what a model.tar.gz packed from owner-only files unpacks to
+    env = {
+        **os.environ,
+        "MCC_MODEL_DIR": str(model),
+        "MCC_RUN_AS_USER": "nobody",
+        "SAGEMAKER_BIND_TO_PORT": str(free_port()),
+    }
+    result = subprocess.run([python, str(project / "code" / "serve")], env=env, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "the workers run as nobody" in result.stderr and "(mode 0600, owner uid 0)" in result.stderr
+    assert "chmod -R a+rX model/" in result.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as SageMaker starts containers (CI runs as root)")

@@ -3,8 +3,9 @@ SageMaker runs it (``docker run IMAGE serve``, the model read-only at /opt/ml/mo
 in-process predictions → workers unprivileged → ``docker stop`` exits 0 within the grace period → no secret
 in any layer. Base images that cannot be pulled here are made as stand-ins (tests/support/docker.py).
 
-PyTorch and mcc's CPU Transformers engine are not built here: their CPU-only torch wheel comes from PyTorch's
-own wheel index, which these machines cannot reach (see the README).
+PyTorch and mcc's CPU Transformers engine install the CPU-only torch wheel from PyTorch's own index; where that
+index cannot be reached (these machines), do/build is given a stand-in serving the pinned wheel through
+BUILD_EXTRA_INDEX_URL, as a user gives a mirror (the ``torch_index`` fixture).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import re
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mcc.checks.secrets import PATTERNS
@@ -26,13 +25,12 @@ from mcc_lifecycle.container import run_arguments
 from mcc_lifecycle.settings import Settings
 from mcc_runtime.local import free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
-from tests.support import tabular
 from tests.support.docker import IMAGES, docker, image_megabytes, remove_repository, secrets_in_layers
-from tests.support.frameworks import CASES, assert_matches, expected_answer, train
-from tests.support.projects import mcc_new
+from tests.support.images import ImageProject, image_project
 
 pytestmark = pytest.mark.slow
 
+LEAN_MB = {"tensorflow-flask": 2500, "pytorch-flask": 1500, "transformers-chat": 1800}  # else 700
 STOP_GRACE_S = 30  # SageMaker sends SIGKILL 30 s after SIGTERM
 PLANTED = {  # in the environment of every build: none may reach a layer
     "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
@@ -41,18 +39,9 @@ PLANTED = {  # in the environment of every build: none may reach a layer
 }
 
 
-@dataclass
-class Built:
-    name: str
-    project: Path
-    image: str
-    check: object  # rows -> None: asserts an answer equals the in-process prediction
-    body: bytes
-
-
-def do_build(project: Path, *options: str) -> str:
-    """do/build's output (with the secrets of PLANTED in its environment)."""
-    env = {**os.environ, **PLANTED, "DOCKER": "docker"}
+def do_build(project: Path, *options: str, **settings: str) -> str:
+    """do/build's output (with the secrets of PLANTED in its environment, and do/config ``settings``)."""
+    env = {**os.environ, **PLANTED, "DOCKER": "docker", **settings}
     command = [str(project / "do" / "build"), *options]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -60,39 +49,17 @@ def do_build(project: Path, *options: str) -> str:
 
 
 @pytest.fixture(scope="module", params=list(IMAGES))
-def built(request, base_image, wine):
-    source, web_server = IMAGES[request.param]
+def built(request, base_image, torch_index):
     parent = Path(tempfile.mkdtemp(prefix=f"mcc-image-{request.param}-"))
-    payload = parent / "rows.csv"
-    if source == "churn-pipeline":
-        model = tabular.churn_pipeline(parent)
-        payload.write_bytes(tabular.csv_body(model.rows))
-        body, path, framework = payload.read_bytes(), model.path, "sklearn"
-
-        def check(answer):
-            assert answer["predictions"] == model.predict(model.rows)
-            np.testing.assert_array_equal(answer["probabilities"], model.predict_proba(model.rows))
-    else:
-        case = next(c for c in CASES if c.id == source)
-        path, framework = train(case, parent), case.framework
-        rows = wine[0][40:65]
-        payload.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows))
-        body = payload.read_bytes()
-
-        def check(answer):
-            assert_matches(case, answer, expected_answer(case, path, rows))
-
-    project = mcc_new(
-        parent / request.param, f"img-{request.param}", *("--framework", framework, "--model-file", str(path)),
-        *("--sample-payload", str(payload), "--predict-output", "both", "--web-server", web_server),
-    )  # fmt: skip
-    do_build(project)
-    yield Built(request.param, project, f"img-{request.param}:latest", check, body)
+    built = image_project(parent, request.param)
+    index = {"BUILD_EXTRA_INDEX_URL": torch_index} if built.needs_torch_index and torch_index else {}
+    do_build(built.project, **index)
+    yield built
     remove_repository(f"img-{request.param}")
     subprocess.run(["rm", "-rf", str(parent)], check=False)
 
 
-def start_container(built: Built, **environ: str) -> tuple[str, str]:
+def start_container(built: ImageProject, **environ: str) -> tuple[str, str]:
     """``docker run`` as do/run builds it (model/ read-only at /opt/ml/model), detached; (id, url)."""
     port = free_port()
     settings = Settings(project_name=f"img-{built.name}", aws_region="us-east-1")
@@ -114,10 +81,10 @@ def container(built):
 
 def test_the_image_serves_the_in_process_predictions_behind_its_own_nginx(built, container):
     _, url = container
-    status, answer_type, answer = invoke(url, built.body, "text/csv", "application/json")
+    status, answer_type, answer = invoke(url, built.body, built.content_type, "application/json")
     assert (status, answer_type) == (200, "application/json"), answer
     built.check(json.loads(answer))
-    status, _, answer = invoke(url, b"not,a,row\n", "text/csv", "application/json")
+    status, _, answer = invoke(url, built.malformed, built.content_type, "application/json")
     assert status == 400 and "error" in json.loads(answer)
 
 
@@ -144,29 +111,35 @@ def test_docker_stop_ends_the_container_with_exit_0_within_the_grace_period(buil
 
 
 def secret_patterns() -> dict[str, re.Pattern[bytes]]:
-    """The project scanner's patterns (as bytes) and the planted values themselves."""
-    patterns = {what: re.compile(p.pattern.encode(), p.flags & re.IGNORECASE) for what, p in PATTERNS.items()}
-    return patterns | {name: re.compile(re.escape(value.encode())) for name, value in PLANTED.items()}
+    """The project scanner's patterns, as bytes."""
+    return {what: re.compile(p.pattern.encode(), p.flags & re.IGNORECASE) for what, p in PATTERNS.items()}
+
+
+def planted_patterns() -> dict[str, re.Pattern[bytes]]:
+    return {name: re.compile(re.escape(value.encode())) for name, value in PLANTED.items()}
 
 
 def test_no_secret_from_the_build_environment_reaches_any_layer(built, base_image):
-    assert secrets_in_layers(built.image, base_image, secret_patterns()) == []
+    assert secrets_in_layers(built.image, base_image, secret_patterns(), planted_patterns()) == []
 
 
 def test_the_layer_scan_finds_secrets_written_into_a_layer(base_image):
     key = "-----BEGIN PRIVATE KEY-----\\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 3
-    dockerfile = f"FROM {base_image}\nRUN echo {PLANTED['AWS_ACCESS_KEY_ID']} > /leaked && printf '%b' '{key}' > /key\n"
+    leak = f"echo {PLANTED['AWS_ACCESS_KEY_ID']} > /leaked && printf '%b' '{key}' > /key"
+    packaged = "/usr/lib/python3/dist-packages/sample/tokens.py"  # a package's own sample token (not in history)
+    sample = f"mkdir -p {Path(packaged).parent} && python3 -c \"print('hf_' + 'A' * 34)\" > {packaged}"
+    dockerfile = f"FROM {base_image}\nRUN {leak} && {sample}\n"
     docker("build", "--tag", "mcc-leaky:test", "-", input=dockerfile)
     try:
-        found = secrets_in_layers("mcc-leaky:test", base_image, secret_patterns())
-        assert found == ["AWS access key id", "AWS_ACCESS_KEY_ID", "private key"]
+        found = secrets_in_layers("mcc-leaky:test", base_image, secret_patterns(), planted_patterns())
+        assert found == ["AWS access key id", "AWS_ACCESS_KEY_ID", "private key"]  # not the packaged sample token
     finally:
         docker("image", "rm", "--force", "mcc-leaky:test", check=False)
 
 
 def test_the_image_is_lean(built):
     size = image_megabytes(built.image)
-    assert size < (2500 if built.name == "tensorflow-flask" else 700), size
+    assert size < LEAN_MB.get(built.name, 700), size
 
 
 def dependency_layer(image: str) -> str:

@@ -65,6 +65,26 @@ def test_an_immutable_repository_gets_no_latest_tag(project, aws_env, aws):
     assert repository["imageTagMutability"] == "IMMUTABLE"
 
 
+def test_build_passes_the_configured_package_indexes_as_build_arguments(project, aws_env):
+    env = {**aws_env, "BUILD_INDEX_URL": "https://mirror.example.com/simple",
+           "BUILD_EXTRA_INDEX_URL": "http://wheels.internal:8000/simple/", "IMAGE_TAG": "v1"}  # fmt: skip
+    run_do(project, env, "build")
+    assert docker_calls(env)[0]["argv"][:7] == [
+        "build",
+        *("--build-arg", "PIP_INDEX_URL=https://mirror.example.com/simple"),
+        *("--build-arg", "PIP_EXTRA_INDEX_URL=http://wheels.internal:8000/simple/"),
+        *("--build-arg", "PIP_TRUSTED_HOST=wheels.internal:8000"),
+    ]
+
+
+def test_build_refuses_an_index_url_with_credentials(project, aws_env):
+    env = {**aws_env, "BUILD_INDEX_URL": "https://aws:eyJ2ZXIiOjF9@domain-123.d.codeartifact.example.com/pypi/simple/"}
+    result = run_do(project, env, "build", check=False)
+    assert result.returncode == 2 and "BUILD_INDEX_URL holds credentials" in result.stderr
+    assert "eyJ2ZXIiOjF9" not in result.stderr + result.stdout
+    assert docker_calls(env) == []
+
+
 def test_push_before_build_says_what_to_do(project, aws_env):
     result = run_do(project, aws_env, "push", check=False)
     assert result.returncode != 0

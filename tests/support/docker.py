@@ -12,14 +12,17 @@ certificates in its trust store (pip inside a build goes through the same TLS pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 DOCKER = shutil.which("docker") or "docker"
@@ -27,8 +30,8 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_PACKAGES = ("python3", "python3-pip", "ca-certificates")
 EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
 PULL_TIMEOUT_S = 30
-# The CPU images the tests and bench/image_build build: name -> (tests.support.frameworks case id, or the
-# DataFrame pipeline of tests.support.tabular, and the web server).
+# The CPU images the tests and bench/image_build build: name -> (tests.support.frameworks case id, the
+# DataFrame pipeline of tests.support.tabular, or the tiny chat model of tests.support.llm; the web server).
 IMAGES = {
     "sklearn-flask": ("churn-pipeline", "flask"),
     "sklearn-fastapi": ("churn-pipeline", "fastapi"),
@@ -36,8 +39,11 @@ IMAGES = {
     "lightgbm-flask": ("lightgbm-txt-both", "flask"),
     "onnx-flask": ("onnx-onnx-both", "flask"),
     "tensorflow-flask": ("tensorflow-keras-both", "flask"),
+    "pytorch-flask": ("pytorch-exported-both", "flask"),
+    "transformers-chat": ("tiny-llama", "flask"),
 }
 ELF_MAGIC = b"\x7fELF"
+PACKAGES = re.compile(r"/(site|dist)-packages/")  # where pip puts third-party packages
 
 
 class DockerUnavailable(RuntimeError):
@@ -154,12 +160,17 @@ def image_megabytes(name: str) -> float:
     return int(docker("image", "inspect", "--format", "{{.Size}}", name).stdout.strip()) / 1e6
 
 
-def secrets_in_layers(image: str, base: str, patterns: dict[str, re.Pattern[bytes]]) -> list[str]:
-    """Which patterns occur in ``docker history`` (build arguments, ENV, commands) or in a file of the image's own
-    layers (not its base image's), read from ``docker save``'s layer tarballs. Compiled libraries (ELF) are
-    skipped: Debian's and the wheels' hold PEM headers and test keys of their own, not the build's secrets."""
+def secrets_in_layers(
+    image: str, base: str, patterns: dict[str, re.Pattern[bytes]], planted: dict[str, re.Pattern[bytes]]
+) -> list[str]:
+    """Which secrets occur in ``docker history`` (build arguments, ENV, commands) or in a file of the image's own
+    layers (not its base image's), read from ``docker save``'s layer tarballs. ``planted`` (the build
+    environment's own values) are looked for everywhere; ``patterns`` (any key or token) everywhere but in the
+    installed packages, whose test suites carry public sample tokens (transformers ships the Hub's CI token).
+    Compiled libraries (ELF) are skipped: Debian's and the wheels' hold PEM headers and test keys of their own."""
+    everything = patterns | planted
     history = docker("history", "--no-trunc", image).stdout.encode()
-    found = {what for what, pattern in patterns.items() if pattern.search(history)}
+    found = {what for what, pattern in everything.items() if pattern.search(history)}
     base_layers = len(json.loads(docker("image", "inspect", base).stdout)[0]["RootFS"]["Layers"])
     with tempfile.TemporaryDirectory(prefix="mcc-layers-") as scratch:
         archive = Path(scratch) / "image.tar"
@@ -171,5 +182,72 @@ def secrets_in_layers(image: str, base: str, patterns: dict[str, re.Pattern[byte
                     for member in files:
                         content = files.extractfile(member).read() if member.isfile() else b""
                         if content and not content.startswith(ELF_MAGIC):
-                            found |= {what for what, pattern in patterns.items() if pattern.search(content)}
+                            packaged = PACKAGES.search(member.name)
+                            wanted = planted if packaged else everything
+                            found |= {what for what, pattern in wanted.items() if pattern.search(content)}
     return sorted(found)
+
+
+def unreachable(url: str, timeout: float = 10) -> bool:
+    """Whether ``url`` cannot be fetched from here (no name, no route, or a refusal)."""
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=timeout).close()
+    except OSError:
+        return True
+    return False
+
+
+class WheelIndex:
+    """A stand-in for a package index this machine cannot reach (PyTorch's CPU wheel index, named as the extra
+    index by the torch projects' Dockerfiles): the pinned wheels, fetched by this machine's own pip, served by
+    ``python3 -m http.server`` in a container from the base image on Docker's default network, in the layout of
+    pip's simple index. Projects build against it through do/build's BUILD_EXTRA_INDEX_URL, as a user's own
+    mirror would be given. A test fixture, like the stand-in base image."""
+
+    def __init__(self, base_image: str, requirements: list[str], index_url: str) -> None:
+        self.base_image, self.requirements, self.index_url = base_image, requirements, index_url
+        self.scratch = Path(tempfile.mkdtemp(prefix="mcc-wheel-index-"))
+        self.container = ""
+
+    def __enter__(self) -> str:
+        for requirement in self.requirements:
+            project = re.split(r"[=<>!~\[ ]", requirement, maxsplit=1)[0].lower()
+            folder = self.scratch / "simple" / project
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(folder),
+                 "--extra-index-url", self.index_url, requirement],
+                check=True, capture_output=True, timeout=900,
+            )  # fmt: skip
+        self.scratch.chmod(0o755)
+        self.container = docker(
+            "run", "--detach", "--rm", "--volume", f"{self.scratch}:/srv:ro", self.base_image,
+            "python3", "-u", "-m", "http.server", "8000", "--directory", "/srv",
+        ).stdout.strip()  # fmt: skip
+        address = docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", self.container).stdout.strip()
+        deadline = time.monotonic() + 30
+        while "Serving HTTP" not in docker("logs", self.container, check=False).stdout:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the wheel index did not start: {docker('logs', self.container).stderr}")
+            time.sleep(0.2)
+        return f"http://{address}:8000/simple/"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.container:
+            docker("rm", "--force", self.container, check=False)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def torch_index(catalog, base_image: str) -> Iterator[str | None]:
+    """BUILD_EXTRA_INDEX_URL for projects that install the catalog's CPU-only torch: None where PyTorch's index
+    answers, else the URL of a WheelIndex serving the pinned wheel."""
+    version = catalog.frameworks["pytorch"].versions[catalog.frameworks["pytorch"].default_version]
+    if not unreachable(version.extra_index_url):
+        yield None
+        return
+    torch = next(r for r in version.requirements if r.startswith("torch=="))
+    with WheelIndex(base_image, [torch], version.extra_index_url) as url:
+        yield url

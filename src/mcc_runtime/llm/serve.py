@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import nginx
+from .. import access, nginx
 from ..serve import log, serve_behind_nginx
 from ..settings import Settings, runtime_code_dir
 from .launch import Launch, LaunchError, engine_launch, load_settings, materialize
@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_runtime([])
         launch = engine_launch(engine, generation, os.environ)
+        drop = nginx.drop_to(os.environ.get("MCC_RUN_AS_USER"))
+        access.require_readable(Path(os.environ.get("MCC_MODEL_DIR") or "/opt/ml/model"), drop[0] if drop else None)
     except (OSError, ValueError, KeyError, LaunchError, SecretError) as exc:
         log(f"error: {exc}")
         return 2

@@ -8,14 +8,14 @@ from mcc_runtime.errors import BadRequest
 
 def test_hooks_answer_one_row_per_input_row(hooks, model, payload, assert_same_answer):
     body, content_type = payload
-    data = hooks.input_fn(body, content_type)
+    data = hooks.input_fn(hooks.request_body(body, content_type), content_type)
     prediction = hooks.predict_fn(data, model)
     assert_same_answer(json.loads(hooks.output_fn(prediction, "application/json")), prediction, len(data))
 
 
 def test_rows_with_a_missing_feature_are_rejected(hooks, model, payload):
     body, content_type = payload
-    data = hooks.input_fn(body, content_type)
+    data = hooks.input_fn(hooks.request_body(body, content_type), content_type)
     narrower = data.iloc[:, :-1] if hasattr(data, "iloc") else data[:, :-1]  # a DataFrame, or an array
     with pytest.raises(BadRequest):
         hooks.predict_fn(narrower, model)

@@ -16,7 +16,7 @@ def test_sample_payload_gets_the_in_process_predictions(server, hooks, model, pa
     status, answer_type, answer = invoke(server.url, body, content_type, "application/json")
     assert status == 200, answer
     assert answer_type.startswith("application/json")
-    data = hooks.input_fn(body, content_type)
+    data = hooks.input_fn(hooks.request_body(body, content_type), content_type)
     assert_same_answer(json.loads(answer), hooks.predict_fn(data, model), len(data))
 
 
