@@ -32,8 +32,9 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
     if key == "output_dir":
         return values.get("project_name")  # ./PROJECT_NAME
-    if key == "framework":
-        return catalog.default_framework
+    if key == "framework":  # from the model file's name where it says (model.keras: TensorFlow)
+        model_file = values.get("model_file")
+        return (catalog.framework_for_path(Path(model_file)) if model_file else None) or catalog.default_framework
     if key == "sample_model":
         return False
     if key == "model_format" and framework:

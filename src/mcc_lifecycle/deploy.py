@@ -114,7 +114,7 @@ def transform_job_request(aws: Aws, name: str, model_name: str) -> dict[str, Any
         },
         "TransformOutput": {
             "S3OutputPath": settings.batch_output,
-            "Accept": "application/json",
+            "Accept": settings.batch_accept,
             "AssembleWith": "Line" if by_line else "None",
         },
         "TransformResources": {"InstanceType": settings.instance_type, "InstanceCount": settings.batch_instance_count},

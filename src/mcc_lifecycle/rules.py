@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from . import amis
-from .settings import DEPLOY_MODES, Settings
+from .container import container_environment
+from .settings import DEPLOY_MODES, Settings, SettingsError
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 SAGEMAKER_NAME_MAX = 63
@@ -19,6 +20,7 @@ SERVERLESS_MAX_CONCURRENCY = 200
 NAME_SUFFIX_LEN = 16  # "-YYYYmmdd-HHMMSS": what versioned model and configuration names add
 
 
+BATCH_ACCEPTS = ("text/csv", "application/jsonlines")  # answers with one line per record
 SAGEMAKER_PLATFORM = "linux/amd64"  # every instance type in mcc's catalog is x86_64
 
 
@@ -129,6 +131,10 @@ def deploy_errors(settings: Settings) -> list[str]:
             errors.append("BATCH_SPLIT_TYPE must be None, Line, RecordIO or TFRecord")
         if not 0 <= settings.batch_max_payload_mb <= 100:
             errors.append("BATCH_MAX_PAYLOAD_MB must be 0 to 100")
+        _check(errors, "BATCH_MAX_PAYLOAD_MB", settings.batch_max_payload_mb, _batch_payload_error(settings))
+        if settings.batch_accept not in BATCH_ACCEPTS:
+            errors.append(f"BATCH_ACCEPT={settings.batch_accept!r} must be one of {', '.join(BATCH_ACCEPTS)}: "
+                          "one output line per input record")  # fmt: skip
     _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
     _check_s3(errors, "MODEL_DATA_PREFIX", settings.model_data_prefix, required=False)
     if mode != "serverless":
@@ -149,7 +155,20 @@ def secret_arn_error(arn: str) -> str | None:
     return "is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
 
 
-def _check(errors: list[str], name: str, value: str, message: str | None) -> None:
+def _batch_payload_error(settings: Settings) -> str | None:
+    """A transform job's mini-batches must fit the container's body limit (MCC_MAX_PAYLOAD_MB in CONTAINER_ENV;
+    otherwise the server takes SAGEMAKER_MAX_PAYLOAD_IN_MB, which SageMaker sets to MaxPayloadInMB)."""
+    try:
+        limit = container_environment(settings).get("MCC_MAX_PAYLOAD_MB", "")
+    except SettingsError:
+        return None  # CONTAINER_ENV's own problem is reported where it is read
+    if limit.isdigit() and settings.batch_max_payload_mb > int(limit):
+        return (f"is larger than the container's body limit, MCC_MAX_PAYLOAD_MB={limit} in CONTAINER_ENV: every "
+                "mini-batch over it would be refused (413). Lower BATCH_MAX_PAYLOAD_MB or raise the limit")  # fmt: skip
+    return None
+
+
+def _check(errors: list[str], name: str, value: object, message: str | None) -> None:
     if message:
         errors.append(f"{name}={value!r} {message}")
 

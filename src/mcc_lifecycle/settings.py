@@ -49,6 +49,7 @@ class Settings:
     batch_split_type: str = "Line"
     batch_instance_count: int = 1
     batch_max_payload_mb: int = 6
+    batch_accept: str = "text/csv"
     artifact_bucket: str = ""
     codebuild_project: str = ""
     codebuild_role_arn: str = ""

@@ -76,6 +76,10 @@ class DefaultHooks:
         return columns
 
     def output_fn(self, prediction: Any, accept: str) -> bytes:
+        """The answer as ``accept``; in a batch transform job JSON is written as JSON Lines (one line per record,
+        as SageMaker's built-in XGBoost container does), so AssembleWith=Line keeps one output line per input."""
+        if self.settings.batch and accept == codecs.JSON:
+            return codecs.encode(prediction, codecs.JSONLINES)
         return codecs.encode(prediction, accept, bare_json=self.settings.json_response == "array")
 
 

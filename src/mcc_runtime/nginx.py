@@ -56,6 +56,7 @@ def values(settings: Settings, run_dir: Path, socket_path: Path) -> dict[str, st
         "USER_DIRECTIVE": f"user {drop[0]} {drop[1]};" if drop else "",
         "MAX_BODY_BYTES": str(settings.max_payload_bytes),
         "MAX_BODY_MB": str(settings.max_payload_mb),
+        "WORKERS": str(settings.workers),
         "TIMEOUT_S": str(settings.timeout_s),
         "ACCESS_LOG": "/dev/stdout" if settings.access_log else "off",
     }

@@ -15,6 +15,10 @@ Environment variables (all optional):
                                     framework containers answer); default from serving.json, else object
 ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``  the response type when a request's Accept is missing or ``*/*``
                                     (default application/json), as in AWS's framework containers
+``SAGEMAKER_BATCH``                 ``true`` in a batch transform job (SageMaker sets it): JSON answers are
+                                    JSON Lines, one line per record, like CSV ones
+``SAGEMAKER_MAX_PAYLOAD_IN_MB``     the transform job's MaxPayloadInMB (SageMaker sets it): the body limit
+                                    in a batch transform job, unless MCC_MAX_PAYLOAD_MB is set
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
@@ -65,6 +69,7 @@ class Settings:
     predict_output: str = "label"
     json_response: str = "object"
     default_accept: str = "application/json"
+    batch: bool = False
     input_types: tuple[str, ...] = ()
     preload: bool = True
     app: str = "mcc_runtime.apps.flask_app:create_app()"
@@ -102,6 +107,7 @@ class Settings:
             raise SettingsError(str(exc)) from None
         server = data.server or ServerSection(app=cls.app, worker_class=cls.worker_class)
         workers_env = env.get("MCC_WORKERS") or env.get("SAGEMAKER_MODEL_SERVER_WORKERS")
+        batch = envvalues.flag("SAGEMAKER_BATCH", env.get("SAGEMAKER_BATCH"), error=SettingsError)
         return cls(
             code_dir=code_dir,
             model_dir=Path(env.get("MCC_MODEL_DIR") or DEFAULT_MODEL_DIR),
@@ -112,6 +118,7 @@ class Settings:
             model_is_directory=data.model_is_directory,
             predict_output=_choice("MCC_PREDICT_OUTPUT", env, data.predict_output, PREDICT_OUTPUTS),
             json_response=_choice("MCC_JSON_RESPONSE", env, data.json_response, JSON_RESPONSES),
+            batch=batch,
             default_accept=(env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json").strip().lower(),
             input_types=data.input_types,
             preload=data.preload,
@@ -123,11 +130,18 @@ class Settings:
             timeout_s=_number(
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT", env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S
             ),
-            max_payload_mb=_number("MCC_MAX_PAYLOAD_MB", env.get("MCC_MAX_PAYLOAD_MB"), data.max_payload_mb),
+            max_payload_mb=_number("MCC_MAX_PAYLOAD_MB", env.get("MCC_MAX_PAYLOAD_MB"), _batch_limit(env, batch, data)),
             access_log=envvalues.flag("MCC_ACCESS_LOG", env.get("MCC_ACCESS_LOG"), error=SettingsError),
             run_as_user=env.get("MCC_RUN_AS_USER") or None,
             log_level=(env.get("MCC_LOG_LEVEL") or "info").lower(),
         )
+
+
+def _batch_limit(env: Mapping[str, str], batch: bool, data: ServingFile) -> int:
+    """The body limit before MCC_MAX_PAYLOAD_MB: a transform job's MaxPayloadInMB (0: none given), else the file's."""
+    raw = env.get("SAGEMAKER_MAX_PAYLOAD_IN_MB") if batch else None
+    given = envvalues.whole_number("SAGEMAKER_MAX_PAYLOAD_IN_MB", raw, 0, minimum=0, error=SettingsError)
+    return given or data.max_payload_mb
 
 
 def _choice(name: str, env: Mapping[str, str], value: str, allowed: tuple[str, ...]) -> str:

@@ -160,3 +160,16 @@ def test_feature_names_unlike_the_models_recorded_width_are_refused(run, tmp_pat
     assert result.exit_code == 2, result.output
     assert "declares 3 columns (a, b, c), but the model takes 13 features per row" in " ".join(result.output.split())
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.model_format not in ("pkl", "joblib")], ids=lambda c: c.id)
+def test_the_framework_is_read_from_the_model_files_name_when_not_given(run, tmp_path, models, case):
+    result = run("new", "-y", "--project-name", "inferred", "--model-file", str(models[case.id]))
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "inferred" / "mcc.yaml").read_text())
+    assert (answers["model"]["framework"], answers["model"]["format"]) == (case.framework, case.model_format)
+
+
+def test_a_pickle_without_a_framework_is_taken_as_scikit_learn(catalog, tmp_path):
+    assert catalog.framework_for_path(tmp_path / "model.joblib") == catalog.default_framework == "sklearn"
+    assert catalog.framework_for_path(tmp_path / "model.bin") is None

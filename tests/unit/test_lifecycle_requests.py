@@ -47,6 +47,9 @@ def test_settings_come_from_upper_case_variables_and_empty_means_default():
         Settings.from_env({"PROJECT_NAME": "wine", "AWS_REGION": "eu-west-1", "GPU_REQUIRED": "ture"})
 
 
+BATCH = {"deploy_mode": "batch", "batch_input": "s3://in-bucket/rows/", "batch_output": "s3://out-bucket/"}
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
@@ -66,6 +69,15 @@ def test_settings_come_from_upper_case_variables_and_empty_means_default():
         (
             {"deploy_mode": "batch", "batch_input": "s3://i/", "batch_output": "s3://o/", "batch_split_type": "Row"},
             "Line",
+        ),
+        (
+            {**BATCH, "batch_max_payload_mb": 50, "container_env": "MCC_MAX_PAYLOAD_MB=6"},
+            "BATCH_MAX_PAYLOAD_MB=50 is larger than the container's body limit, MCC_MAX_PAYLOAD_MB=6",
+        ),
+        ({**BATCH, "batch_max_payload_mb": 50}, None),  # the server takes SageMaker's SAGEMAKER_MAX_PAYLOAD_IN_MB
+        (
+            {**BATCH, "batch_accept": "application/json"},
+            "BATCH_ACCEPT='application/json' must be one of text/csv, application/jsonlines",
         ),
         ({"role_arn": "arn:aws:iam::12345:role/x"}, "is not an IAM role ARN"),
         ({"project_name": "x" * 48}, "versioned model names need it at most 47"),
@@ -151,6 +163,9 @@ def test_transform_job_splits_lines_into_multi_record_batches():
         aws_for(deploy_mode="batch", batch_input="s3://i/", batch_output="s3://o/"), "job", "model"
     )
     assert request["BatchStrategy"] == "MultiRecord" and request["TransformOutput"]["AssembleWith"] == "Line"
+    assert request["TransformOutput"]["Accept"] == "text/csv"  # one output line per record
+    lines = deploy.transform_job_request(aws_for(batch_accept="application/jsonlines"), "job", "model")
+    assert lines["TransformOutput"]["Accept"] == "application/jsonlines"
     single = deploy.transform_job_request(aws_for(batch_split_type="None"), "job", "model")
     assert single["BatchStrategy"] == "SingleRecord" and single["TransformOutput"]["AssembleWith"] == "None"
 

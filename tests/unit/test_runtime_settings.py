@@ -106,3 +106,18 @@ def test_cgroup_v1_quota_and_no_cgroup(tmp_path):
     (tmp_path / "q").write_text("-1")
     assert cgroup_cpu_limit(tmp_path / "none", tmp_path / "q", tmp_path / "p") is None
     assert usable_cpus() >= 1
+
+
+def test_a_transform_job_sets_the_body_limit_unless_mcc_max_payload_mb_does(code):
+    batch = {"SAGEMAKER_BATCH": "true", "SAGEMAKER_MAX_PAYLOAD_IN_MB": "50"}
+    assert (Settings.load(code, batch).batch, Settings.load(code, batch).max_payload_mb) == (True, 50)
+    assert Settings.load(code, {**batch, "MCC_MAX_PAYLOAD_MB": "20"}).max_payload_mb == 20
+    assert Settings.load(code, {"SAGEMAKER_MAX_PAYLOAD_IN_MB": "50"}).max_payload_mb == 1  # not a transform job
+    assert Settings.load(code, {**batch, "SAGEMAKER_MAX_PAYLOAD_IN_MB": "0"}).max_payload_mb == 1  # none given
+    with pytest.raises(SettingsError, match="SAGEMAKER_BATCH"):
+        Settings.load(code, {"SAGEMAKER_BATCH": "maybe"})
+
+
+def test_the_default_accept_comes_from_sagemakers_variable(code):
+    assert Settings.load(code, {}).default_accept == "application/json"
+    assert Settings.load(code, {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}).default_accept == "text/csv"

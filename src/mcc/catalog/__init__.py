@@ -261,6 +261,14 @@ class Catalog(_Entry):
         """Predictive and generative frameworks, as --framework takes them."""
         return [*self.frameworks, *self.generative]
 
+    def framework_for_path(self, path: Path) -> str | None:
+        """The predictive framework a model file's name (or a model directory) says: the default framework when
+        it is one of those that read it (.joblib, .pkl), else the only one; None when none does."""
+        readers = [name for name, framework in self.frameworks.items() if framework.format_for_path(path)]
+        if self.default_framework in readers:
+            return self.default_framework
+        return readers[0] if len(readers) == 1 else None
+
     def is_generative(self, framework: str) -> bool:
         return framework in self.generative
 
