@@ -47,6 +47,15 @@ def ubjson(path: Path) -> str | None:
     return None
 
 
+def xgboost_builtin(path: Path) -> str | None:
+    """SageMaker's XGBoost algorithm writes ``xgboost-model``: a pickled Booster (its 0.90 and 1.x containers) or
+    ``Booster.save_model`` output without an extension (UBJSON, or JSON)."""
+    head = _header(path, 1)
+    if head.startswith(PICKLE_PROTOCOL_2_PLUS) or head == UBJSON_OBJECT:
+        return None
+    return "is not a SageMaker XGBoost model (neither a pickled Booster nor Booster.save_model output)"
+
+
 def lightgbm_text(path: Path) -> str | None:
     if _header(path, 5) != b"tree\n" and _header(path, 6) != b"tree\r\n":
         return "is not a LightGBM text model (it should start with 'tree'; save it with Booster.save_model)"
@@ -97,6 +106,7 @@ CHECKS: dict[str, Callable[[Path], str | None]] = {
     "pickle": pickle_file,
     "xgboost_json": xgboost_json,
     "ubjson": ubjson,
+    "xgboost_builtin": xgboost_builtin,
     "lightgbm_text": lightgbm_text,
     "zip": zip_archive,
     "keras": keras_file,

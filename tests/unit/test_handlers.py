@@ -46,6 +46,25 @@ def test_xgboost_boosters_per_objective(tmp_path, wine, binary):
             assert not handler.has_proba(model)
 
 
+def test_a_pickled_booster_is_a_booster_whatever_its_pickle_format_is_called(tmp_path, binary):
+    """A pickled binary:logistic Booster (as SageMaker's XGBoost 1.x algorithm writes it) renamed .pkl: its
+    objective gives probabilities, not "not a probabilistic classifier"."""
+    import pickle
+
+    import xgboost
+
+    features, target = binary
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(features, target), 5)
+    reference = booster.predict(xgboost.DMatrix(features))
+    handler = load_handler("xgboost")
+    for name, model_format in (("model.pkl", "pkl"), ("model.joblib", "joblib"), ("xgboost-model", "builtin")):
+        (tmp_path / name).write_bytes(pickle.dumps(booster))
+        model = handler.load(tmp_path / name, model_format)
+        assert handler.has_proba(model), name
+        np.testing.assert_array_equal(handler.predict_proba(model, features), two_class(reference))
+        np.testing.assert_array_equal(handler.predict(model, features), (reference > 0.5).astype(int))
+
+
 def test_lightgbm_boosters_per_objective(tmp_path, wine, binary):
     import lightgbm
 

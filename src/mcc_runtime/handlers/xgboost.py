@@ -1,4 +1,5 @@
-"""XGBoost: Booster models saved as JSON or UBJSON, and pickled XGBClassifier/XGBRegressor estimators."""
+"""XGBoost: Booster models saved as JSON or UBJSON or pickled (SageMaker's built-in algorithm writes
+``xgboost-model`` either way), and pickled XGBClassifier/XGBRegressor estimators."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import xgboost
 
@@ -17,6 +19,8 @@ from . import as_class_probabilities, check_width, labels_from_proba
 from . import sklearn as estimator
 
 NATIVE_FORMATS = ("json", "ubj")
+BUILTIN_FORMAT = "builtin"  # SageMaker's XGBoost algorithm's xgboost-model: pickled or saved, no extension
+PICKLE_START = b"\x80"
 PROBA_OBJECTIVES = ("binary:logistic", "multi:softprob")
 KINDS = {"c": "category", "i": "boolean"}  # XGBoost's feature types; the others ("q", "int", "float") are numbers
 LABEL_OBJECTIVES = ("binary:hinge", "multi:softmax")
@@ -29,9 +33,21 @@ class BoosterModel:
 
 
 def load(path: Path, model_format: str = "json") -> Any:
-    if model_format not in NATIVE_FORMATS:
-        return estimator.load(path, model_format)
-    booster = xgboost.Booster(model_file=str(path))
+    """A Booster (saved, or pickled as SageMaker's XGBoost algorithm does), or a scikit-learn API estimator."""
+    if model_format in NATIVE_FORMATS:
+        return _booster_model(xgboost.Booster(model_file=str(path)))
+    if model_format == BUILTIN_FORMAT and path.read_bytes()[:1] != PICKLE_START:
+        return _booster_model(xgboost.Booster(model_file=str(path)))  # save_model output without an extension
+    model = joblib.load(path)
+    if isinstance(model, xgboost.Booster):
+        return _booster_model(model)
+    if not hasattr(model, "predict"):
+        raise TypeError(f"{path} holds a {type(model).__name__}, which has no predict()")
+    return model
+
+
+def _booster_model(booster: xgboost.Booster) -> BoosterModel:
+    """The objective (from the model's own configuration) decides labels and probabilities."""
     booster.set_param({"nthread": 1})
     objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
     return BoosterModel(booster, objective)
