@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,17 +13,19 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .answers import ANSWERS
-from .catalog import load_catalog
+from .catalog import Catalog, load_catalog
 from .checks import check_project
 from .defaults import missing_required, with_defaults
 from .errors import InvalidAnswers, MccError
 from .plan import plan_project
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
-from .sources import from_env, from_file, from_flags, from_pyproject, merge
+from .sagemaker_archive import SageMakerArchive, is_archive, unpack
+from .sources import Answers, Given, from_env, from_file, from_flags, from_pyproject, merge
 from .spec import ProjectSpec, build_spec, spec_warnings
 
 out = Console()
@@ -90,10 +93,12 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
                 "" if interactive else ", or run without --yes in a terminal"
             )
             raise InvalidAnswers(missing, f"missing required answers ({hint})")
-        spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
-        with err.status("Generating the project…"):
-            files = plan_project(spec, catalog)
-            written = write_project(files, spec.output_dir, force=force)
+        with tempfile.TemporaryDirectory(prefix="mcc-archive-") as scratch:
+            answers, archive = import_archive(answers, catalog, Path(scratch))
+            spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
+            with err.status("Generating the project…"):
+                files = plan_project(spec, catalog, archive)
+                written = write_project(files, spec.output_dir, force=force)
     except Aborted:
         err.print("[yellow]Aborted; nothing was written.[/]")
         sys.exit(130)
@@ -103,7 +108,21 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
     except OSError as exc:
         err.print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
         sys.exit(1)
+    if archive:
+        hooks = ", ".join(archive.hooks) or "none (mcc's defaults serve it)"
+        out.print(f"imported {archive.source.name}: model/{archive.artifact.relative_to(archive.root).as_posix()}, "
+                  f"code/inference.py hooks: {hooks}", highlight=False)  # fmt: skip
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
+
+
+def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
+    """A model.tar.gz given as the model file: unpacked into ``scratch``; its artifact becomes the model file."""
+    given = answers.get("model_file")
+    if given is None or not is_archive(Path(given.value)) or not Path(given.value).is_file():
+        return answers, None  # a missing file is reported with the other answers
+    framework = answers.get("framework")
+    archive = unpack(Path(given.value), scratch, catalog, framework.value if framework else None)
+    return {**answers, "model_file": Given(str(archive.artifact), given.source)}, archive
 
 
 @main.command()
@@ -179,7 +198,7 @@ def _report(exc: MccError) -> None:
             err.print(f"  - {error}", markup=False, highlight=False)
         err.print("Nothing was written.")
     else:
-        err.print(f"[bold red]error:[/] {exc}", markup=False)
+        err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False)  # the message as written
 
 
 def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[str]) -> None:

@@ -21,6 +21,7 @@ from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_or_declared
 from .render import TEMPLATES_DIR, render_template
+from .sagemaker_archive import SageMakerArchive, merge_requirements
 from .spec import ProjectSpec
 
 PREDICTIVE = "predictive"
@@ -33,6 +34,7 @@ EXECUTABLES = {"code/serve"}
 SCRIPTS_DIR = "do/"
 SOURCED_SCRIPTS = {"do/config"}
 USER_OWNED = {"code/inference.py"}  # customised by users: regenerating keeps an existing copy
+IMPORTED_TESTS = "imported/test_imported_hooks.py"  # an imported archive's own hooks: served answers = in-process ones
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,29 @@ class PlannedFile:
     user_owned: bool = False
 
 
-def plan_project(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+def plan_project(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
     if spec.generative:
         from .generative_plan import plan_generative
 
         return plan_generative(spec, catalog)
     schema = project_input_schema(spec, catalog)
     model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, schema)
+    if archive:
+        model_files, model_filename = _archive_model_files(archive)
     context = template_context(spec, catalog, model_filename, payload_files, schema)
+    context["imported"] = {"name": archive.source.name, "hooks": archive.hooks} if archive else None
     files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
+    if archive:
+        files = _with_archive_code(files, archive, spec.include_tests)
+    pinned = requirements(spec, catalog, schema)
+    if archive:
+        pinned = merge_requirements(pinned, archive.requirements)
     files += _package_files(RUNTIME_PACKAGE, "code")
     files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += _iam_files(spec, catalog)
     files += model_files + payload_files
     files += [
-        PlannedFile("requirements.txt", _lines(requirements(spec, catalog, schema))),
+        PlannedFile("requirements.txt", _lines(pinned)),
         PlannedFile(f"code/{SCHEMA_FILE}", schema.to_json().encode()),
         PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", _json(serving_settings(spec, catalog, model_filename))),
@@ -221,6 +231,28 @@ def _model_and_payloads(
     elif not payloads and schema.columns:
         payloads = [PlannedFile("samples/payload.csv", synthetic_payload(schema))]
     return model_files, filename, payloads
+
+
+def _archive_model_files(archive: SageMakerArchive) -> tuple[list[PlannedFile], str]:
+    """model/ as SageMaker unpacks the archive into /opt/ml/model (less code/), and the artifact's path in it."""
+    files = [PlannedFile(f"model/{p.relative_to(archive.root).as_posix()}", source=p) for p in archive.model_files]
+    return files, archive.artifact.relative_to(archive.root).as_posix()
+
+
+def _with_archive_code(files: list[PlannedFile], archive: SageMakerArchive, include_tests: bool) -> list[PlannedFile]:
+    """The archive's code/ (its inference.py instead of the generated one) and, with its own hooks, the tests
+    that check the served answers against those hooks called in-process."""
+    planned = {f.path: f for f in files}
+    for path in archive.code_files:
+        relative = path.relative_to(archive.root).as_posix()
+        if relative != "code/requirements.txt":  # merged into requirements.txt
+            planned[relative] = PlannedFile(relative, source=path, user_owned=True)
+    if include_tests and archive.hooks:
+        for name in ("test_handler.py", "test_local_server.py"):
+            planned.pop(f"tests/{name}", None)
+        source = TEMPLATES_DIR / IMPORTED_TESTS
+        planned["tests/test_imported_hooks.py"] = PlannedFile("tests/test_imported_hooks.py", source.read_bytes())
+    return list(planned.values())
 
 
 def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None = None) -> list[str]:

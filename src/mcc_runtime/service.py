@@ -116,9 +116,10 @@ def build_service(settings: Settings | None = None) -> InferenceService:
     """Settings -> hooks -> loaded model: what each app factory calls."""
     settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = InferenceService(
-        load_hooks(settings), settings.model_dir, settings.max_payload_bytes, settings.worker_timeout_s
-    )
+    hooks = load_hooks(settings)
+    own = ", ".join(hooks.user_hooks) or "none"
+    log.info("code/inference.py defines: %s (the runtime's defaults serve the rest)", own)
+    service = InferenceService(hooks, settings.model_dir, settings.max_payload_bytes, settings.worker_timeout_s)
     try:
         service.load()
     except Exception as exc:  # one clear line, then exit: SageMaker reports a failed container, not a hang

@@ -1,0 +1,165 @@
+"""A SageMaker model.tar.gz, as the SageMaker Python SDK packs it: the model artifact (at the top or in one folder)
+and, optionally, ``code/inference.py`` with its own modules and ``code/requirements.txt``.
+
+SageMaker unpacks the archive into /opt/ml/model; an imported project keeps that layout in ``model/`` and makes
+``code/`` its own code. Members are checked before anything is unpacked: absolute paths, ``..``, links and
+special files are refused, so an archive cannot write outside the scratch folder it is unpacked into.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .artifacts import artifact_error
+from .catalog import Catalog
+from .errors import MccError
+
+SUFFIXES = (".tar.gz", ".tgz")
+CODE_DIR = "code"
+HOOKS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+RESERVED_CODE = ("serve", "serving.json", "schema.json", "mcc_runtime")  # the project's own code/ entries
+MAX_DEPTH = 2  # the artifact at the top, or in one folder
+
+
+class ArchiveError(MccError):
+    """The archive cannot be imported; nothing was written."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SageMakerArchive:
+    source: Path  # the model.tar.gz
+    root: Path  # where its members were unpacked (a scratch folder, gone once the project is written)
+    artifact: Path  # the model artifact found (under root)
+    framework: str
+    hooks: tuple[str, ...]  # the hooks code/inference.py defines
+    requirements: tuple[str, ...]  # code/requirements.txt's lines
+
+    @property
+    def model_files(self) -> list[Path]:
+        """Every file but code/: what SageMaker puts in /opt/ml/model besides the code."""
+        return sorted(p for p in self.root.rglob("*") if p.is_file() and p.relative_to(self.root).parts[0] != CODE_DIR)
+
+    @property
+    def code_files(self) -> list[Path]:
+        return sorted(p for p in (self.root / CODE_DIR).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def defined_hooks(root: Path) -> tuple[str, ...]:
+    """The hooks code/inference.py defines, read from its source (nothing is imported in mcc's process)."""
+    path = root / CODE_DIR / "inference.py"
+    if not path.is_file():
+        return ()
+    try:
+        tree = ast.parse(path.read_text(), filename="code/inference.py")
+    except SyntaxError as exc:
+        raise ArchiveError(f"code/inference.py line {exc.lineno}: {exc.msg}; nothing was written") from None
+    return tuple(node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in HOOKS)
+
+
+def archive_requirements(root: Path) -> tuple[str, ...]:
+    path = root / CODE_DIR / "requirements.txt"
+    if not path.is_file():
+        return ()
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return tuple(line for line in lines if line)
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(SUFFIXES)
+
+
+def unpack(source: Path, scratch: Path, catalog: Catalog, framework: str | None) -> SageMakerArchive:
+    """Check every member, unpack into ``scratch``, and find the one model artifact."""
+    try:
+        with tarfile.open(source, "r:*") as archive:
+            members = archive.getmembers()
+            problems = [problem for member in members if (problem := member_problem(member))]
+            if problems:
+                raise ArchiveError(f"{source}: refused, nothing was written: {'; '.join(problems[:5])}")
+            archive.extractall(scratch, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(f"{source} is not a readable model.tar.gz ({exc}); nothing was written") from None
+    _check_code(source, scratch)
+    artifact, found = find_artifact(scratch, catalog, framework)
+    return SageMakerArchive(source, scratch, artifact, found, defined_hooks(scratch), archive_requirements(scratch))
+
+
+def member_problem(member: tarfile.TarInfo) -> str | None:
+    """Why a member may not be unpacked, or None."""
+    path = PurePosixPath(member.name)
+    if path.is_absolute() or ".." in path.parts:
+        return f"{member.name!r} points outside the archive"
+    if member.issym() or member.islnk():
+        return f"{member.name!r} is a link"
+    if not (member.isfile() or member.isdir()):
+        return f"{member.name!r} is not a file or folder"
+    return None
+
+
+def find_artifact(root: Path, catalog: Catalog, framework: str | None) -> tuple[Path, str]:
+    """The one file outside code/ that a framework reads: named as one of its formats (SageMaker's extension-less
+    xgboost-model included) and passing that format's structural check."""
+    files = [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != CODE_DIR]
+    candidates = []
+    for path in files:
+        if len(path.relative_to(root).parts) > MAX_DEPTH:
+            continue
+        reader = framework if framework else catalog.framework_for_path(path)
+        fmt = catalog.frameworks[reader].format_for_path(path) if reader else None
+        if fmt and artifact_error(path, catalog.frameworks[reader].formats[fmt].check) is None:
+            candidates.append((path, reader))  # named as the format is, and starts as it does (notes.txt does not)
+    listing = ", ".join(sorted(p.relative_to(root).as_posix() for p in files)) or "no files"
+    if len(candidates) != 1:
+        what = "no model artifact" if not candidates else "several model artifacts"
+        formats = sorted({e for f in catalog.frameworks.values() for fmt in f.formats.values() for e in fmt.extensions})
+        raise ArchiveError(
+            f"model.tar.gz holds {what} mcc can read at its top or in one folder (found: {listing}); "
+            f"artifacts are named *{', *'.join(formats)}"
+        )
+    return candidates[0]
+
+
+def _check_code(source: Path, root: Path) -> None:
+    clashes = sorted(name for name in RESERVED_CODE if (root / CODE_DIR / name).exists())
+    if clashes:
+        raise ArchiveError(f"{source}: code/ holds {', '.join(clashes)}, which the project's own code/ needs")
+
+
+def requirement_name(line: str) -> str:
+    """``scikit_learn>=1.2`` -> ``scikit-learn``."""
+    return re.split(r"[<>=!~;\[ @]", line, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def merge_requirements(pinned: list[str], extra: tuple[str, ...], source: str = "code/requirements.txt") -> list[str]:
+    """``pinned`` plus the archive's own requirements: a package the closure pins already keeps its pin when the
+    archive's specifier admits it (a conflict is refused, naming both); other packages are added as written."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    versions = {}
+    for line in pinned:
+        name, _, version = line.partition("==")
+        versions[requirement_name(name)] = version.split("+", 1)[0].strip()
+    merged, problems = list(pinned), []
+    for line in extra:
+        if line.startswith("-"):
+            problems.append(f"{line!r}: pip options are not taken from {source}; set BUILD_INDEX_URL in do/config")
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as exc:
+            problems.append(f"{line!r} is not a requirement ({exc})")
+            continue
+        name = requirement_name(requirement.name)
+        if name not in versions:
+            merged.append(line)
+        elif versions[name] and not requirement.specifier.contains(versions[name], prereleases=True):
+            problems.append(f"{line!r} conflicts with the image's {name}=={versions[name]}")
+    if problems:
+        raise ArchiveError(f"{source} cannot be merged into the pinned requirements: {'; '.join(problems)}")
+    return merged

@@ -1,0 +1,170 @@
+"""A model.tar.gz as the SageMaker Python SDK packs it (the artifact + code/inference.py, a helper module and
+code/requirements.txt) imported unchanged: `mcc new --model-file model.tar.gz` → the project's hooks are the
+archive's → served answers equal those hooks called in-process as AWS's containers call them → the project's own
+tests pass. Archives that would write outside their folder, corrupt ones and conflicting requirements are refused
+with nothing written."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mcc.checks import check_project
+from mcc_runtime.local import LocalServer
+from mcc_runtime.smoke import invoke
+from tests.support.aws_hooks import AWS_STYLE
+from tests.support.venvs import project_venv
+
+pytestmark = pytest.mark.slow
+
+HELPER = "def round_scores(rows):\n    return [[round(float(p), 6) for p in row] for row in rows]\n"
+WITH_HELPER = AWS_STYLE.replace("import joblib\n", "import joblib\nfrom helpers import round_scores\n").replace(
+    'return json.dumps({"scores": prediction.tolist()})', 'return json.dumps({"scores": round_scores(prediction)})'
+)
+
+
+def pack(target: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
+    with tarfile.open(target, "w:gz") as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+        for name, points_to in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, points_to
+            archive.addfile(info)
+    return target
+
+
+def mcc_new(target: Path, *flags: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "imported", "--output-dir", str(target)]
+    return subprocess.run([*command, *flags], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    parent = Path(tempfile.mkdtemp(prefix="mcc-archive-"))
+    parent.chmod(0o755)
+    yield parent
+    subprocess.run(["rm", "-rf", str(parent)], check=False)
+
+
+@pytest.fixture(scope="module")
+def archive(workdir, wine_model_file):
+    members = {
+        "model.joblib": wine_model_file.read_bytes(),
+        "code/inference.py": WITH_HELPER.encode(),
+        "code/helpers.py": HELPER.encode(),
+        "code/requirements.txt": b"# as the SDK user wrote it\nscikit-learn>=1.0\nnumpy\n",
+    }
+    return pack(workdir / "model.tar.gz", members)
+
+
+@pytest.fixture(scope="module")
+def imported(workdir, archive, wine_payload_file):
+    project = workdir / "imported"
+    result = mcc_new(project, "--model-file", str(archive), "--sample-payload", str(wine_payload_file))
+    assert result.returncode == 0, result.stderr
+    return project, result.stdout
+
+
+def test_the_archives_code_is_the_projects_and_its_requirements_merge_into_the_pins(imported):
+    project, output = imported
+    assert "imported model.tar.gz: model/model.joblib, code/inference.py hooks: model_fn, input_fn, predict_fn, " \
+           "output_fn" in " ".join(output.split())  # fmt: skip
+    assert (project / "code" / "inference.py").read_text() == WITH_HELPER
+    assert (project / "code" / "helpers.py").read_text() == HELPER
+    assert (project / "model" / "model.joblib").is_file() and not (project / "model" / "code").exists()
+    pins = (project / "requirements.txt").read_text().split()
+    assert "scikit-learn==1.9.1" in pins and "scikit-learn>=1.0" not in pins and "numpy" not in pins
+    assert json.loads((project / "code" / "serving.json").read_text())["handler"] == "sklearn"
+    assert "Coming from SageMaker's framework containers" in (project / "README.md").read_text()
+    assert check_project(project, require_linters=True) == []
+
+
+def test_the_server_answers_as_the_archives_hooks_do_in_process(imported, wine):
+    project, _ = imported
+    spec = importlib.util.spec_from_file_location("aws_archive", project / "code" / "inference.py")
+    sys.path.insert(0, str(project / "code"))
+    try:
+        hooks = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(hooks)
+    finally:
+        sys.path.remove(str(project / "code"))
+    model = hooks.model_fn(str(project / "model"))
+    text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in wine[0][:25])
+    log = (project / "serve.log").open("w")
+    with LocalServer(project, python=project_venv(project), log=log) as server:
+        status, answer_type, answer = invoke(server.url, text.encode(), "text/csv", "application/json")
+    assert (status, answer_type) == (200, "application/json")
+    expected = hooks.output_fn(hooks.predict_fn(hooks.input_fn(text, "text/csv"), model), "application/json")
+    assert answer.decode() == expected
+    assert "code/inference.py defines: input_fn, model_fn, output_fn, predict_fn" in (project / "serve.log").read_text()
+
+
+def test_the_imported_projects_own_tests_pass(imported):
+    project, _ = imported
+    python = project_venv(project)
+    result = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout or (" passed" in result.stdout and "skipped" not in result.stdout)
+
+
+def test_a_nested_artifact_without_code_is_served_by_the_defaults(workdir, wine_model_file, wine_payload_file, wine,
+                                                                   wine_model):  # fmt: skip
+    archive = pack(workdir / "nested.tar.gz", {"model/model.joblib": wine_model_file.read_bytes()})
+    project = workdir / "nested"
+    result = mcc_new(project, "--model-file", str(archive), "--sample-payload", str(wine_payload_file))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((project / "code" / "serving.json").read_text())["model_filename"] == "model/model.joblib"
+    rows = wine[0][:5]
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    with LocalServer(project, python=project_venv(project)) as server:
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200 and json.loads(answer)["predictions"] == wine_model.predict(rows).tolist()
+
+
+@pytest.mark.parametrize(
+    ("members", "links", "message"),
+    [
+        ({"../evil.joblib": b"x"}, {}, "'../evil.joblib' points outside the archive"),
+        ({"model.joblib": b"\x80x"}, {"code/inference.py": "/etc/passwd"}, "'code/inference.py' is a link"),
+        (
+            {"notes.txt": b"hi", "data/table.csv": b"1,2"},
+            {},
+            "no model artifact mcc can read at its top or in one folder (found: data/table.csv, notes.txt)",
+        ),
+        (
+            {"model.joblib": b"\x80x", "code/requirements.txt": b"scikit-learn==1.5.2\n"},
+            {},
+            "'scikit-learn==1.5.2' conflicts with the image's scikit-learn==1.9.1",
+        ),
+        ({"model.joblib": b"\x80x", "code/serve": b"#!/bin/sh\n"}, {}, "code/ holds serve"),
+    ],
+    ids=["dot-dot", "link", "no-artifact", "conflict", "reserved-name"],
+)
+def test_bad_archives_are_refused_and_nothing_is_written(workdir, members, links, message):
+    archive = pack(workdir / "bad.tar.gz", members, links)
+    target = workdir / "refused"
+    result = mcc_new(target, "--model-file", str(archive))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert not target.exists()
+
+
+def test_a_truncated_archive_is_refused(workdir, archive):
+    truncated = workdir / "truncated.tar.gz"
+    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    result = mcc_new(workdir / "refused", "--model-file", str(truncated))
+    assert result.returncode == 2 and "is not a readable model.tar.gz" in " ".join(result.stderr.split())
+    assert result.stderr.startswith("error: ")
+    assert not (workdir / "refused").exists()
