@@ -24,7 +24,7 @@ from .errors import InvalidAnswers, MccError
 from .plan import plan_project
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
-from .sagemaker_archive import SageMakerArchive, is_archive, unpack
+from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
 from .sources import Answers, Given, from_env, from_file, from_flags, from_pyproject, merge
 from .spec import ProjectSpec, build_spec, spec_warnings
 
@@ -118,10 +118,12 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
 def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
     """A model.tar.gz given as the model file: unpacked into ``scratch``; its artifact becomes the model file."""
     given = answers.get("model_file")
-    if given is None or not is_archive(Path(given.value)) or not Path(given.value).is_file():
+    remote = given is not None and str(given.value).startswith("s3://")
+    if given is None or not is_archive(str(given.value)) or not (remote or Path(given.value).is_file()):
         return answers, None  # a missing file is reported with the other answers
     framework = answers.get("framework")
-    archive = unpack(Path(given.value), scratch, catalog, framework.value if framework else None)
+    source = fetch(str(given.value), scratch)
+    archive = unpack(source, scratch / "unpacked", catalog, framework.value if framework else None)
     return {**answers, "model_file": Given(str(archive.artifact), given.source)}, archive
 
 

@@ -70,8 +70,31 @@ def archive_requirements(root: Path) -> tuple[str, ...]:
     return tuple(line for line in lines if line)
 
 
-def is_archive(path: Path) -> bool:
-    return path.name.lower().endswith(SUFFIXES)
+def is_archive(location: str) -> bool:
+    """A model.tar.gz, on this machine or an ``s3://`` URI."""
+    return location.lower().endswith(SUFFIXES)
+
+
+def fetch(location: str, scratch: Path) -> Path:
+    """The archive on this machine: ``location`` itself, or its download from S3 (with the AWS credentials and
+    endpoint of the environment, as the AWS CLI would use them)."""
+    if not location.startswith("s3://"):
+        return Path(location)
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise ArchiveError(f"{location} is not an s3://bucket/key URI")
+    try:
+        import boto3
+        import botocore.exceptions
+    except ImportError:
+        raise ArchiveError(f"reading {location} needs boto3: pip install boto3 (or download it yourself)") from None
+    target = scratch / "download" / PurePosixPath(key).name
+    target.parent.mkdir(parents=True)
+    try:
+        boto3.client("s3").download_file(bucket, key, str(target))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise ArchiveError(f"cannot download {location}: {exc}; nothing was written") from None
+    return target
 
 
 def unpack(source: Path, scratch: Path, catalog: Catalog, framework: str | None) -> SageMakerArchive:

@@ -1,6 +1,7 @@
-"""Batch transform done right: a 100,000-row CSV object split into MultiRecord mini-batches as SageMaker splits it,
-sent to the real server (code/serve, nginx, gunicorn) in batch mode, and assembled with AssembleWith=Line: one
-output line per input record, each equal to the model's own prediction, for each output type a job may ask."""
+"""Batch transform done right: a 100,000-row CSV or JSON Lines object split into MultiRecord mini-batches as
+SageMaker splits it, sent to the real server (code/serve, nginx, gunicorn) in batch mode, and assembled with
+AssembleWith=Line: one output line per input record, each equal to the model's own prediction, for each output
+type a job may ask."""
 
 from __future__ import annotations
 
@@ -37,15 +38,18 @@ def project(wine_model_file):
     subprocess.run(["rm", "-rf", str(parent)], check=False)
 
 
-@pytest.fixture(scope="module")
-def rows(wine):
-    """100,000 rows around the wine data (each a little different), and their CSV object."""
+@pytest.fixture(scope="module", params=["text/csv", "application/jsonlines"])
+def rows(request, wine):
+    """100,000 rows around the wine data (each a little different), and their object: CSV or JSON Lines."""
     features = wine[0]
     generator = np.random.default_rng(7)
     picked = features[generator.integers(0, len(features), ROWS)]
     rows = picked * generator.uniform(0.97, 1.03, picked.shape)
-    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
-    return rows, body
+    if request.param == "text/csv":
+        body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    else:
+        body = "".join(json.dumps(row) + "\n" for row in rows.tolist()).encode()
+    return rows, body, request.param
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def server(project):
 
 
 def test_the_object_needs_several_mini_batches(rows):
-    _, body = rows
+    _, body, _ = rows
     assert len(body) > MAX_PAYLOAD_MB * 1024 * 1024 and len(list(mini_batches(body, MAX_PAYLOAD_MB))) >= 2
 
 
@@ -68,10 +72,10 @@ def test_execution_parameters_give_the_payload_limit_and_strategy(server):
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/jsonlines", "application/json"])
 def test_the_assembled_output_has_one_line_per_record_equal_to_predict(server, rows, wine_model, accept):
-    features, body = rows
+    features, body, content_type = rows
 
     def post(batch: bytes) -> tuple[int, bytes]:
-        status, _, answer = invoke(server.url, batch, "text/csv", accept)
+        status, _, answer = invoke(server.url, batch, content_type, accept)
         return status, answer
 
     lines = transform(body, MAX_PAYLOAD_MB, post).decode().splitlines()

@@ -9,22 +9,26 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
+import boto3
 import pytest
 
 from mcc.checks import check_project
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
 from tests.support.aws_hooks import AWS_STYLE
+from tests.support.moto import CREDENTIALS, MotoServer
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
 
+LOWER_CREDENTIALS = {k.lower(): v for k, v in CREDENTIALS.items()}
 HELPER = "def round_scores(rows):\n    return [[round(float(p), 6) for p in row] for row in rows]\n"
 WITH_HELPER = AWS_STYLE.replace("import joblib\n", "import joblib\nfrom helpers import round_scores\n").replace(
     'return json.dumps({"scores": prediction.tolist()})', 'return json.dumps({"scores": round_scores(prediction)})'
@@ -44,9 +48,9 @@ def pack(target: Path, members: dict[str, bytes], links: dict[str, str] | None =
     return target
 
 
-def mcc_new(target: Path, *flags: str) -> subprocess.CompletedProcess:
+def mcc_new(target: Path, *flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "imported", "--output-dir", str(target)]
-    return subprocess.run([*command, *flags], capture_output=True, text=True)
+    return subprocess.run([*command, *flags], capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -167,4 +171,27 @@ def test_a_truncated_archive_is_refused(workdir, archive):
     result = mcc_new(workdir / "refused", "--model-file", str(truncated))
     assert result.returncode == 2 and "is not a readable model.tar.gz" in " ".join(result.stderr.split())
     assert result.stderr.startswith("error: ")
+    assert not (workdir / "refused").exists()
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+def test_an_archive_in_s3_is_downloaded_and_imported(workdir, archive, moto, wine_payload_file, wine_model_file):
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto.url, **LOWER_CREDENTIALS)
+    s3.create_bucket(Bucket="models")
+    s3.upload_file(str(archive), "models", "churn/model.tar.gz")
+    target, env = workdir / "from-s3", {**os.environ, **moto.env()}
+    uri, payload = "s3://models/churn/model.tar.gz", str(wine_payload_file)
+    result = mcc_new(target, "--model-file", uri, "--sample-payload", payload, env=env)
+    assert result.returncode == 0, result.stderr
+    assert (target / "code" / "inference.py").read_text() == WITH_HELPER
+    assert (target / "model" / "model.joblib").read_bytes() == wine_model_file.read_bytes()
+    missing = mcc_new(workdir / "refused", "--model-file", "s3://models/none/model.tar.gz", env=env)
+    assert missing.returncode == 2
+    assert "cannot download s3://models/none/model.tar.gz" in " ".join(missing.stderr.split())
     assert not (workdir / "refused").exists()
