@@ -20,6 +20,8 @@ from .handlers import load_handler, model_schema
 from .schema import SCHEMA_FILE, InputSchema, SchemaError, reconcile
 from .settings import Settings
 
+OUTPUT_CONTENT_TYPES = codecs.OUTPUT_TYPES  # what output_fn below writes (inference.py declares it to negotiate)
+
 
 class DefaultHooks:
     """model_fn / input_fn / predict_fn / output_fn for the project's framework handler."""
