@@ -17,6 +17,9 @@ REQUEST_TYPE_NOTES = {
     "out is missing), as SageMaker's XGBoost container and the SDK's `XGBoostPredictor` send them",
     "application/x-npz": "a SciPy sparse matrix (`scipy.sparse.save_npz`), handed to the model as sparse input "
     "(a left-out entry is what the model makes of it: zero for scikit-learn and LightGBM, missing for XGBoost)",
+    "application/x-recordio-protobuf": "RecordIO-wrapped protobuf `Record`s, one row each in the `values` feature "
+    "(dense, or sparse with keys and shape: a left-out entry is missing), as SageMaker's built-in XGBoost takes "
+    "them and the SageMaker SDK's `RecordSerializer` writes them",
 }
 JSON_TYPES = {".csv": "text/csv", ".json": "application/json"}
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from . import tabular
+from . import recordio, tabular
 from .errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from .schema import InputSchema
 from .tabular import Table
@@ -27,6 +27,7 @@ JSONLINES = "application/jsonlines"
 NPY = "application/x-npy"
 LIBSVM = "text/libsvm"  # XGBoost's sparse rows (the SageMaker SDK's XGBoostPredictor sends them)
 NPZ = "application/x-npz"  # a SciPy sparse matrix (scipy.sparse.save_npz), for models that take sparse input
+RECORDIO = "application/x-recordio-protobuf"  # SageMaker's built-in algorithms' RecordIO-wrapped protobuf Records
 INPUT_TYPES: tuple[str, ...] = (CSV, JSON, JSONLINES, NPY)
 OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY)
 DEFAULT_OUTPUT = JSON
@@ -161,6 +162,11 @@ def parse_npy(body: bytes, schema: InputSchema) -> np.ndarray:
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         raise BadRequest(f"the .npy array must hold numbers, not {getattr(array, 'dtype', type(array))}")
     return array.astype(np.float64, copy=False)
+
+
+def parse_recordio(body: bytes, schema: InputSchema) -> np.ndarray:
+    """Records of SageMaker's RecordIO-protobuf, their ``values`` feature as rows (see :mod:`mcc_runtime.recordio`)."""
+    return recordio.parse(body, schema.features)
 
 
 def parse_npz(body: bytes, schema: InputSchema) -> Any:
@@ -353,6 +359,7 @@ PARSERS: dict[str, Callable[[bytes, InputSchema], Any]] = {
     NPY: parse_npy,
     LIBSVM: parse_libsvm,
     NPZ: parse_npz,
+    RECORDIO: parse_recordio,
 }
 ENCODERS: dict[str, Callable[[object], bytes]] = {
     JSON: encode_json,

@@ -1,8 +1,8 @@
 """SageMaker's built-in XGBoost algorithm's ``xgboost-model``, in both of its forms (a pickled Booster, as its
 1.x containers write it, and ``Booster.save_model`` output without an extension), served as that container
 serves it: the objective read from the model, ``binary:logistic`` giving probabilities and labels by its 0.5
-threshold, ``multi:softprob`` class probabilities, regression values; header-less CSV and libsvm requests. The
-framework and format come from the file's name alone (no --framework)."""
+threshold, ``multi:softprob`` class probabilities, regression values; header-less CSV, libsvm and
+RecordIO-protobuf requests. The framework and format come from the file's name alone (no --framework)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import xgboost
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
+from tests.support.recordio import dense_records, sparse_records
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,18 @@ def test_libsvm_requests_answer_the_same(served):
     status, _, answer = invoke(server.url, "\n".join(lines).encode(), "text/libsvm", "application/json")
     assert status == 200, answer
     check(json.loads(answer), expected(objective, booster, rows))
+
+
+def test_recordio_protobuf_requests_answer_the_same(served):
+    objective, _, booster, rows, server = served
+    body = dense_records(rows.astype(np.float32))  # as the SageMaker SDK's RecordSerializer writes them
+    status, _, answer = invoke(server.url, body, "application/x-recordio-protobuf", "application/json")
+    assert status == 200, answer
+    check(json.loads(answer), expected(objective, booster, rows.astype(np.float32)))
+    sparse = rows.astype(np.float32).astype(np.float64)
+    sparse[::3, 1] = np.nan  # left-out entries are missing, as XGBoost reads sparse input
+    status, _, answer = invoke(
+        server.url, sparse_records(sparse), "application/x-recordio-protobuf", "application/json"
+    )
+    assert status == 200, answer
+    check(json.loads(answer), expected(objective, booster, sparse))

@@ -7,6 +7,7 @@ import pytest
 from mcc_runtime import codecs
 from mcc_runtime.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from mcc_runtime.schema import Column, InputSchema
+from tests.support import recordio as recordio_support
 
 
 @pytest.mark.parametrize(
@@ -219,3 +220,35 @@ def test_labels_and_probabilities_encode_as_columns_in_every_type():
     np.testing.assert_array_equal(np.load(io.BytesIO(codecs.encode(only, "application/x-npy"))), only["probabilities"])
     with pytest.raises(NotAcceptable):
         codecs.encode(np.array(["cat"], dtype=object), "application/x-npy")
+
+
+ACCEPTING_RECORDIO = (*codecs.INPUT_TYPES, codecs.RECORDIO)
+
+
+@pytest.mark.parametrize("tensor", ["float32_tensor", "float64_tensor", "int32_tensor"])
+def test_recordio_protobuf_records_are_rows(tensor):
+    rows = np.array([[1.5, -2.0, 3.25], [0.0, 4.0, -7.5]]) if tensor != "int32_tensor" else np.array([[1, -2, 3]])
+    body = recordio_support.dense_records(rows, tensor)
+    decoded = codecs.decode(body, codecs.RECORDIO, InputSchema(width=3), ACCEPTING_RECORDIO)
+    np.testing.assert_array_equal(decoded, rows.astype(np.float64))
+
+
+def test_sparse_recordio_records_leave_out_missing_entries():
+    rows = np.array([[1.0, np.nan, 3.0, np.nan], [np.nan, 2.0, np.nan, np.nan]])
+    decoded = codecs.decode(recordio_support.sparse_records(rows), codecs.RECORDIO, InputSchema(width=4),
+                            ACCEPTING_RECORDIO)  # fmt: skip
+    np.testing.assert_array_equal(decoded, rows)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"1,2,3\n4,5,6\n", "no record marker at offset 0"),
+        (recordio_support.frame([b"\x0a\x05\x0a\x03abc"]), "record 1 has no 'values' feature"),
+        (recordio_support.dense_records(np.ones((1, 3)))[:-6], "cut short"),
+        (recordio_support.frame([b"\x0a\xff"]), "record 1 is not a valid protobuf Record"),
+    ],
+)
+def test_malformed_recordio_is_a_400_naming_the_record(body, message):
+    with pytest.raises(BadRequest, match=message):
+        codecs.decode(body, codecs.RECORDIO, InputSchema(width=3), ACCEPTING_RECORDIO)
