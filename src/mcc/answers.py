@@ -85,6 +85,18 @@ ANSWERS: tuple[Answer, ...] = (
         "path",
         "Example request (.csv rows or .json) used by do/test and the project's tests",
     ),
+    Answer(
+        "code_dir",
+        ("model", "code_dir"),
+        "path",
+        "Folder of your own Python modules the model needs (SageMaker's source_dir), copied into code/",
+    ),
+    Answer(
+        "requirements",
+        ("model", "requirements"),
+        "path",
+        "A requirements.txt of extra packages, merged into the pinned requirements (conflicts refused)",
+    ),
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
     Answer(

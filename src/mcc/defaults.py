@@ -9,7 +9,9 @@ from typing import Any
 from mcc_lifecycle.settings import DEPLOY_MODES
 from mcc_runtime.settings import JSON_RESPONSES, PREDICT_OUTPUTS
 
+from . import pickle_scan
 from .answers import ANSWERS
+from .artifacts import pickle_file
 from .catalog import Catalog
 from .errors import FieldError
 from .generative import GENERATION_KEYS, OPTION_DEFAULTS, default_instance_type
@@ -32,9 +34,9 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
     if key == "output_dir":
         return values.get("project_name")  # ./PROJECT_NAME
-    if key == "framework":  # from the model file's name where it says (model.keras: TensorFlow)
+    if key == "framework":  # from the model file: its name (model.keras: TensorFlow), or what a pickle names
         model_file = values.get("model_file")
-        return (catalog.framework_for_path(Path(model_file)) if model_file else None) or catalog.default_framework
+        return (framework_for_file(Path(model_file), catalog) if model_file else None) or catalog.default_framework
     if key == "sample_model":
         return False
     if key == "model_format" and framework:
@@ -68,8 +70,19 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     return None
 
 
+def framework_for_file(path: Path, catalog: Catalog) -> str | None:
+    """The framework a model file's name says; for a pickle or joblib file, the one whose classes it names."""
+    by_name = catalog.framework_for_path(path)
+    if by_name == catalog.default_framework and path.is_file() and pickle_file(path) is None:
+        return pickle_scan.framework_of(pickle_scan.references(path)) or by_name
+    return by_name
+
+
 GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
-PREDICTIVE_ONLY = frozenset({"sample_model", "model_format", "framework_version", "predict_output", "json_response"})
+PREDICTIVE_ONLY = frozenset(
+    {"sample_model", "model_format", "framework_version", "predict_output", "json_response", "code_dir",
+     "requirements"}
+)  # fmt: skip
 
 
 def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, default_engine: str) -> Any:

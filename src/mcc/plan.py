@@ -21,7 +21,8 @@ from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_or_declared
 from .render import TEMPLATES_DIR, render_template
-from .sagemaker_archive import SageMakerArchive, merge_requirements
+from .requirement_files import merge_requirements, read_requirements
+from .sagemaker_archive import SageMakerArchive, defined_hooks
 from .spec import ProjectSpec
 
 PREDICTIVE = "predictive"
@@ -34,7 +35,7 @@ EXECUTABLES = {"code/serve"}
 SCRIPTS_DIR = "do/"
 SOURCED_SCRIPTS = {"do/config"}
 USER_OWNED = {"code/inference.py"}  # customised by users: regenerating keeps an existing copy
-IMPORTED_TESTS = "imported/test_imported_hooks.py"  # an imported archive's own hooks: served answers = in-process ones
+IMPORTED_TESTS = "imported/test_imported_hooks.py"  # the user's own hooks: served answers = in-process ones
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ def plan_project(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive 
         model_files, model_filename = _archive_model_files(archive)
     context = template_context(spec, catalog, model_filename, payload_files, schema)
     context["imported"] = {"name": archive.source.name, "hooks": archive.hooks} if archive else None
-    files = _templates(PREDICTIVE, context, include_tests=spec.include_tests)
-    if archive:
-        files = _with_archive_code(files, archive, spec.include_tests)
+    files = _with_user_code(_templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
     pinned = requirements(spec, catalog, schema)
     if archive:
-        pinned = merge_requirements(pinned, archive.requirements)
+        pinned = merge_requirements(pinned, archive.requirements, f"{archive.source.name}'s code/requirements.txt")
+    if spec.model.requirements:
+        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), "--requirements")
     files += _package_files(RUNTIME_PACKAGE, "code")
     files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += _iam_files(spec, catalog)
@@ -239,20 +240,29 @@ def _archive_model_files(archive: SageMakerArchive) -> tuple[list[PlannedFile], 
     return files, archive.artifact.relative_to(archive.root).as_posix()
 
 
-def _with_archive_code(files: list[PlannedFile], archive: SageMakerArchive, include_tests: bool) -> list[PlannedFile]:
-    """The archive's code/ (its inference.py instead of the generated one) and, with its own hooks, the tests
-    that check the served answers against those hooks called in-process."""
+def _with_user_code(files: list[PlannedFile], spec: ProjectSpec, archive: SageMakerArchive | None) -> list[PlannedFile]:
+    """The user's own code/ (an archive's, then --code-dir's; its inference.py instead of the generated one) and,
+    when that inference.py defines hooks, the tests of the served answers against those hooks in-process."""
+    sources = [(p.relative_to(archive.root / "code"), p) for p in archive.code_files] if archive else []
+    code_dir = spec.model.code_dir
+    if code_dir:
+        sources += [(p.relative_to(code_dir), p) for p in sorted(code_dir.rglob("*")) if _is_user_code(p)]
     planned = {f.path: f for f in files}
-    for path in archive.code_files:
-        relative = path.relative_to(archive.root).as_posix()
-        if relative != "code/requirements.txt":  # merged into requirements.txt
-            planned[relative] = PlannedFile(relative, source=path, user_owned=True)
-    if include_tests and archive.hooks:
+    for relative, source in sources:
+        if relative.as_posix() != "requirements.txt":  # merged into the project's requirements.txt
+            path = f"code/{relative.as_posix()}"
+            planned[path] = PlannedFile(path, source=source, user_owned=True)
+    inference = next((source for relative, source in reversed(sources) if relative.as_posix() == "inference.py"), None)
+    if spec.include_tests and inference and defined_hooks(inference):
         for name in ("test_handler.py", "test_local_server.py"):
             planned.pop(f"tests/{name}", None)
-        source = TEMPLATES_DIR / IMPORTED_TESTS
-        planned["tests/test_imported_hooks.py"] = PlannedFile("tests/test_imported_hooks.py", source.read_bytes())
+        tests = (TEMPLATES_DIR / IMPORTED_TESTS).read_bytes()
+        planned["tests/test_imported_hooks.py"] = PlannedFile("tests/test_imported_hooks.py", tests)
     return list(planned.values())
+
+
+def _is_user_code(path: Path) -> bool:
+    return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
 
 
 def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None = None) -> list[str]:

@@ -9,7 +9,6 @@ special files are refused, so an archive cannot write outside the scratch folder
 from __future__ import annotations
 
 import ast
-import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from .artifacts import artifact_error
 from .catalog import Catalog
 from .errors import MccError
+from .requirement_files import read_requirements
 
 SUFFIXES = (".tar.gz", ".tgz")
 CODE_DIR = "code"
@@ -50,9 +50,8 @@ class SageMakerArchive:
         return sorted(p for p in (self.root / CODE_DIR).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def defined_hooks(root: Path) -> tuple[str, ...]:
-    """The hooks code/inference.py defines, read from its source (nothing is imported in mcc's process)."""
-    path = root / CODE_DIR / "inference.py"
+def defined_hooks(path: Path) -> tuple[str, ...]:
+    """The hooks an inference.py defines, read from its source (nothing is imported in mcc's process)."""
     if not path.is_file():
         return ()
     try:
@@ -64,10 +63,7 @@ def defined_hooks(root: Path) -> tuple[str, ...]:
 
 def archive_requirements(root: Path) -> tuple[str, ...]:
     path = root / CODE_DIR / "requirements.txt"
-    if not path.is_file():
-        return ()
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return tuple(line for line in lines if line)
+    return read_requirements(path.read_text()) if path.is_file() else ()
 
 
 def is_archive(location: str) -> bool:
@@ -110,7 +106,8 @@ def unpack(source: Path, scratch: Path, catalog: Catalog, framework: str | None)
         raise ArchiveError(f"{source} is not a readable model.tar.gz ({exc}); nothing was written") from None
     _check_code(source, scratch)
     artifact, found = find_artifact(scratch, catalog, framework)
-    return SageMakerArchive(source, scratch, artifact, found, defined_hooks(scratch), archive_requirements(scratch))
+    hooks = defined_hooks(scratch / CODE_DIR / "inference.py")
+    return SageMakerArchive(source, scratch, artifact, found, hooks, archive_requirements(scratch))
 
 
 def member_problem(member: tarfile.TarInfo) -> str | None:
@@ -152,37 +149,3 @@ def _check_code(source: Path, root: Path) -> None:
     clashes = sorted(name for name in RESERVED_CODE if (root / CODE_DIR / name).exists())
     if clashes:
         raise ArchiveError(f"{source}: code/ holds {', '.join(clashes)}, which the project's own code/ needs")
-
-
-def requirement_name(line: str) -> str:
-    """``scikit_learn>=1.2`` -> ``scikit-learn``."""
-    return re.split(r"[<>=!~;\[ @]", line, maxsplit=1)[0].strip().lower().replace("_", "-")
-
-
-def merge_requirements(pinned: list[str], extra: tuple[str, ...], source: str = "code/requirements.txt") -> list[str]:
-    """``pinned`` plus the archive's own requirements: a package the closure pins already keeps its pin when the
-    archive's specifier admits it (a conflict is refused, naming both); other packages are added as written."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    versions = {}
-    for line in pinned:
-        name, _, version = line.partition("==")
-        versions[requirement_name(name)] = version.split("+", 1)[0].strip()
-    merged, problems = list(pinned), []
-    for line in extra:
-        if line.startswith("-"):
-            problems.append(f"{line!r}: pip options are not taken from {source}; set BUILD_INDEX_URL in do/config")
-            continue
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as exc:
-            problems.append(f"{line!r} is not a requirement ({exc})")
-            continue
-        name = requirement_name(requirement.name)
-        if name not in versions:
-            merged.append(line)
-        elif versions[name] and not requirement.specifier.contains(versions[name], prereleases=True):
-            problems.append(f"{line!r} conflicts with the image's {name}=={versions[name]}")
-    if problems:
-        raise ArchiveError(f"{source} cannot be merged into the pinned requirements: {'; '.join(problems)}")
-    return merged

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from mcc_runtime.schema import Column, InputSchema, SchemaError, width_mismatch
 
-from . import validation
+from . import pickle_scan, validation
 from .answers import BY_PATH, nest
 from .artifacts import artifact_error, recorded_feature_count
 from .catalog import Catalog, Framework, ModelFormat, load_catalog
@@ -20,9 +20,12 @@ from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .input_schema import PayloadMismatch, schema_or_declared
+from .requirement_files import read_requirements
+from .sagemaker_archive import RESERVED_CODE
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
+PICKLED_CHECKS = ("pickle", "xgboost_builtin")  # formats whose files may be pickles
 
 
 def _rule(check: Callable[[str], str | None]) -> AfterValidator:
@@ -62,6 +65,8 @@ class ModelSpec(_Spec):
     sample: bool = False
     sample_payload: Path | None = None
     feature_names: FeatureNames = ()
+    code_dir: Path | None = None  # the user's own modules (SageMaker's source_dir), copied into code/
+    requirements: Path | None = None  # extra packages, merged into the pinned requirements
 
 
 class ServingSpec(_Spec):
@@ -158,11 +163,14 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
             )
         )
     payload_errors = _payload_errors(model.sample_payload, answers)
+    errors += _user_code_errors(model, answers)
     if model.file and model.sample:
         errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
         fmt = framework.formats.get(model.format)
-        file_errors = _model_file_errors(model.file, framework, fmt, answers)
+        file_errors = _model_file_errors(model.file, framework, fmt, answers) or _pickle_errors(
+            model, framework, answers
+        )
         names_checked = fmt and not payload_errors
         errors += file_errors or (_feature_name_errors(model, framework, fmt, answers) if names_checked else [])
     elif not model.sample:
@@ -171,6 +179,71 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         errors += _sample_errors(framework, model.framework_version, answers)
     errors += accelerator_errors(spec, catalog, answers)
     return errors + payload_errors
+
+
+def _user_code_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
+    """--code-dir: a folder of Python modules that leaves the project's own code/ names alone; --requirements:
+    a file."""
+    errors = []
+    if model.code_dir and not model.code_dir.is_dir():
+        errors.append(_error(answers, "code_dir", str(model.code_dir), "is not a folder"))
+    elif model.code_dir:
+        clashes = sorted(name for name in RESERVED_CODE if (model.code_dir / name).exists())
+        if clashes:
+            errors.append(_error(answers, "code_dir", str(model.code_dir),
+                                 f"holds {', '.join(clashes)}, which the project's own code/ needs"))  # fmt: skip
+        elif not any(model.code_dir.rglob("*.py")):
+            errors.append(_error(answers, "code_dir", str(model.code_dir), "holds no Python module (*.py)"))
+    if model.requirements and not model.requirements.is_file():
+        errors.append(_error(answers, "requirements", str(model.requirements), "file not found"))
+    return errors
+
+
+def _pickle_errors(model: ModelSpec, framework: Framework, answers: Answers) -> list[FieldError]:
+    """What a pickle names that the server could not import: classes of the training script (__main__), another
+    framework's classes, or modules nothing in the image provides."""
+    fmt = framework.formats.get(model.format)
+    if not fmt or fmt.check not in PICKLED_CHECKS or not model.file.is_file():
+        return []
+    found = pickle_scan.references(model.file)
+    problem = _pickle_problem(found, model, framework)
+    return [_error(answers, "model_file", str(model.file), problem)] if problem else []
+
+
+def _pickle_problem(found: list[pickle_scan.Reference], model: ModelSpec, framework: Framework) -> str | None:
+    script = pickle_scan.training_script_classes(found)
+    if script:
+        return (
+            f"refers to {', '.join(script)}, defined in the training script (__main__). A pickle records each class "
+            "by module and name, and the server has no training script to import it from. Move it into a module of "
+            "its own (e.g. features.py), import it from there when training, save the model again, and pass the "
+            "folder holding that module with --code-dir DIR"
+        )
+    needs = pickle_scan.framework_of(found)
+    if needs and needs != framework.name:
+        example = next(str(r) for r in found if r.module.split(".", 1)[0] == needs)
+        return f"holds a model that needs {needs} ({example}), not {framework.display_name}: use --framework {needs}"
+    version = framework.versions.get(model.framework_version)
+    pinned = list(version.requirements) if version else []
+    extra = (
+        read_requirements(model.requirements.read_text()) if model.requirements and model.requirements.is_file() else ()
+    )
+    missing = sorted({str(r) for r in pickle_scan.unprovided(found, [*pinned, *extra], _own_modules(model.code_dir))})
+    if missing:
+        return (
+            f"refers to {', '.join(missing)}, and nothing the image installs provides the module: pass the folder "
+            "that holds your own modules with --code-dir DIR, or their packages with --requirements FILE"
+        )
+    return None
+
+
+def _own_modules(code_dir: Path | None) -> set[str]:
+    """Top-level module names a --code-dir folder provides (modules and packages)."""
+    if not code_dir or not code_dir.is_dir():
+        return set()
+    return {p.stem for p in code_dir.glob("*.py")} | {
+        p.name for p in code_dir.iterdir() if (p / "__init__.py").is_file()
+    }
 
 
 def _payload_errors(payload: Path | None, answers: Answers) -> list[FieldError]:

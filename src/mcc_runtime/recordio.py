@@ -42,7 +42,9 @@ def _frames(body: bytes) -> Iterator[bytes]:
             raise BadRequest(f"RecordIO: {len(body) - offset} stray bytes at offset {offset}")
         magic, header = struct.unpack_from("<II", body, offset)
         if magic != MAGIC:
-            raise BadRequest(f"RecordIO: no record marker at offset {offset} (is this application/x-recordio-protobuf?)")
+            raise BadRequest(
+                f"RecordIO: no record marker at offset {offset} (is this application/x-recordio-protobuf?)"
+            )
         length = header & LENGTH_MASK
         start = offset + 8
         if start + length > len(body):

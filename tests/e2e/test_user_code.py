@@ -1,0 +1,170 @@
+"""The user's own code and packages (issue: any real model artifact): a pipeline with a custom transformer class
+served through --code-dir, a class of the training script (__main__) explained at `mcc new`, modules nothing
+provides refused, the framework read from what a pickle names and a contradicting --framework refused, and
+--requirements merged into the pins."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import yaml
+
+from mcc_runtime.local import LocalServer
+from mcc_runtime.smoke import invoke
+from tests.support.venvs import project_venv
+
+pytestmark = pytest.mark.slow
+
+FEATURES = textwrap.dedent('''
+    """Feature engineering shared by training and serving."""
+    import numpy as np
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+
+    class LogFeatures(BaseEstimator, TransformerMixin):
+        def fit(self, X, y=None):
+            return self
+
+        def transform(self, X):
+            return np.log1p(np.abs(X))
+''')
+SCRIPT = textwrap.dedent("""
+    import sys
+    import joblib
+    import numpy as np
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+
+    class LogFeatures(BaseEstimator, TransformerMixin):
+        def fit(self, X, y=None):
+            return self
+
+        def transform(self, X):
+            return np.log1p(np.abs(X))
+
+
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    joblib.dump(make_pipeline(LogFeatures(), LogisticRegression()).fit(X, X[:, 0] > 0), sys.argv[1])
+""")
+
+
+def mcc_new(target: Path, *flags: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", target.name, "--output-dir", str(target)]
+    return subprocess.run([*command, *flags], capture_output=True, text=True)
+
+
+def message(result: subprocess.CompletedProcess) -> str:
+    return " ".join(result.stderr.split())
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    parent = Path(tempfile.mkdtemp(prefix="mcc-user-code-"))
+    parent.chmod(0o755)
+    yield parent
+    subprocess.run(["rm", "-rf", str(parent)], check=False)
+
+
+@pytest.fixture(scope="module")
+def custom(workdir, wine):
+    """A pipeline whose first step is features.LogFeatures, from a module of the user's own."""
+    code = workdir / "src"
+    code.mkdir()
+    (code / "features.py").write_text(FEATURES)
+    sys.path.insert(0, str(code))
+    try:
+        features = importlib.import_module("features")
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        model = make_pipeline(features.LogFeatures(), LogisticRegression(max_iter=2000)).fit(*wine)
+        joblib.dump(model, workdir / "custom.joblib")
+    finally:
+        sys.path.remove(str(code))
+        sys.modules.pop("features", None)
+    return code, workdir / "custom.joblib", model
+
+
+def test_a_module_nothing_provides_is_refused_naming_the_fix(workdir, custom):
+    _, path, _ = custom
+    result = mcc_new(workdir / "refused", "--model-file", str(path))
+    assert result.returncode == 2
+    assert "refers to features.LogFeatures, and nothing the image installs provides the module" in message(result)
+    assert "--code-dir DIR" in message(result) and not (workdir / "refused").exists()
+
+
+def test_a_custom_class_pipeline_is_served_through_code_dir(workdir, custom, wine, wine_payload_file):
+    code, path, model = custom
+    requirements = workdir / "extra-requirements.txt"
+    requirements.write_text("scikit-learn>=1.0  # already pinned\n")
+    project = workdir / "custom-class"
+    result = mcc_new(project, "--model-file", str(path), "--code-dir", str(code), "--requirements", str(requirements),
+                     "--sample-payload", str(wine_payload_file))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (project / "code" / "features.py").read_text() == FEATURES
+    answers = yaml.safe_load((project / "mcc.yaml").read_text())
+    assert (answers["model"]["code_dir"], answers["model"]["requirements"]) == (str(code), str(requirements))
+    rows = wine[0][:30]
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    python = project_venv(project)
+    with LocalServer(project, python=python) as server:
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200 and json.loads(answer)["predictions"] == model.predict(rows).tolist()
+    own = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
+                         capture_output=True, text=True)  # fmt: skip
+    assert own.returncode == 0, own.stdout + own.stderr
+
+
+def test_a_class_of_the_training_script_is_explained(workdir):
+    path = workdir / "script.joblib"
+    subprocess.run([sys.executable, "-c", SCRIPT, str(path)], check=True)
+    result = mcc_new(workdir / "refused", "--model-file", str(path))
+    assert result.returncode == 2
+    text = message(result)
+    assert "refers to LogFeatures, defined in the training script (__main__)" in text
+    assert "Move it into a module of its own" in text and "--code-dir DIR" in text
+
+
+def test_the_framework_comes_from_the_pickle_and_a_contradiction_is_refused(workdir, wine_model_file, wine):
+    import xgboost
+
+    booster_path = workdir / "xgb.joblib"
+    joblib.dump(xgboost.XGBClassifier(n_estimators=5, max_depth=2).fit(*wine), booster_path)
+    inferred = mcc_new(workdir / "inferred", "--model-file", str(booster_path))
+    assert inferred.returncode == 0, inferred.stderr
+    assert yaml.safe_load((workdir / "inferred" / "mcc.yaml").read_text())["model"]["framework"] == "xgboost"
+    wrong = mcc_new(workdir / "refused", "--framework", "xgboost", "--model-file", str(wine_model_file))
+    assert wrong.returncode == 2
+    assert "holds a model that needs sklearn (sklearn.pipeline.Pipeline), not XGBoost: use --framework sklearn" in (
+        message(wrong)
+    )
+
+
+def test_requirements_that_contradict_a_pin_are_refused(workdir, wine_model_file):
+    requirements = workdir / "conflict.txt"
+    requirements.write_text("numpy==1.26.4\n")
+    result = mcc_new(workdir / "refused", "--model-file", str(wine_model_file), "--requirements", str(requirements))
+    assert result.returncode == 2
+    assert "'numpy==1.26.4' conflicts with the image's numpy==" in message(result)
+    assert not (workdir / "refused").exists()
+
+
+def test_a_code_dir_that_would_replace_the_projects_own_code_is_refused(workdir, wine_model_file):
+    clash = workdir / "clash"
+    clash.mkdir()
+    (clash / "serving.json").write_text("{}")
+    (clash / "helpers.py").write_text("X = 1\n")
+    result = mcc_new(workdir / "refused", "--model-file", str(wine_model_file), "--code-dir", str(clash))
+    assert result.returncode == 2 and "holds serving.json, which the project's own code/ needs" in message(result)
+    assert np.all([not (workdir / "refused").exists()])
