@@ -84,12 +84,14 @@ def test_payload_limit_range(catalog, base, size):
 
 def test_model_file_must_exist_and_match_its_format(catalog, base, tmp_path):
     assert "file not found" in errors_of(catalog, **{**base, "model_file": str(tmp_path / "nope.joblib")})["model_file"]
-    assert "is not a scikit-learn format" in errors_of(catalog, **{**base, "model_file": str(tmp_path)})["model_file"]
+    folder = {**base, "model_file": str(tmp_path)}
+    assert "is not a scikit-learn format" in errors_of(catalog, **folder, framework="sklearn")["model_file"]
+    assert "without saved_model.pb, so not a SavedModel" in errors_of(catalog, **folder)["model_file"]  # inferred
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(b"x")
-    found = errors_of(catalog, **{**base, "model_file": str(onnx)})
+    found = errors_of(catalog, **{**base, "model_file": str(onnx)}, framework="sklearn")
     assert "is not a scikit-learn format (joblib: .joblib; pkl: .pkl .pickle)" in found["model_file"]
-    found = errors_of(catalog, **{**base, "model_file": str(onnx)}, model_format="joblib")
+    found = errors_of(catalog, **{**base, "model_file": str(onnx)}, framework="sklearn", model_format="joblib")
     assert "does not match model_format 'joblib', which expects .joblib" in found["model_file"]
     found = errors_of(catalog, **base, model_format="pkl")
     assert "expects .pkl or .pickle" in found["model_file"]
