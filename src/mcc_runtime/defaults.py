@@ -103,19 +103,23 @@ def checked_schema(recorded: InputSchema, from_model: InputSchema | None, path: 
 
 
 def find_model_artifact(model_dir: Path, filename: str | None, extensions: tuple[str, ...]) -> Path:
-    """The named artifact if present, else the only entry in ``model_dir`` with a known extension."""
+    """The named artifact if present, else the only file with a known ending at the top of ``model_dir`` or in one
+    folder below it (a model.tar.gz packed from a folder unpacks that way); the error lists what is there."""
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model directory {model_dir} does not exist (set MCC_MODEL_DIR)")
     if filename and (model_dir / filename).exists():
         return model_dir / filename
-    found = sorted(p for p in model_dir.iterdir() if p.suffix.lower() in extensions)
+    candidates = [*model_dir.glob("*"), *model_dir.glob("*/*")]
+    files = sorted(p.relative_to(model_dir).as_posix() for p in candidates if p.is_file())
+    files = [name for name in files if not name.startswith("code/")]  # an SDK archive's code, not the model
+    found = [name for name in files if name.lower().endswith(extensions)]
     if len(found) == 1:
-        return found[0]
+        return model_dir / found[0]
     wanted = filename or " or ".join(f"*{e}" for e in extensions)
     if not found:
-        raise FileNotFoundError(f"no model artifact {wanted} in {model_dir}")
-    names = ", ".join(p.name for p in found)
-    raise FileNotFoundError(f"{model_dir} holds several model artifacts ({names}); expected {wanted}")
+        listing = ", ".join(files[:20]) or "nothing"
+        raise FileNotFoundError(f"no model artifact {wanted} in {model_dir} (found: {listing})")
+    raise FileNotFoundError(f"{model_dir} holds several model artifacts ({', '.join(found)}); expected {wanted}")
 
 
 def find_model_directory(model_dir: Path, dirname: str | None) -> Path:

@@ -140,6 +140,20 @@ def test_find_model_artifact(tmp_path):
         find_model_artifact(tmp_path / "missing", None, (".pkl",))
 
 
+def test_the_artifact_is_found_one_folder_down_or_by_a_whole_name_and_the_error_lists_what_is_there(tmp_path):
+    """A model.tar.gz packed from a folder (model/model.joblib) or by SageMaker's XGBoost (xgboost-model)."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.joblib").write_bytes(b"")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "helper.joblib").write_bytes(b"")  # an SDK archive's code/ is not the model
+    assert find_model_artifact(tmp_path, "model.joblib", (".joblib",)) == tmp_path / "model" / "model.joblib"
+    (tmp_path / "xgboost-model").write_bytes(b"")
+    assert find_model_artifact(tmp_path, None, ("xgboost-model", ".ubj")) == tmp_path / "xgboost-model"
+    with pytest.raises(FileNotFoundError, match=r"no model artifact \*\.onnx in .* \(found: model/model.joblib, "
+                                                r"xgboost-model\)"):  # fmt: skip
+        find_model_artifact(tmp_path, None, (".onnx",))
+
+
 def test_sklearn_handler_loads_pickle_and_joblib_files(tmp_path, wine_model, wine_model_file, wine):
     handler = load_handler("sklearn")
     pickled = tmp_path / "model.pkl"
