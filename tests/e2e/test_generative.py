@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.llm import greedy_reference, minilm_directory, tiny_llama
+from tests.support.projects import readable_folder
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -51,10 +51,8 @@ def post(url: str, body: bytes) -> tuple[int, str, bytes]:
 
 @pytest.fixture(scope="module")
 def workdir():
-    parent = Path(tempfile.mkdtemp(prefix="mcc-llm-"))
-    parent.chmod(0o755)
-    yield parent
-    subprocess.run(["rm", "-rf", str(parent)], check=False)
+    with readable_folder("mcc-llm-") as parent:
+        yield parent
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 import boto3
@@ -24,6 +23,7 @@ from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
 from tests.support.aws_hooks import AWS_STYLE
 from tests.support.moto import CREDENTIALS, MotoServer
+from tests.support.projects import readable_folder
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -55,10 +55,8 @@ def mcc_new(target: Path, *flags: str, env: dict[str, str] | None = None) -> sub
 
 @pytest.fixture(scope="module")
 def workdir():
-    parent = Path(tempfile.mkdtemp(prefix="mcc-archive-"))
-    parent.chmod(0o755)
-    yield parent
-    subprocess.run(["rm", "-rf", str(parent)], check=False)
+    with readable_folder("mcc-archive-") as parent:
+        yield parent
 
 
 @pytest.fixture(scope="module")

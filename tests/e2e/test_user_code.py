@@ -9,7 +9,6 @@ import importlib
 import json
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import yaml
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
+from tests.support.projects import readable_folder
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -70,10 +70,8 @@ def message(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def workdir():
-    parent = Path(tempfile.mkdtemp(prefix="mcc-user-code-"))
-    parent.chmod(0o755)
-    yield parent
-    subprocess.run(["rm", "-rf", str(parent)], check=False)
+    with readable_folder("mcc-user-code-") as parent:
+        yield parent
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,14 @@
-"""Generate a project with the real `mcc` program, as a user would (a subprocess, exit code checked)."""
+"""Generate a project with the real `mcc` program, as a user would (a subprocess, exit code checked), in a folder
+the server's unprivileged workers can read."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -13,3 +18,14 @@ def mcc_new(target: Path, name: str, *flags: str) -> Path:
     result = subprocess.run([*command, *flags], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return target
+
+
+@contextlib.contextmanager
+def readable_folder(prefix: str) -> Iterator[Path]:
+    """A scratch folder that workers dropped to an unprivileged user can read; removed afterwards."""
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
+    parent.chmod(0o755)
+    try:
+        yield parent
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
