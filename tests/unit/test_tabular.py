@@ -200,7 +200,7 @@ def test_every_extra_request_type_in_the_catalog_has_a_parser_and_a_readme_line(
     from mcc.examples import REQUEST_TYPE_NOTES
 
     extra = {media for framework in catalog.frameworks.values() for media in framework.input_types}
-    assert extra == {"text/libsvm", "application/x-npz"}
+    assert extra == {"text/libsvm", "application/x-npz", "application/x-recordio-protobuf"}
     assert extra <= set(codecs.PARSERS) and extra == set(REQUEST_TYPE_NOTES)
 
 
