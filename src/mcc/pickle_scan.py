@@ -25,7 +25,7 @@ IDENTIFIER = rb"[A-Za-z_][\w.]{0,200}"
 GLOBAL = re.compile(rb"c(" + IDENTIFIER + rb")\n(" + IDENTIFIER + rb")\n")  # protocols 0-3
 # protocols 4-5: SHORT_BINUNICODE module, optional MEMOIZE, SHORT_BINUNICODE name, optional MEMOIZE, STACK_GLOBAL
 STACK_GLOBAL = re.compile(rb"\x8c[\x01-\xc8](" + IDENTIFIER + rb")\x94?\x8c[\x01-\xc8](" + IDENTIFIER + rb")\x94?\x93")
-FRAMEWORK_MODULES = (("xgboost", "xgboost"), ("lightgbm", "lightgbm"), ("sklearn", "sklearn"))  # first match wins
+FRAMEWORKS = ("xgboost", "lightgbm", "sklearn")  # catalog names that are also their modules' names; first wins
 # Distributions whose import name is not their own name (with - as _).
 IMPORT_NAMES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost", "tensorflow-cpu": "tensorflow",
                 "protobuf": "google", "pyyaml": "yaml", "python-dateutil": "dateutil", "pillow": "PIL"}  # fmt: skip
@@ -58,7 +58,7 @@ def framework_of(found: list[Reference]) -> str | None:
     """The framework whose library the pickled model needs (XGBoost or LightGBM inside a scikit-learn pipeline
     counts as that framework: its image has scikit-learn too)."""
     tops = {reference.module.split(".", 1)[0] for reference in found}
-    return next((framework for module, framework in FRAMEWORK_MODULES if module in tops), None)
+    return next((framework for framework in FRAMEWORKS if framework in tops), None)
 
 
 def training_script_classes(found: list[Reference]) -> list[str]:

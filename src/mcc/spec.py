@@ -168,9 +168,8 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         errors.append(_error(answers, "sample_model", True, "give either a model file or --sample-model, not both"))
     if model.file:
         fmt = framework.formats.get(model.format)
-        file_errors = _model_file_errors(model.file, framework, fmt, answers) or _pickle_errors(
-            model, framework, answers
-        )
+        file_errors = _model_file_errors(model.file, framework, fmt, answers)
+        file_errors = file_errors or _pickle_errors(model, framework, answers)
         names_checked = fmt and not payload_errors
         errors += file_errors or (_feature_name_errors(model, framework, fmt, answers) if names_checked else [])
     elif not model.sample:
