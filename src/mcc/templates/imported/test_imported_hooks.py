@@ -1,4 +1,4 @@
-"""The hooks of code/inference.py (imported with the model.tar.gz), called in-process as SageMaker's framework
+"""The hooks of code/inference.py (from a model.tar.gz or --code-dir), called in-process as SageMaker's framework
 containers call them, against the same request served by code/serve behind nginx."""
 
 import urllib.request
