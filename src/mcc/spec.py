@@ -20,7 +20,7 @@ from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .input_schema import PayloadMismatch, schema_or_declared
-from .requirement_files import read_requirements
+from .requirement_files import read_requirements, requirement_name
 from .sagemaker_archive import RESERVED_CODE
 from .sources import Answers
 
@@ -355,9 +355,20 @@ def _sample_errors(framework: Framework, version: str, answers: Answers) -> list
             "sample_model",
             True,
             f"training the sample needs {framework.package}=={version} here, "
-            f"the version the image pins ({have}); pip install 'ml-container-creator[sample]'",
+            f"the version the image pins ({have}); {sample_install_command(framework, version)}",
         )
     ]
+
+
+def sample_install_command(framework: Framework, version: str) -> str:
+    """The pip command that installs the framework's pinned package (from its extra index, where it has one)."""
+    pinned = framework.versions[version]
+    requirement = next(
+        (r for r in pinned.requirements if requirement_name(r) == requirement_name(framework.package)),
+        f"{framework.package}=={version}",
+    )
+    index = f" --extra-index-url {pinned.extra_index_url}" if pinned.extra_index_url else ""
+    return f"pip install '{requirement}'{index}"
 
 
 def target_errors(output_dir: Path, force: bool, answers: Answers) -> list[FieldError]:

@@ -3,7 +3,7 @@ import pytest
 from mcc.defaults import with_defaults
 from mcc.errors import InvalidAnswers
 from mcc.sources import Given
-from mcc.spec import ProjectSpec, build_spec
+from mcc.spec import ProjectSpec, build_spec, sample_install_command
 from mcc.validation import project_name_error
 
 
@@ -138,3 +138,13 @@ def test_unknown_answer_paths_are_refused_by_the_spec():
         ProjectSpec.model_validate(
             {"project_name": "a", "output_dir": ".", "colour": "blue", "model": {}, "serving": {}, "deployment": {}}
         )
+
+
+def test_a_sample_model_names_the_pinned_package_to_install_for_its_framework(catalog):
+    xgboost = catalog.frameworks["xgboost"]
+    assert sample_install_command(xgboost, "3.2.0") == "pip install 'xgboost-cpu==3.2.0'"
+    pytorch = catalog.frameworks["pytorch"]
+    assert sample_install_command(pytorch, "2.13.0") == (
+        "pip install 'torch==2.13.0+cpu' --extra-index-url https://download.pytorch.org/whl/cpu"
+    )
+    assert sample_install_command(catalog.frameworks["sklearn"], "1.9.1") == "pip install 'scikit-learn==1.9.1'"
