@@ -107,6 +107,12 @@ ANSWERS: tuple[Answer, ...] = (
     ),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
     Answer(
+        "base_image",
+        ("deployment", "base_image"),
+        "str",
+        "Your own base for the CPU image (e.g. a company's hardened Debian/Ubuntu Python 3.11+ image), pinned",
+    ),
+    Answer(
         "accelerator",
         ("deployment", "accelerator"),
         "str",

@@ -81,7 +81,7 @@ def framework_for_file(path: Path, catalog: Catalog) -> str | None:
 GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
 PREDICTIVE_ONLY = frozenset(
     {"sample_model", "model_format", "framework_version", "predict_output", "json_response", "code_dir",
-     "requirements"}
+     "requirements", "base_image"}
 )  # fmt: skip
 
 

@@ -91,6 +91,8 @@ def template_context(
 ) -> dict[str, Any]:
     framework = catalog.frameworks[spec.model.framework]
     image = catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator)
+    if spec.deployment.base_image:
+        image = image.model_copy(update={"base_image": spec.deployment.base_image})
     ami = catalog.inference_ami_for(image.cuda) if image.cuda else None
     return {
         "mcc_version": __version__,

@@ -80,6 +80,7 @@ class DeploymentSpec(_Spec):
     mode: DeployMode = "realtime"
     instance_type: InstanceTypeName
     accelerator: Literal["cpu", "gpu"] = "cpu"
+    base_image: Annotated[str, _rule(lambda v: validation.base_image_error(v) if v else None)] = ""  # CPU base
     instance_count: int = Field(default=1, ge=1, le=100)
     region: RegionName
     role_arn: RoleArn = ""
@@ -301,6 +302,9 @@ def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
     """A GPU image needs a GPU instance and a framework that has one."""
     if spec.deployment.accelerator != "gpu":
         return []
+    if spec.deployment.base_image:
+        message = "replaces the CPU image's base; a GPU image keeps the framework's own CUDA base (use accelerator cpu)"
+        return [_error(answers, "base_image", spec.deployment.base_image, message)]
     framework = catalog.frameworks[spec.model.framework]
     if not framework.gpu:
         with_gpu = ", ".join(f.name for f in catalog.frameworks.values() if f.gpu)

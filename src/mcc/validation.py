@@ -112,3 +112,20 @@ def params_or_none(value: object) -> float | None:
     if value is None or value == "":
         return None
     return parse_params(value)
+
+
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[a-z0-9][a-z0-9.-]*(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+def base_image_error(image: str) -> str | None:
+    """An image reference pinned to a version tag (with a digit, not 'latest') or a digest."""
+    match = IMAGE_REFERENCE.match(image)
+    if not match:
+        return "is not an image reference (registry/name:tag or name@sha256:...)"
+    tag = match.group("tag") or ""
+    if not match.group("digest") and (tag == "latest" or not any(c.isdigit() for c in tag)):
+        return "is not pinned to a version tag or digest (a moving tag changes the image under the project)"
+    return None

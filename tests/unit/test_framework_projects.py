@@ -173,3 +173,31 @@ def test_the_framework_is_read_from_the_model_files_name_when_not_given(run, tmp
 def test_a_pickle_without_a_framework_is_taken_as_scikit_learn(catalog, tmp_path):
     assert catalog.framework_for_path(tmp_path / "model.joblib") == catalog.default_framework == "sklearn"
     assert catalog.framework_for_path(tmp_path / "model.bin") is None
+
+
+def test_your_own_base_image_replaces_the_cpu_base_and_the_static_checks_still_apply(run, tmp_path, models):
+    case = next(c for c in CASES if c.id == "xgboost-json-both")
+    hardened = "registry.example.com/platform/python:3.11.13-bookworm-2026.11"
+    result = run(*new("own-base", case.framework, models[case.id], "--base-image", hardened))
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "own-base"
+    assert f"FROM {hardened}\n" in (project / "Dockerfile").read_text()
+    assert hardened in (project / "README.md").read_text()
+    assert check_project(project, require_linters=True) == []
+    assert yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]["base_image"] == hardened
+
+
+@pytest.mark.parametrize(
+    ("image", "extra", "message"),
+    [
+        ("python:latest", (), "is not pinned to a version tag or digest"),
+        ("registry.example.com/python", (), "is not pinned to a version tag or digest"),
+        ("Bad Image!", (), "is not an image reference"),
+        ("python:3.11.13-slim", ("--accelerator", "gpu", "--instance-type", "ml.g5.xlarge"), "GPU image keeps"),
+    ],
+)
+def test_a_base_image_that_is_not_pinned_or_not_an_image_is_refused(run, tmp_path, models, image, extra, message):
+    case = next(c for c in CASES if c.id == "xgboost-json-both")
+    result = run(*new("refused", case.framework, models[case.id], "--base-image", image, *extra))
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not (tmp_path / "refused").exists()
