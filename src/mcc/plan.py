@@ -181,6 +181,8 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     regenerates it in place."""
     data = spec.model_dump(mode="json")
     data["output_dir"] = "."
+    if not spec.deployment.base_image:
+        del data["deployment"]["base_image"]  # recorded only when the user chose one
     if spec.generative:
         data["model"] = {"framework": spec.model.framework}
         del data["serving"]["predict_output"]

@@ -73,7 +73,6 @@ def test_flag_beats_env_beats_config_beats_pyproject(run, tmp_path, wine_model_f
         "region": "eu-west-1",
         "role_arn": "",
         "accelerator": "cpu",
-        "base_image": "",
     }
     assert record["serving"]["web_server"] == "fastapi"
 
