@@ -145,7 +145,12 @@ def find_artifact(root: Path, catalog: Catalog, framework: str | None) -> tuple[
     return candidates[0]
 
 
+def reserved_names(folder: Path) -> list[str]:
+    """The entries of ``folder`` that would replace the project's own code/ (serve, serving.json, …)."""
+    return sorted(name for name in RESERVED_CODE if (folder / name).exists())
+
+
 def _check_code(source: Path, root: Path) -> None:
-    clashes = sorted(name for name in RESERVED_CODE if (root / CODE_DIR / name).exists())
+    clashes = reserved_names(root / CODE_DIR)
     if clashes:
         raise ArchiveError(f"{source}: code/ holds {', '.join(clashes)}, which the project's own code/ needs")

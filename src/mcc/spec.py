@@ -21,7 +21,7 @@ from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .input_schema import PayloadMismatch, schema_or_declared
 from .requirement_files import read_requirements, requirement_name
-from .sagemaker_archive import RESERVED_CODE
+from .sagemaker_archive import reserved_names
 from .sources import Answers
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -188,7 +188,7 @@ def _user_code_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
     if model.code_dir and not model.code_dir.is_dir():
         errors.append(_error(answers, "code_dir", str(model.code_dir), "is not a folder"))
     elif model.code_dir:
-        clashes = sorted(name for name in RESERVED_CODE if (model.code_dir / name).exists())
+        clashes = reserved_names(model.code_dir)
         if clashes:
             errors.append(_error(answers, "code_dir", str(model.code_dir),
                                  f"holds {', '.join(clashes)}, which the project's own code/ needs"))  # fmt: skip

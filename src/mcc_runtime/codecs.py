@@ -312,13 +312,17 @@ def _json(body: bytes | str) -> object:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
-def _text(body: bytes | str) -> str:
-    if isinstance(body, str):  # decoded already, as the hooks hand CSV and JSON bodies to input_fn
-        return body.removeprefix(BOM)
+def utf8_text(body: bytes) -> str:
+    """The body as text; a 400 naming the first byte that is not UTF-8."""
     try:
-        return body.decode("utf-8").removeprefix(BOM)
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+def _text(body: bytes | str) -> str:
+    """The body as text without Excel's BOM (a str is decoded already, as input_fn gets CSV and JSON bodies)."""
+    return (body if isinstance(body, str) else utf8_text(body)).removeprefix(BOM)
 
 
 def _split(document: dict) -> Table:

@@ -22,7 +22,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -50,11 +50,11 @@ class Hooks:
     # Response types to negotiate the Accept header against; None: hand it to the user's hook as sent.
     output_types: tuple[str, ...] | None = codecs.OUTPUT_TYPES
     default_accept: str = codecs.JSON
-    user_hooks: tuple[str, ...] = field(default=())  # which hooks inference.py defines
+    user_hooks: tuple[str, ...] = ()  # which hooks inference.py defines
 
     def request_body(self, body: bytes, content_type: str) -> bytes | str:
         """What input_fn (or transform_fn) receives: a str for CSV and JSON, as AWS's containers hand it."""
-        return body.decode("utf-8") if content_type in TEXT_TYPES else body
+        return codecs.utf8_text(body) if content_type in TEXT_TYPES else body
 
     def response_type(self, accept: str | None) -> str:
         """The accept argument of output_fn / transform_fn: one media type (406 when none can be written)."""

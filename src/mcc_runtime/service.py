@@ -79,10 +79,7 @@ class InferenceService:
         hooks = self.hooks
         response_type = hooks.response_type(accept)
         request_type = codecs.media_type(content_type)
-        try:
-            data = hooks.request_body(body, request_type)
-        except UnicodeDecodeError as exc:
-            raise BadRequest(f"the {request_type} body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        data = hooks.request_body(body, request_type)
         if hooks.transform_fn is not None:
             try:
                 output = hooks.transform_fn(self.model, data, request_type, response_type)

@@ -23,7 +23,8 @@ from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
 from tests.support.aws_hooks import AWS_STYLE
 from tests.support.moto import CREDENTIALS, MotoServer
-from tests.support.projects import readable_folder
+from tests.support.projects import readable_folder, stderr_text
+from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -46,11 +47,6 @@ def pack(target: Path, members: dict[str, bytes], links: dict[str, str] | None =
             info.type, info.linkname = tarfile.SYMTYPE, points_to
             archive.addfile(info)
     return target
-
-
-def mcc_new(target: Path, *flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "imported", "--output-dir", str(target)]
-    return subprocess.run([*command, *flags], capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +155,7 @@ def test_bad_archives_are_refused_and_nothing_is_written(workdir, members, links
     target = workdir / "refused"
     result = mcc_new(target, "--model-file", str(archive))
     assert result.returncode == 2, result.stdout + result.stderr
-    assert message in " ".join(result.stderr.split())
+    assert message in stderr_text(result)
     assert not target.exists()
 
 
@@ -167,7 +163,7 @@ def test_a_truncated_archive_is_refused(workdir, archive):
     truncated = workdir / "truncated.tar.gz"
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     result = mcc_new(workdir / "refused", "--model-file", str(truncated))
-    assert result.returncode == 2 and "is not a readable model.tar.gz" in " ".join(result.stderr.split())
+    assert result.returncode == 2 and "is not a readable model.tar.gz" in stderr_text(result)
     assert result.stderr.startswith("error: ")
     assert not (workdir / "refused").exists()
 
@@ -191,5 +187,5 @@ def test_an_archive_in_s3_is_downloaded_and_imported(workdir, archive, moto, win
     assert (target / "model" / "model.joblib").read_bytes() == wine_model_file.read_bytes()
     missing = mcc_new(workdir / "refused", "--model-file", "s3://models/none/model.tar.gz", env=env)
     assert missing.returncode == 2
-    assert "cannot download s3://models/none/model.tar.gz" in " ".join(missing.stderr.split())
+    assert "cannot download s3://models/none/model.tar.gz" in stderr_text(missing)
     assert not (workdir / "refused").exists()

@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import joblib
 import numpy as np
@@ -19,7 +18,8 @@ import yaml
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import readable_folder
+from tests.support.projects import readable_folder, stderr_text
+from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -59,15 +59,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def mcc_new(target: Path, *flags: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", target.name, "--output-dir", str(target)]
-    return subprocess.run([*command, *flags], capture_output=True, text=True)
-
-
-def message(result: subprocess.CompletedProcess) -> str:
-    return " ".join(result.stderr.split())
-
-
 @pytest.fixture(scope="module")
 def workdir():
     with readable_folder("mcc-user-code-") as parent:
@@ -98,8 +89,8 @@ def test_a_module_nothing_provides_is_refused_naming_the_fix(workdir, custom):
     _, path, _ = custom
     result = mcc_new(workdir / "refused", "--model-file", str(path))
     assert result.returncode == 2
-    assert "refers to features.LogFeatures, and nothing the image installs provides the module" in message(result)
-    assert "--code-dir DIR" in message(result) and not (workdir / "refused").exists()
+    assert "refers to features.LogFeatures, and nothing the image installs provides the module" in stderr_text(result)
+    assert "--code-dir DIR" in stderr_text(result) and not (workdir / "refused").exists()
 
 
 def test_a_custom_class_pipeline_is_served_through_code_dir(workdir, custom, wine, wine_payload_file):
@@ -129,7 +120,7 @@ def test_a_class_of_the_training_script_is_explained(workdir):
     subprocess.run([sys.executable, "-c", SCRIPT, str(path)], check=True)
     result = mcc_new(workdir / "refused", "--model-file", str(path))
     assert result.returncode == 2
-    text = message(result)
+    text = stderr_text(result)
     assert "refers to LogFeatures, defined in the training script (__main__)" in text
     assert "Move it into a module of its own" in text and "--code-dir DIR" in text
 
@@ -145,7 +136,7 @@ def test_the_framework_comes_from_the_pickle_and_a_contradiction_is_refused(work
     wrong = mcc_new(workdir / "refused", "--framework", "xgboost", "--model-file", str(wine_model_file))
     assert wrong.returncode == 2
     assert "holds a model that needs sklearn (sklearn.pipeline.Pipeline), not XGBoost: use --framework sklearn" in (
-        message(wrong)
+        stderr_text(wrong)
     )
 
 
@@ -154,7 +145,7 @@ def test_requirements_that_contradict_a_pin_are_refused(workdir, wine_model_file
     requirements.write_text("numpy==1.26.4\n")
     result = mcc_new(workdir / "refused", "--model-file", str(wine_model_file), "--requirements", str(requirements))
     assert result.returncode == 2
-    assert "'numpy==1.26.4' conflicts with the image's numpy==" in message(result)
+    assert "'numpy==1.26.4' conflicts with the image's numpy==" in stderr_text(result)
     assert not (workdir / "refused").exists()
 
 
@@ -164,5 +155,5 @@ def test_a_code_dir_that_would_replace_the_projects_own_code_is_refused(workdir,
     (clash / "serving.json").write_text("{}")
     (clash / "helpers.py").write_text("X = 1\n")
     result = mcc_new(workdir / "refused", "--model-file", str(wine_model_file), "--code-dir", str(clash))
-    assert result.returncode == 2 and "holds serving.json, which the project's own code/ needs" in message(result)
+    assert result.returncode == 2 and "holds serving.json, which the project's own code/ needs" in stderr_text(result)
     assert np.all([not (workdir / "refused").exists()])

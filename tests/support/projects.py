@@ -14,10 +14,22 @@ from pathlib import Path
 
 def mcc_new(target: Path, name: str, *flags: str) -> Path:
     """``mcc new --yes --project-name NAME --output-dir TARGET FLAGS...``; the project's directory."""
-    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", name, "--output-dir", str(target)]
-    result = subprocess.run([*command, *flags], capture_output=True, text=True)
+    result = run_mcc_new(target, *flags, name=name)
     assert result.returncode == 0, result.stderr
     return target
+
+
+def run_mcc_new(
+    target: Path, *flags: str, name: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The same command, whatever its outcome (the project is named after TARGET unless NAME is given)."""
+    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", name or target.name]
+    return subprocess.run([*command, "--output-dir", str(target), *flags], capture_output=True, text=True, env=env)
+
+
+def stderr_text(result: subprocess.CompletedProcess) -> str:
+    """What the command printed on stderr, with rich's line wrapping undone."""
+    return " ".join(result.stderr.split())
 
 
 @contextlib.contextmanager
