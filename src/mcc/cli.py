@@ -21,7 +21,7 @@ from .catalog import Catalog, load_catalog
 from .checks import check_project
 from .defaults import missing_required, with_defaults
 from .errors import InvalidAnswers, MccError
-from .plan import plan_project
+from .plan import plan_project, project_pinning
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
@@ -112,6 +112,11 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         hooks = ", ".join(archive.hooks) or "none (mcc's defaults serve it)"
         out.print(f"imported {archive.source.name}: model/{archive.artifact.relative_to(archive.root).as_posix()}, "
                   f"code/inference.py hooks: {hooks}", highlight=False)  # fmt: skip
+    if not spec.generative and spec.model.file:
+        framework = catalog.frameworks[spec.model.framework]
+        versions = project_pinning(spec, catalog).summary(framework, spec.model.file.name)
+        if versions:
+            out.print(versions, highlight=False, markup=False)
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
 
 

@@ -12,9 +12,10 @@ from mcc_runtime.settings import JSON_RESPONSES, PREDICT_OUTPUTS
 from . import pickle_scan
 from .answers import ANSWERS
 from .artifacts import pickle_file
-from .catalog import Catalog
+from .catalog import Catalog, Framework
 from .errors import FieldError
 from .generative import GENERATION_KEYS, OPTION_DEFAULTS, default_instance_type
+from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
 
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -51,8 +52,8 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         serverless = values.get("deploy_mode") == "serverless"
         gpu = instance and instance.gpus and framework and framework.gpu and not serverless
         return "gpu" if gpu else "cpu"
-    if key == "framework_version" and framework:
-        return framework.default_version
+    if key == "framework_version" and framework:  # the release the model file records it was saved with
+        return _recorded_version(framework, values) or framework.default_version
     if key == "web_server":
         return catalog.default_server
     if key == "max_payload_mb":
@@ -68,6 +69,15 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     if key == "include_tests":
         return True
     return None
+
+
+def _recorded_version(framework: Framework, values: Mapping[str, Any]) -> str | None:
+    model_file = values.get("model_file")
+    if not model_file:
+        return None
+    path = Path(model_file)
+    model_format = values.get("model_format") or framework.format_for_path(path) or ""
+    return recorded_framework_version(framework, recorded(framework, model_format, path))
 
 
 def framework_for_file(path: Path, catalog: Catalog) -> str | None:

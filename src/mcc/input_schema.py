@@ -7,6 +7,7 @@ cannot, the server still reads the model's columns when it starts and refuses a 
 
 from __future__ import annotations
 
+import csv
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from mcc_runtime.schema import Column, InputSchema, SchemaError, reconcile
 
 from .catalog import Framework, ModelFormat
+from .pinning import recorded, release_not_installed
 
 PAYLOAD_TYPES = {".csv": "text/csv", ".json": "application/json"}
 
@@ -34,6 +36,9 @@ def read_model(framework: Framework, model_format: ModelFormat, path: Path) -> M
     """Load the model with the runtime's handler and read its columns (cached per file)."""
     if not framework.schema_at_generation:
         return ModelReading(None, f"{framework.display_name} models are read when the server starts")
+    other = release_not_installed(framework, recorded(framework, model_format.name, path))
+    if other:  # loading it with another release could misread it: the server's own pinned release reads it
+        return ModelReading(None, f"{other}; the server reads the model's columns when it starts")
     stat = path.stat()
     return _read(framework.handler, model_format.name, path.resolve(), stat.st_mtime_ns, stat.st_size)
 
@@ -60,6 +65,7 @@ def payload_schema(path: Path, names: tuple[str, ...] = ()) -> InputSchema:
     a column whose every present value is a number is a number, any other is text."""
     from mcc_runtime import codecs
 
+    names = names or _csv_header(path)
     given = InputSchema(tuple(Column(n, certain=False) for n in names))
     parser = codecs.PARSERS[PAYLOAD_TYPES[path.suffix.lower()]]
     table = parser(path.read_bytes(), given)
@@ -79,6 +85,16 @@ def payload_schema(path: Path, names: tuple[str, ...] = ()) -> InputSchema:
     return InputSchema(tuple(columns), frame=any(c.kind != "number" for c in columns), source="sample")
 
 
+def _csv_header(path: Path) -> tuple[str, ...]:
+    """The first row of a CSV sample when it is a header (not all numbers): the names where nothing else knows
+    them (the model could not be read here); the server checks them against the model's own when it starts."""
+    if path.suffix.lower() != ".csv":
+        return ()
+    with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+        first = next(csv.reader(stream), [])
+    return tuple(first) if first and not all(_number_or_missing(v) for v in first) else ()
+
+
 def _number_or_missing(value: object) -> bool:
     """A sample value a number column holds: a number, or a missing value in any spelling."""
     from mcc_runtime.tabular import MISSING_WORDS
@@ -96,16 +112,18 @@ def _number_or_missing(value: object) -> bool:
 
 
 def project_schema(
-    from_model: InputSchema | None, declared: tuple[str, ...], sample: InputSchema | None
+    from_model: InputSchema | None, declared: tuple[str, ...], sample: InputSchema | None, unread: bool = False
 ) -> InputSchema:
-    """What ``code/schema.json`` records. Raises SchemaError when the sources contradict each other."""
+    """What ``code/schema.json`` records. Raises SchemaError when the sources contradict each other. ``unread``: the
+    model records its columns but could not be read here, so a sample's header names them (the server checks
+    them against the model's own when it starts)."""
     if declared:
         kinds = {c.name: c for c in sample.columns} if sample and sample.columns else {}
         if sample and sample.columns and set(sample.names) != set(declared):
             raise SchemaError(f"the sample payload's columns ({', '.join(sample.names)}) are not the declared ones")
         columns = tuple(kinds.get(n) or Column(n, certain=False) for n in declared)
         recorded = InputSchema(columns, frame=any(c.kind != "number" for c in columns), source="declared")
-    elif sample and sample.columns and from_model and from_model.columns:
+    elif sample and sample.columns and ((from_model and from_model.columns) or unread):
         recorded = InputSchema(sample.columns, frame=sample.frame, source="sample")
     else:
         recorded = InputSchema(width=sample.features if sample else None, source="sample" if sample else "")
@@ -150,7 +168,9 @@ def schema_for(
         sample = payload_schema(sample_payload, known) if sample_payload else None
     except RequestError as exc:
         raise PayloadMismatch(f"cannot be read: {exc.message}") from None
-    schema = project_schema(reading.schema, declared, sample)
+    schema = project_schema(
+        reading.schema, declared, sample, unread=framework.schema_at_generation and not reading.schema
+    )
     if sample_payload:
         try:
             codecs.decode(sample_payload.read_bytes(), PAYLOAD_TYPES[sample_payload.suffix.lower()], schema)

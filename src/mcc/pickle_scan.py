@@ -43,7 +43,7 @@ class Reference:
 
 def references(path: Path) -> list[Reference]:
     """The classes and functions ``path`` names, in order of first appearance."""
-    data = _decompressed(path)
+    data = decompressed(path)
     found: dict[Reference, None] = {}
     for pattern in (GLOBAL, STACK_GLOBAL):
         for match in pattern.finditer(data):
@@ -73,7 +73,8 @@ def unprovided(found: list[Reference], requirements: list[str], own_modules: set
     return [reference for reference in found if reference.module.split(".", 1)[0] not in known]
 
 
-def _decompressed(path: Path) -> bytes:
+def decompressed(path: Path) -> bytes:
+    """The file's bytes, decompressed where joblib compressed them (empty for files over MAX_BYTES)."""
     if path.stat().st_size > MAX_BYTES:
         return b""
     data = path.read_bytes()

@@ -20,6 +20,7 @@ from . import __version__, samples
 from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_or_declared
+from .pinning import Pinning, pinning, recorded, release_closure
 from .render import TEMPLATES_DIR, render_template
 from .requirement_files import merge_requirements, read_requirements
 from .sagemaker_archive import SageMakerArchive, defined_hooks
@@ -100,6 +101,7 @@ def template_context(
         "framework": framework,
         "model_format": framework.formats[spec.model.format],
         "framework_version": spec.model.framework_version,
+        "pinning": project_pinning(spec, catalog),
         "image": image,
         "predict_output": spec.serving.predict_output,
         "schema": schema or InputSchema(),
@@ -273,10 +275,21 @@ def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None
     """requirements.txt: what the image's pip installs (on GPU images, less what the base already has);
     pandas only for a model that takes a DataFrame."""
     model, accelerator = spec.model, spec.deployment.accelerator
+    pinned = project_pinning(spec, catalog)
+    if pinned.resolved:
+        framework = catalog.frameworks[model.framework]
+        return list(release_closure(pinned, framework, catalog, spec.serving.web_server))
     dataframe = bool(schema and schema.needs_pandas)
     return catalog.requirements(
         model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
     )
+
+
+def project_pinning(spec: ProjectSpec, catalog: Catalog) -> Pinning:
+    """The framework version and the pickled libraries' releases the image pins (already checked by the spec)."""
+    framework = catalog.frameworks[spec.model.framework]
+    found = recorded(framework, spec.model.format, spec.model.file) if spec.model.file else None
+    return pinning(framework, spec.model.framework_version, found)
 
 
 def _templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
+from packaging.version import InvalidVersion, Version
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from mcc_runtime.schema import Column, InputSchema, SchemaError, width_mismatch
@@ -20,7 +21,9 @@ from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .input_schema import PayloadMismatch, schema_or_declared
+from .pinning import pinning, recorded, recorded_framework_version, release_closure
 from .requirement_files import read_requirements, requirement_name
+from .resolution import ResolutionError
 from .sagemaker_archive import reserved_names
 from .sources import Answers
 
@@ -153,16 +156,6 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
                 answers, "model_format", model.format, f"is not a {framework.display_name} format (allowed: {allowed})"
             )
         )
-    if model.framework_version not in framework.versions:
-        allowed = ", ".join(framework.versions)
-        errors.append(
-            _error(
-                answers,
-                "framework_version",
-                model.framework_version,
-                f"is not a {framework.display_name} version the catalog pins (allowed: {allowed})",
-            )
-        )
     payload_errors = _payload_errors(model.sample_payload, answers)
     errors += _user_code_errors(model, answers)
     if model.file and model.sample:
@@ -175,10 +168,42 @@ def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         errors += file_errors or (_feature_name_errors(model, framework, fmt, answers) if names_checked else [])
     elif not model.sample:
         errors.append(_error(answers, "model_file", None, "required (--model-file FILE, or --sample-model)"))
-    elif model.framework_version in framework.versions:
+    else:
         errors += _sample_errors(framework, model.framework_version, answers)
     errors += accelerator_errors(spec, catalog, answers)
-    return errors + payload_errors
+    errors += payload_errors
+    return errors or version_errors(spec, framework, catalog, answers)  # pip's resolver runs last, on valid answers
+
+
+def version_errors(spec: ProjectSpec, framework: Framework, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    """The version must be the one the model file records; one the catalog does not pin must resolve with pip
+    (CPU images only: GPU images exist for the catalog's versions)."""
+    model, version = spec.model, spec.model.framework_version
+    tested = ", ".join(framework.versions)
+    try:
+        Version(version)
+    except InvalidVersion:
+        return [_error(answers, "framework_version", version, f"is not a version number (tested: {tested})")]
+    found = recorded(framework, model.format, model.file) if model.file else None
+    saved_with = recorded_framework_version(framework, found)
+    if saved_with and saved_with != version:
+        return [_error(answers, "framework_version", version,
+                       f"contradicts {model.file.name}, which was saved with {framework.display_name} {saved_with} "
+                       f"({found.evidence}); leave --framework-version out to pin {saved_with}")]  # fmt: skip
+    pinned = pinning(framework, version, found)
+    if pinned.tested:
+        return []
+    if spec.deployment.accelerator == "gpu":
+        return [_error(answers, "framework_version", version,
+                       f"has no GPU image: GPU images exist for the tested versions only ({tested})")]  # fmt: skip
+    try:
+        release_closure(pinned, framework, catalog, spec.serving.web_server)
+    except ResolutionError as exc:
+        where = f"Python {catalog.runtime.python_version}, Linux x86_64, wheels only"
+        return [_error(answers, "framework_version", version,
+                       f"is not a version mcc tests ({tested}), and pip could not resolve it for the image "
+                       f"({where}): {exc}")]  # fmt: skip
+    return []
 
 
 def _user_code_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
@@ -223,8 +248,8 @@ def _pickle_problem(found: list[pickle_scan.Reference], model: ModelSpec, framew
     if needs and needs != framework.name:
         example = next(str(r) for r in found if r.module.split(".", 1)[0] == needs)
         return f"holds a model that needs {needs} ({example}), not {framework.display_name}: use --framework {needs}"
-    version = framework.versions.get(model.framework_version)
-    pinned = list(version.requirements) if version else []
+    version = framework.versions.get(model.framework_version) or framework.versions[framework.default_version]
+    pinned = list(version.requirements)  # an untested release's closure holds the same packages
     extra = (
         read_requirements(model.requirements.read_text()) if model.requirements and model.requirements.is_file() else ()
     )
@@ -366,11 +391,14 @@ def _sample_errors(framework: Framework, version: str, answers: Answers) -> list
 
 def sample_install_command(framework: Framework, version: str) -> str:
     """The pip command that installs the framework's pinned package (from its extra index, where it has one)."""
-    pinned = framework.versions[version]
-    requirement = next(
-        (r for r in pinned.requirements if requirement_name(r) == requirement_name(framework.package)),
-        f"{framework.package}=={version}",
+    pinned = framework.versions.get(version)
+    own = requirement_name(framework.package)
+    requirement = (
+        next(r for r in pinned.requirements if requirement_name(r) == own)
+        if pinned
+        else framework.release_requirements(version)[0]
     )
+    pinned = pinned or framework.versions[framework.default_version]
     index = f" --extra-index-url {pinned.extra_index_url}" if pinned.extra_index_url else ""
     return f"pip install '{requirement}'{index}"
 

@@ -33,3 +33,20 @@ def project_venv(project: Path, requirements: str = "requirements-dev.txt") -> s
     subprocess.run([*pip, "check"], check=True)
     (venv / DONE_MARKER).write_text(key_material)
     return str(python)
+
+
+def training_venv(*requirements: str) -> str:
+    """Python of a virtualenv holding ``requirements`` as a user installs them (pip resolves their
+    dependencies): where the tests train models with releases other than the catalog's (built once)."""
+    key_material = sys.version + "\n".join(requirements)
+    venv = CACHE / ("train-" + hashlib.sha256(key_material.encode()).hexdigest()[:16])
+    python = venv / "bin" / "python"
+    if (venv / DONE_MARKER).exists():
+        return str(python)
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "install", "--only-binary=:all:", *requirements], check=True)
+    (venv / DONE_MARKER).write_text(key_material)
+    return str(python)

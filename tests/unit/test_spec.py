@@ -105,9 +105,18 @@ def test_model_source_must_be_one_file_or_the_sample(catalog, base):
     assert "required" in errors_of(catalog, **no_model)["model_file"]
 
 
-def test_framework_version_must_be_pinned_in_the_catalog(catalog, base):
-    found = errors_of(catalog, **base, framework_version="0.24.2")
-    assert "allowed: 1.9.1" in found["framework_version"]
+def test_a_framework_version_that_contradicts_the_model_file_names_both(catalog, base):
+    found = errors_of(catalog, **base, framework_version="1.6.1")["framework_version"]
+    assert "'1.6.1'" in found and "saved with scikit-learn 1.9.1" in found and "_sklearn_version" in found
+
+
+def test_the_framework_version_defaults_to_the_one_the_model_file_records(catalog, base):
+    assert spec(catalog, **base).model.framework_version == "1.9.1"
+
+
+def test_a_framework_version_must_be_a_version_number(catalog, base):
+    found = errors_of(catalog, **base, framework_version="latest")["framework_version"]
+    assert "is not a version number (tested: 1.9.1)" in found
 
 
 def test_sample_payload_must_exist_and_be_csv_or_json(catalog, base, tmp_path):

@@ -62,6 +62,14 @@ class SampleModel(_Entry):
     description: str
 
 
+class OlderReleases(_Entry):
+    """Releases below ``below`` that the catalog does not pin: what pip's resolver must be told about them."""
+
+    below: str
+    constraints: tuple[str, ...] = ()  # e.g. numpy<2 for wheels built before NumPy 2's ABI
+    package: str | None = None  # the distribution that holds them, where the framework's own starts later
+
+
 class Framework(_Entry):
     name: str
     display_name: str
@@ -78,6 +86,9 @@ class Framework(_Entry):
     default_version: str
     versions: dict[str, FrameworkVersion]
     sample: SampleModel | None = None
+    recorded_as: str | None = None  # the distribution whose version artifacts record (mcc/training_version.py)
+    companions: tuple[str, ...] = ()  # packages the image holds beside the framework's own dependencies
+    older_releases: tuple[OlderReleases, ...] = ()
 
     @model_validator(mode="after")
     def _defaults_exist(self) -> Framework:
@@ -89,6 +100,22 @@ class Framework(_Entry):
             if self.gpu != (entry.gpu is not None):
                 raise ValueError(f"{self.name} {version}: `gpu: {self.gpu}` needs a gpu image exactly when true")
         return self
+
+    def tested(self, version: str) -> bool:
+        """Whether ``version`` is one the catalog pins (and CI tests); any other release is resolved by pip."""
+        return version in self.versions
+
+    def release_requirements(self, version: str) -> tuple[str, ...]:
+        """What pip resolves for a release the catalog does not pin: the package and the constraints its age
+        needs (ordered from the oldest ``below``; each one that applies adds its constraints)."""
+        from packaging.version import Version
+
+        package, constraints = self.package, []
+        for older in self.older_releases:
+            if Version(version) < Version(older.below):
+                constraints += older.constraints
+                package = older.package or package
+        return (f"{package}=={version}", *constraints)
 
     def format_for(self, filename: str) -> str | None:
         """The format whose extensions match ``filename``, if any."""
@@ -140,6 +167,7 @@ class Region(_Entry):
 
 class RuntimeBase(_Entry):
     python_version: str
+    glibc: str  # the base image's C library: the newest manylinux wheels it runs
     base_image: str
     nginx_package: str
     service_user: str
@@ -303,9 +331,10 @@ class Catalog(_Entry):
     def image(self, framework: str, version: str, accelerator: str) -> Image:
         """The base image and system packages for a framework version on ``accelerator``."""
         fw = self.frameworks[framework]
-        entry = fw.versions[version]
+        # a release the catalog does not pin (CPU only) is built like the default one
+        entry = fw.versions.get(version) or fw.versions[fw.default_version]
         if accelerator == "gpu":
-            if entry.gpu is None:
+            if entry.gpu is None or version not in fw.versions:
                 raise ValueError(f"{fw.display_name} {version} has no GPU image")
             gpu = entry.gpu
             return Image(

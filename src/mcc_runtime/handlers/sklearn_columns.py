@@ -87,8 +87,6 @@ def _steps(model: Any) -> list[Any]:
 
 def _missing_ok(chain: list[Any]) -> bool:
     """Whether a missing value survives this chain of steps: an imputer fills it; a step that refuses NaN stops it."""
-    from sklearn.utils import get_tags
-
     for step in chain:
         if step == "drop":
             return True
@@ -97,11 +95,20 @@ def _missing_ok(chain: list[Any]) -> bool:
         if type(step).__module__.startswith("sklearn.impute") or hasattr(step, "categories_"):
             return True  # an imputer fills it in; an encoder turns it into a category (or refuses it itself)
         try:
-            if not get_tags(step).input_tags.allow_nan:
+            if not _allows_nan(step):
                 return False
         except Exception:  # a custom estimator without scikit-learn tags: the model decides at predict
             return True
     return True
+
+
+def _allows_nan(step: Any) -> bool:
+    """The estimator's allow_nan tag: ``get_tags`` from scikit-learn 1.6, the ``_get_tags`` dict before it."""
+    try:
+        from sklearn.utils import get_tags
+    except ImportError:  # scikit-learn < 1.6
+        return bool(step._get_tags().get("allow_nan", False))
+    return get_tags(step).input_tags.allow_nan
 
 
 def _is_passthrough(step: Any) -> bool:

@@ -1,0 +1,97 @@
+"""Which library versions the image pins for a model: the ones its artifact was saved with.
+
+A release the catalog pins gets the catalog's tested closure. Any other release (the one the artifact records,
+or the one ``--framework-version`` names) gets a closure pip's resolver computes for the image at generation,
+marked "resolved, not tested" in the project's README.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import PIN, Catalog, Framework, merge_pins
+from .resolution import Target, resolve
+from .training_version import Recorded, recorded_versions
+
+PICKLED_LIBRARIES = ("scikit-learn",)  # their classes in a pickle must come from the release that wrote it
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """The framework version the image gets, what the artifact records, and the exact pins that follow."""
+
+    framework_version: str
+    recorded: Recorded | None
+    pins: tuple[str, ...]  # name==version for the framework and what the pickle needs (e.g. its scikit-learn)
+    tested: bool  # every pin is the catalog's own
+
+    @property
+    def resolved(self) -> bool:
+        return not self.tested
+
+    def summary(self, framework: Framework, model_name: str) -> str | None:
+        """What ``mcc new`` says about the versions it pinned (None when the artifact records none)."""
+        if not self.recorded:
+            return None
+        found = ", ".join(f"{name} {version}" for name, version in self.recorded.versions.items())
+        pins = ", ".join([f"{framework.display_name} {self.framework_version}", *self.pins])
+        status = (
+            "tested by mcc's CI"
+            if self.tested
+            else f"resolved by pip, not tested (mcc tests {', '.join(framework.versions)})"
+        )
+        return f"{model_name} was saved with {found} ({self.recorded.evidence}): pinned {pins}, {status}"
+
+
+def recorded(framework: Framework, model_format: str, path: Path | None) -> Recorded | None:
+    """What the model file records, for a format of ``framework``."""
+    fmt = framework.formats.get(model_format)
+    return recorded_versions(path, fmt.check) if fmt and path else None
+
+
+def recorded_framework_version(framework: Framework, found: Recorded | None) -> str | None:
+    return found.versions.get(framework.recorded_as) if found and framework.recorded_as else None
+
+
+def pinning(framework: Framework, version: str, found: Recorded | None) -> Pinning:
+    """The pins for ``version`` of ``framework`` and for the pickled libraries ``found`` records beside it."""
+    own = framework.recorded_as or framework.package
+    others = {n: v for n, v in (found.versions.items() if found else ()) if n in PICKLED_LIBRARIES and n != own}
+    entry = framework.versions.get(version)
+    catalog_pins = dict(_split(line) for line in entry.requirements) if entry else {}
+    tested = entry is not None and all(catalog_pins.get(name) == v for name, v in others.items())
+    return Pinning(version, found, tuple(f"{name}=={v}" for name, v in others.items()), tested)
+
+
+def release_closure(pinned: Pinning, framework: Framework, catalog: Catalog, server: str) -> tuple[str, ...]:
+    """The complete pinned closure pip resolves for an untested release (ResolutionError when it cannot): the
+    framework release with its age's constraints, the pickled libraries' releases, its companions, pandas for
+    tabular models (their columns are read when the server starts), and the runtime's and web server's own pins;
+    the requirements-dev.txt tools installed beside them (pytest, boto3) bind the packages they share."""
+    frame = ("pandas",) if framework.schema_at_generation else ()
+    own = merge_pins(catalog.runtime.requirements, catalog.servers[server].requirements)
+    default = framework.versions[framework.default_version]
+    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url)
+    release = framework.release_requirements(pinned.framework_version)
+    requirements = (*release, *pinned.pins, *framework.companions, *frame, *own)
+    return resolve(requirements, target, tuple(catalog.dev_requirements()))
+
+
+def release_not_installed(framework: Framework, found: Recorded | None) -> str | None:
+    """Why the model must not be loaded here: a release it records that differs from the one installed."""
+    for name, version in found.versions.items() if found else ():
+        distribution = framework.package if name == framework.recorded_as else name
+        try:
+            installed = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not importable here either: the handler says so
+        if installed.split("+")[0] != version:
+            return f"it was saved with {name} {version} and {installed} is installed here"
+    return None
+
+
+def _split(line: str) -> tuple[str, str]:
+    match = PIN.match(line)
+    return match.group(1).lower(), match.group(2)
