@@ -53,6 +53,13 @@ ANSWERS: tuple[Answer, ...] = (
     Answer("engine_version", ("generation", "engine_version"), "str", "Generative: the engine version (pinned image)"),
     Answer("sample_model", ("model", "sample"), "bool", "Train a small sample model instead of using a model file"),
     Answer("model_file", ("model", "file"), "path", "Trained model file (or SavedModel directory) to serve"),
+    Answer(
+        "model_data",
+        ("model", "model_data"),
+        "str",
+        "SageMaker model.tar.gz in S3 (s3://BUCKET/KEY.tar.gz), attached as the model's ModelDataUrl instead of "
+        "baked into the image; read once here to check it and to serve it locally",
+    ),
     Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
     Answer(
         "predict_output",

@@ -20,13 +20,14 @@ from .answers import ANSWERS
 from .catalog import Catalog, load_catalog
 from .checks import check_project
 from .defaults import missing_required, with_defaults
-from .errors import InvalidAnswers, MccError
+from .errors import FieldError, InvalidAnswers, MccError
 from .plan import plan_project, project_pinning
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
 from .sources import Answers, Given, from_env, from_file, from_flags, from_pyproject, merge
 from .spec import ProjectSpec, build_spec, spec_warnings
+from .validation import model_data_error
 
 out = Console()
 err = Console(stderr=True)
@@ -121,7 +122,14 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
 
 
 def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
-    """A model.tar.gz given as the model file: unpacked into ``scratch``; its artifact becomes the model file."""
+    """A model.tar.gz given as the model file or as --model-data: unpacked into ``scratch``; its artifact becomes
+    the model file (served locally; with --model-data the image is built without it)."""
+    data = answers.get("model_data")
+    if data is not None and "model_file" in answers:
+        raise InvalidAnswers([FieldError("model_data", "give either --model-data or --model-file, not both",
+                                         data.value, data.source)])  # fmt: skip
+    if data is not None and model_data_error(str(data.value)) is None:
+        answers = {**answers, "model_file": Given(str(data.value), data.source)}
     given = answers.get("model_file")
     remote = given is not None and str(given.value).startswith("s3://")
     if given is None or not is_archive(str(given.value)) or not (remote or Path(given.value).is_file()):

@@ -123,6 +123,7 @@ def template_context(
         "inference_ami": ami.name if ami else "",
         "cuda": image.cuda or "",
         "model_data_prefix": "",
+        "model_data_url": spec.model.model_data,
         "hf_token_secret_arn": "",
         "startup_timeout_s": 0,
     }
@@ -134,6 +135,7 @@ def lifecycle_settings(spec: ProjectSpec) -> Settings:
     return Settings(
         hf_token_secret_arn=gen.hf_token_secret_arn if gen else "",
         model_data_prefix=gen.model_s3_uri if gen else "",
+        model_data_url=spec.model.model_data,
         project_name=spec.project_name,
         aws_region=deployment.region,
         deploy_mode=deployment.mode,

@@ -65,6 +65,7 @@ class ModelSpec(_Spec):
     format: str = ""  # predictive frameworks only
     framework_version: str = ""  # predictive frameworks only
     file: Path | None = None
+    model_data: Annotated[str, _rule(validation.model_data_error)] = ""  # s3://…/model.tar.gz, not baked in
     sample: bool = False
     sample_payload: Path | None = None
     feature_names: FeatureNames = ()

@@ -102,6 +102,13 @@ def s3_prefix_error(uri: str) -> str | None:
     return None if S3_PREFIX.match(uri) else "is not an S3 prefix (s3://BUCKET/PREFIX/)"
 
 
+def model_data_error(uri: str) -> str | None:
+    """Empty (the model is baked into the image), or a model.tar.gz in S3."""
+    if not uri or (S3_PREFIX.match(uri) and uri.endswith(".tar.gz") and "/" in uri.removeprefix("s3://")):
+        return None
+    return "is not a model.tar.gz in S3 (s3://BUCKET/KEY.tar.gz)"
+
+
 def secret_arn_error(arn: str) -> str | None:
     """Empty is allowed: the token then comes from HF_TOKEN in the container's environment, if needed."""
     return rules.secret_arn_error(arn)

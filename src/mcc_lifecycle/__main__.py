@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import clean, codebuild, deploy, ecr, iam, invoke, logs, rules
+from . import clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, rules
 from .aws import Aws
 from .settings import Settings, SettingsError
 
@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--root", type=Path, required=True)
     submit.add_argument("--tag", required=True)
     actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
+    package = actions.add_parser("package", help="pack model/ as model.tar.gz; --upload puts it in S3")
+    package.add_argument("--root", type=Path, required=True)
+    package.add_argument("--upload", action="store_true", help="to MODEL_DATA_URL, or the project's bucket")
     test = actions.add_parser("test-endpoint", help="invoke the endpoint with a payload and check the answer")
     test.add_argument("--payload", type=Path, required=True)
     test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
@@ -93,6 +96,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if ok else 1
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
+    elif args.action == "package":
+        archive = model_data.pack(args.root / "model", args.root / "dist" / model_data.ARCHIVE_NAME)
+        print(f"packed {archive}", file=sys.stderr)
+        if args.upload:
+            print(f"MODEL_DATA_URL={model_data.upload(aws, archive, settings.model_data_url)}")
     elif args.action == "test-endpoint":
         if args.task:
             answer = invoke.test_generative_endpoint(aws, args.payload, args.task)

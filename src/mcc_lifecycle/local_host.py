@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .container import CONTAINER_PORT, container_environment, docker_run
+from .model_data import ARCHIVE_NAME, pack
 from .settings import Settings, SettingsError
 
 PING_TIMEOUT_S = 2.0  # SageMaker's per-request limit for /ping
@@ -130,10 +131,7 @@ class LocalHost:
         source = self.root / "model"
         if not source.is_dir():
             return None
-        archive = scratch / "model.tar.gz"
-        with tarfile.open(archive, "w:gz") as packed:
-            for path in sorted(source.rglob("*")):
-                packed.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
+        archive = pack(source, scratch / ARCHIVE_NAME)
         target = scratch / "model"
         target.mkdir()
         with tarfile.open(archive) as packed:

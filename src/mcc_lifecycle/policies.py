@@ -86,11 +86,14 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
 
 
 def _model_source_statements(scope: Scope) -> list[dict[str, Any]]:
-    """Generative projects: read the Hugging Face token secret, and the model's S3 prefix."""
+    """Read the model from S3 (a model.tar.gz, or a generative model's prefix) and the Hugging Face token secret."""
     settings = scope.settings
     statements = []
     if settings.hf_token_secret_arn:
         statements.append(_allow(["secretsmanager:GetSecretValue"], settings.hf_token_secret_arn))
+    if settings.model_data_url:
+        bucket, _, key = settings.model_data_url.removeprefix("s3://").partition("/")
+        statements.append(_allow(["s3:GetObject"], scope.arn("s3", f"{bucket}/{key}", region=False, account=False)))
     if settings.model_data_prefix:
         bucket, _, prefix = settings.model_data_prefix.removeprefix("s3://").partition("/")
         prefix = prefix.rstrip("/")

@@ -69,6 +69,10 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         )
     if action == "deploy":
         errors += deploy_errors(settings)
+    if action == "package":
+        _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
+    if settings.model_data_url and not settings.model_data_url.endswith(".tar.gz"):
+        errors.append(f"MODEL_DATA_URL={settings.model_data_url!r} must name a model.tar.gz (SageMaker unpacks it)")
     return errors
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from mcc.checks import check_project
 from mcc_runtime.local import LocalServer
@@ -117,13 +118,15 @@ def test_the_imported_projects_own_tests_pass(imported):
     assert "3 passed" in result.stdout or (" passed" in result.stdout and "skipped" not in result.stdout)
 
 
-def test_a_nested_artifact_without_code_is_served_by_the_defaults(workdir, wine_model_file, wine_payload_file, wine,
-                                                                   wine_model):  # fmt: skip
-    archive = pack(workdir / "nested.tar.gz", {"model/model.joblib": wine_model_file.read_bytes()})
-    project = workdir / "nested"
+@pytest.mark.parametrize("member", ["model/model.joblib", "sklearn-model", "output/sklearn-model"])
+def test_every_layout_without_code_is_served_by_the_defaults(workdir, wine_model_file, wine_payload_file, wine,
+                                                             wine_model, member):  # fmt: skip
+    """Top level or one folder down, with an extension or SageMaker's extension-less name."""
+    archive = pack(workdir / "layout.tar.gz", {member: wine_model_file.read_bytes()})
+    project = workdir / f"layout-{member.replace('/', '-').replace('.', '-')}"
     result = mcc_new(project, "--model-file", str(archive), "--sample-payload", str(wine_payload_file))
     assert result.returncode == 0, result.stderr
-    assert json.loads((project / "code" / "serving.json").read_text())["model_filename"] == "model/model.joblib"
+    assert json.loads((project / "code" / "serving.json").read_text())["model_filename"] == member
     rows = wine[0][:5]
     body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
     with LocalServer(project, python=project_venv(project)) as server:
@@ -188,4 +191,33 @@ def test_an_archive_in_s3_is_downloaded_and_imported(workdir, archive, moto, win
     missing = mcc_new(workdir / "refused", "--model-file", "s3://models/none/model.tar.gz", env=env)
     assert missing.returncode == 2
     assert "cannot download s3://models/none/model.tar.gz" in stderr_text(missing)
+    assert not (workdir / "refused").exists()
+
+
+def test_model_data_in_s3_is_checked_served_locally_and_left_out_of_the_image(workdir, archive, moto, wine,
+                                                                             wine_payload_file):  # fmt: skip
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto.url, **LOWER_CREDENTIALS)
+    s3.create_bucket(Bucket="attached")
+    s3.upload_file(str(archive), "attached", "churn/v3/model.tar.gz")
+    target, env = workdir / "attached", {**os.environ, **moto.env()}
+    uri = "s3://attached/churn/v3/model.tar.gz"
+    result = mcc_new(target, "--model-data", uri, "--sample-payload", str(wine_payload_file), env=env)
+    assert result.returncode == 0, result.stderr
+    dockerfile = (target / "Dockerfile").read_text()
+    assert "COPY model/" not in dockerfile and f"SageMaker unpacks MODEL_DATA_URL ({uri})" in dockerfile
+    assert "!model/" not in (target / ".dockerignore").read_text()
+    assert f"MODEL_DATA_URL=${{MODEL_DATA_URL:-{uri}}}" in (target / "do" / "config").read_text()
+    policy = (target / "iam" / "sagemaker-execution-policy.json").read_text()
+    assert '"arn:aws:s3:::attached/churn/v3/model.tar.gz"' in policy
+    assert yaml.safe_load((target / "mcc.yaml").read_text())["model"]["model_data"] == uri
+    assert [f.severity for f in check_project(target) if f.severity == "error"] == []
+    rows = wine[0][:3]
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    with LocalServer(target, python=project_venv(target)) as server:  # model/ holds the archive's files locally
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200 and len(json.loads(answer)["scores"]) == 3
+    both = mcc_new(workdir / "refused", "--model-data", uri, "--model-file", str(archive), env=env)
+    assert both.returncode == 2 and "give either --model-data or --model-file, not both" in stderr_text(both)
+    zipped = mcc_new(workdir / "refused", "--model-data", "s3://attached/churn/model.zip", env=env)
+    assert zipped.returncode == 2 and "is not a model.tar.gz in S3" in stderr_text(zipped)
     assert not (workdir / "refused").exists()

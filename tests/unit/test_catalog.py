@@ -22,8 +22,9 @@ def test_catalog_loads_with_its_defaults(catalog):
 
 def test_scikit_learn_formats_and_sample(catalog):
     sklearn = catalog.frameworks["sklearn"]
-    assert set(sklearn.formats) == {"pkl", "joblib"}
+    assert set(sklearn.formats) == {"pkl", "joblib", "sagemaker"}
     assert sklearn.format_for("m.JOBLIB") == "joblib"
+    assert sklearn.format_for("sklearn-model") == "sagemaker"  # SageMaker's extension-less name
     assert sklearn.format_for("m.pickle") == "pkl"
     assert sklearn.format_for("m.onnx") is None
     assert sklearn.sample is not None

@@ -60,6 +60,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "do/logs",
         "do/clean",
         "do/export",
+        "do/package",
         "do/bootstrap",
         "do/lib/mcc_lifecycle/__main__.py",
         "buildspec.yml",
