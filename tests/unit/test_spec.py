@@ -96,7 +96,7 @@ def test_model_file_must_exist_and_match_its_format(catalog, base, tmp_path):
     found = errors_of(catalog, **base, model_format="pkl")
     assert "expects .pkl or .pickle" in found["model_file"]
     found = errors_of(catalog, **base, model_format="onnx")
-    assert "is not a scikit-learn format (allowed: joblib, pkl)" in found["model_format"]
+    assert "is not a scikit-learn format (allowed: joblib, pkl, sagemaker)" in found["model_format"]
 
 
 def test_model_source_must_be_one_file_or_the_sample(catalog, base):
