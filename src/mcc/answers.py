@@ -60,6 +60,13 @@ ANSWERS: tuple[Answer, ...] = (
         "SageMaker model.tar.gz in S3 (s3://BUCKET/KEY.tar.gz), attached as the model's ModelDataUrl instead of "
         "baked into the image; read once here to check it and to serve it locally",
     ),
+    Answer(
+        "model_package_arn",
+        ("model", "model_package_arn"),
+        "str",
+        "SageMaker Model Registry package (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION): its "
+        "ModelDataUrl is the model (as --model-data), and do/register adds versions to its group",
+    ),
     Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
     Answer(
         "predict_output",

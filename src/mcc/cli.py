@@ -21,6 +21,7 @@ from .catalog import Catalog, load_catalog
 from .checks import check_project
 from .defaults import missing_required, with_defaults
 from .errors import FieldError, InvalidAnswers, MccError
+from .model_registry import describe, package_arn_error
 from .plan import plan_project, project_pinning
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
@@ -124,6 +125,7 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
 def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
     """A model.tar.gz given as the model file or as --model-data: unpacked into ``scratch``; its artifact becomes
     the model file (served locally; with --model-data the image is built without it)."""
+    answers = _from_model_package(answers)
     data = answers.get("model_data")
     if data is not None and "model_file" in answers:
         raise InvalidAnswers([FieldError("model_data", "give either --model-data or --model-file, not both",
@@ -138,6 +140,22 @@ def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[A
     source = fetch(str(given.value), scratch)
     archive = unpack(source, scratch / "unpacked", catalog, framework.value if framework else None)
     return {**answers, "model_file": Given(str(archive.artifact), given.source)}, archive
+
+
+def _from_model_package(answers: Answers) -> Answers:
+    """--model-package-arn: the package's ModelDataUrl becomes --model-data (the one model source given)."""
+    given = answers.get("model_package_arn")
+    if given is None or package_arn_error(str(given.value)):
+        return answers  # a malformed ARN is reported with the other answers
+    others = [key for key in ("model_file", "model_data") if key in answers]
+    if others:
+        flags = " or ".join(f"--{key.replace('_', '-')}" for key in others)
+        message = f"give either --model-package-arn or {flags}, not both"
+        raise InvalidAnswers([FieldError("model_package_arn", message, given.value, given.source)])
+    package = describe(str(given.value))
+    out.print(f"model package {package.arn}: model data {package.model_data_url} (its image: {package.image})",
+              highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    return {**answers, "model_data": Given(package.model_data_url, f"{given.source}'s ModelDataUrl")}
 
 
 @main.command()

@@ -91,7 +91,7 @@ def framework_for_file(path: Path, catalog: Catalog) -> str | None:
 GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
 PREDICTIVE_ONLY = frozenset(
     {"sample_model", "model_format", "framework_version", "predict_output", "json_response", "code_dir",
-     "requirements", "base_image", "model_data"}
+     "requirements", "base_image", "model_data", "model_package_arn"}
 )  # fmt: skip
 
 
@@ -136,8 +136,10 @@ def missing_required(answers: Answers, catalog: Catalog) -> list[FieldError]:
             missing.append(FieldError("model_id", "required (--model-id ORG/NAME, or --model-s3-uri s3://…)"))
         return missing
     sample = answers.get("sample_model")
-    if "model_file" not in answers and "model_data" not in answers and not (sample and _truthy(sample.value)):
-        missing.append(FieldError("model_file", "required (--model-file FILE, --model-data S3_URI or --sample-model)"))
+    sources = ("model_file", "model_data", "model_package_arn")
+    if not any(key in answers for key in sources) and not (sample and _truthy(sample.value)):
+        missing.append(FieldError("model_file", "required (--model-file, --model-data, --model-package-arn or "
+                                  "--sample-model)"))  # fmt: skip
     return missing
 
 

@@ -147,6 +147,7 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "test_kind": gen.task,
         "model_data_prefix": gen.model_s3_uri,
         "model_data_url": "",
+        "model_package_group": "",
         "hf_token_secret_arn": gen.hf_token_secret_arn,
         "startup_timeout_s": startup_timeout_s(spec, catalog),
         "sample_request": json.dumps(SAMPLES[gen.task]),

@@ -20,6 +20,7 @@ from . import __version__, samples
 from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_or_declared
+from .model_registry import package_group
 from .pinning import Pinning, pinning, recorded, release_closure
 from .render import TEMPLATES_DIR, render_template
 from .requirement_files import merge_requirements, read_requirements
@@ -124,6 +125,7 @@ def template_context(
         "cuda": image.cuda or "",
         "model_data_prefix": "",
         "model_data_url": spec.model.model_data,
+        "model_package_group": package_group(spec.model.model_package_arn),
         "hf_token_secret_arn": "",
         "startup_timeout_s": 0,
     }
@@ -136,6 +138,7 @@ def lifecycle_settings(spec: ProjectSpec) -> Settings:
         hf_token_secret_arn=gen.hf_token_secret_arn if gen else "",
         model_data_prefix=gen.model_s3_uri if gen else "",
         model_data_url=spec.model.model_data,
+        model_package_group=package_group(spec.model.model_package_arn),
         project_name=spec.project_name,
         aws_region=deployment.region,
         deploy_mode=deployment.mode,

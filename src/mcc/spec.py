@@ -21,6 +21,7 @@ from .errors import FieldError, InvalidAnswers
 from .errors import answer_error as _error
 from .generative import generation_errors, generation_warnings, stray_generation_errors
 from .input_schema import PayloadMismatch, schema_or_declared
+from .model_registry import package_arn_error
 from .pinning import pinning, recorded, recorded_framework_version, release_closure
 from .requirement_files import read_requirements, requirement_name
 from .resolution import ResolutionError
@@ -66,6 +67,7 @@ class ModelSpec(_Spec):
     framework_version: str = ""  # predictive frameworks only
     file: Path | None = None
     model_data: Annotated[str, _rule(validation.model_data_error)] = ""  # s3://…/model.tar.gz, not baked in
+    model_package_arn: Annotated[str, _rule(package_arn_error)] = ""  # the Model Registry package it came from
     sample: bool = False
     sample_payload: Path | None = None
     feature_names: FeatureNames = ()

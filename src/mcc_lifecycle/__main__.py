@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, rules
+from . import clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, registry, rules
 from .aws import Aws
 from .settings import Settings, SettingsError
 
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--root", type=Path, required=True)
     submit.add_argument("--tag", required=True)
     actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
+    actions.add_parser("register", help="record the pushed image (+ MODEL_DATA_URL) in the Model Registry")
     package = actions.add_parser("package", help="pack model/ as model.tar.gz; --upload puts it in S3")
     package.add_argument("--root", type=Path, required=True)
     package.add_argument("--upload", action="store_true", help="to MODEL_DATA_URL, or the project's bucket")
@@ -96,6 +97,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if ok else 1
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
+    elif args.action == "register":
+        arn = registry.register(aws, ecr.image_uri(aws))
+        print(f"registered {arn} ({settings.model_approval_status})", file=sys.stderr)
+        print(arn)
     elif args.action == "package":
         archive = model_data.pack(args.root / "model", args.root / "dist" / model_data.ARCHIVE_NAME)
         print(f"packed {archive}", file=sys.stderr)

@@ -153,6 +153,19 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 scope.sagemaker("transform-job", f"{prefix}-*"),
             ],
         ),
+        _allow(
+            [
+                "sagemaker:CreateModelPackageGroup",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:CreateModelPackage",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:AddTags",
+            ],
+            [
+                scope.sagemaker("model-package-group", settings.model_package_group or prefix),
+                scope.sagemaker("model-package", f"{settings.model_package_group or prefix}/*"),
+            ],
+        ),
         _allow(["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"], "*", sid="ListingCannotBeScoped"),
         {
             **_allow(["iam:PassRole"], [scope.arn("iam", f"role/{name}", region=False) for name in roles.values()]),

@@ -69,10 +69,28 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         )
     if action == "deploy":
         errors += deploy_errors(settings)
+    if action == "register":
+        errors += register_errors(settings)
     if action == "package":
         _check_s3(errors, "MODEL_DATA_URL", settings.model_data_url, required=False)
     if settings.model_data_url and not settings.model_data_url.endswith(".tar.gz"):
         errors.append(f"MODEL_DATA_URL={settings.model_data_url!r} must name a model.tar.gz (SageMaker unpacks it)")
+    return errors
+
+
+MODEL_PACKAGE_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+
+
+def register_errors(settings: Settings) -> list[str]:
+    """do/register: a Model Package Group name SageMaker takes, and an approval status it knows."""
+    errors = []
+    if settings.model_package_group and not MODEL_PACKAGE_GROUP.match(settings.model_package_group):
+        errors.append(f"MODEL_PACKAGE_GROUP={settings.model_package_group!r} is not a Model Package Group name "
+                      "(1-63 letters, digits and hyphens, starting and ending with a letter or digit)")  # fmt: skip
+    if settings.model_approval_status not in APPROVAL_STATUSES:
+        errors.append(f"MODEL_APPROVAL_STATUS={settings.model_approval_status!r} must be one of "
+                      f"{', '.join(APPROVAL_STATUSES)}")  # fmt: skip
     return errors
 
 

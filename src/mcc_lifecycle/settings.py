@@ -26,6 +26,8 @@ class Settings:
     gpu_required: bool = False
     model_data_url: str = ""
     model_data_prefix: str = ""
+    model_package_group: str = ""  # do/register's Model Package Group (default: the project name)
+    model_approval_status: str = "PendingManualApproval"
     gpu_count: int = 0
     hf_token_secret_arn: str = ""
     startup_timeout_s: int = 0

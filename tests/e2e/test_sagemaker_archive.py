@@ -221,3 +221,43 @@ def test_model_data_in_s3_is_checked_served_locally_and_left_out_of_the_image(wo
     zipped = mcc_new(workdir / "refused", "--model-data", "s3://attached/churn/model.zip", env=env)
     assert zipped.returncode == 2 and "is not a model.tar.gz in S3" in stderr_text(zipped)
     assert not (workdir / "refused").exists()
+
+
+def test_a_model_registry_package_is_the_models_source(workdir, archive, moto, wine_model_file, wine_payload_file):
+    env = {**os.environ, **moto.env()}
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto.url, **LOWER_CREDENTIALS)
+    s3.create_bucket(Bucket="registry")
+    s3.upload_file(str(archive), "registry", "churn/model.tar.gz")
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=moto.url, **LOWER_CREDENTIALS)
+    sagemaker.create_model_package_group(ModelPackageGroupName="churn-models")
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="churn-models",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": "s3://registry/churn/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    target = workdir / "registered"
+    result = mcc_new(target, "--model-package-arn", arn, "--sample-payload", str(wine_payload_file), env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"model package {arn}: model data s3://registry/churn/model.tar.gz (its image: {image})" in " ".join(
+        result.stdout.split()
+    )
+    answers = yaml.safe_load((target / "mcc.yaml").read_text())["model"]
+    assert (answers["model_package_arn"], answers["model_data"]) == (arn, "s3://registry/churn/model.tar.gz")
+    assert "MODEL_PACKAGE_GROUP=${MODEL_PACKAGE_GROUP:-churn-models}" in (target / "do" / "config").read_text()
+    assert "COPY model/" not in (target / "Dockerfile").read_text()
+    assert (target / "model" / "model.joblib").read_bytes() == wine_model_file.read_bytes()
+
+    baked = sagemaker.create_model_package(ModelPackageGroupName="churn-models", InferenceSpecification={
+        "Containers": [{"Image": image}], "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["application/json"]})["ModelPackageArn"]  # fmt: skip
+    refused = mcc_new(workdir / "refused", "--model-package-arn", baked, env=env)
+    assert refused.returncode == 2 and "has no ModelDataUrl: its model is inside that image" in stderr_text(refused)
+    both = mcc_new(workdir / "refused", "--model-package-arn", arn, "--model-file", str(wine_model_file), env=env)
+    assert both.returncode == 2 and "give either --model-package-arn or --model-file, not both" in stderr_text(both)
+    malformed = mcc_new(workdir / "refused", "--model-package-arn", "arn:aws:s3:::bucket/model", env=env)
+    assert malformed.returncode == 2 and "is not a model package ARN" in stderr_text(malformed)
+    assert not (workdir / "refused").exists()

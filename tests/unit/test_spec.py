@@ -90,7 +90,10 @@ def test_model_file_must_exist_and_match_its_format(catalog, base, tmp_path):
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(b"x")
     found = errors_of(catalog, **{**base, "model_file": str(onnx)}, framework="sklearn")
-    assert "is not a scikit-learn format (joblib: .joblib; pkl: .pkl .pickle; sagemaker: sklearn-model)" in found["model_file"]
+    assert (
+        "is not a scikit-learn format (joblib: .joblib; pkl: .pkl .pickle; sagemaker: sklearn-model)"
+        in found["model_file"]
+    )
     found = errors_of(catalog, **{**base, "model_file": str(onnx)}, framework="sklearn", model_format="joblib")
     assert "does not match model_format 'joblib', which expects .joblib" in found["model_file"]
     found = errors_of(catalog, **base, model_format="pkl")
