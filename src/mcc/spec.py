@@ -27,6 +27,7 @@ from .requirement_files import read_requirements, requirement_name
 from .resolution import ResolutionError
 from .sagemaker_archive import reserved_names
 from .sources import Answers
+from .training_version import onnx_versions
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
 PICKLED_CHECKS = ("pickle", "xgboost_builtin")  # formats whose files may be pickles
@@ -193,6 +194,13 @@ def version_errors(spec: ProjectSpec, framework: Framework, catalog: Catalog, an
         return [_error(answers, "framework_version", version,
                        f"contradicts {model.file.name}, which was saved with {framework.display_name} {saved_with} "
                        f"({found.evidence}); leave --framework-version out to pin {saved_with}")]  # fmt: skip
+    entry = framework.versions.get(version)
+    needs = onnx_versions(model.file) if entry and entry.onnx and model.file and model.file.is_file() else None
+    beyond = entry.onnx.unsupported(needs.ir_version, needs.opsets) if needs else []
+    if beyond:
+        return [_error(answers, "model_file", str(model.file),
+                       f"needs {', '.join(beyond)}, newer than {framework.display_name} {version} reads: export it "
+                       "for an older opset (torch.onnx.export's opset_version, skl2onnx's target_opset)")]  # fmt: skip
     pinned = pinning(framework, version, found)
     if pinned.tested:
         return []

@@ -5,12 +5,14 @@
   the top-level ``version`` array;
 - Keras 3 ``.keras`` files: ``metadata.json``'s ``keras_version``.
 
+ONNX models record what they need of the runtime instead (IR version, operator sets: :func:`onnx_versions`).
 Other formats record a file-format version rather than the library's; for those nothing is returned and the
 catalog's version stands.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import struct
@@ -141,6 +143,71 @@ def _keras(path: Path) -> Recorded | None:
             return None
         version = json.loads(archive.read("metadata.json")).get("keras_version")
     return Recorded({"keras": version}, "metadata.json's keras_version") if isinstance(version, str) else None
+
+
+@dataclass(frozen=True)
+class OnnxVersions:
+    """What an ONNX model needs of its runtime: the IR version and each operator set's version."""
+
+    ir_version: int
+    opsets: dict[str, int]  # domain ("" is the default ai.onnx) -> version
+
+
+def onnx_versions(path: Path) -> OnnxVersions | None:
+    """ModelProto's ``ir_version`` (field 1) and ``opset_import`` (field 8: domain = 1, version = 2), read from the
+    file's top-level fields; the graph (field 7, the weights) is skipped over, not read."""
+    ir_version, opsets = None, {}
+    try:
+        with path.open("rb") as stream:
+            for number, value in _top_level_fields(stream, wanted={1, 8}):
+                if number == 1:
+                    ir_version = value
+                elif number == 8:
+                    fields = dict(_message_fields(value))
+                    domain = fields.get(1, b"")
+                    opsets[domain.decode() if isinstance(domain, bytes) else ""] = int(fields.get(2, 0))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return OnnxVersions(ir_version, opsets) if isinstance(ir_version, int) else None
+
+
+def _top_level_fields(stream, wanted: set[int]):
+    """(field number, varint value or bytes) of a protobuf message read from ``stream``; delimited fields not in
+    ``wanted`` are skipped with a seek."""
+    while tag := _read_varint(stream, allow_end=True):
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            yield number, _read_varint(stream)
+        elif wire == 2:
+            length = _read_varint(stream)
+            if number in wanted:
+                yield number, stream.read(length)
+            else:
+                stream.seek(length, 1)
+        elif wire in (1, 5):
+            stream.seek(8 if wire == 1 else 4, 1)
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+
+
+def _message_fields(data: bytes):
+    return _top_level_fields(io.BytesIO(data), wanted={1})
+
+
+def _read_varint(stream, allow_end: bool = False) -> int | None:
+    value, shift = 0, 0
+    while True:
+        byte = stream.read(1)
+        if not byte:
+            if allow_end and shift == 0:
+                return None
+            raise ValueError("truncated varint")
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
 
 
 def _most_common(values: list[str]) -> str | None:

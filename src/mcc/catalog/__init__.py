@@ -40,10 +40,27 @@ class GpuImage(_Entry):
     provided: tuple[str, ...]
 
 
+class OnnxSupport(_Entry):
+    """The newest ONNX IR version and operator set versions (by domain, "" = ai.onnx) an onnxruntime loads."""
+
+    ir_version: int
+    opsets: dict[str, int]
+
+    def unsupported(self, ir_version: int, opsets: dict[str, int]) -> list[str]:
+        """What a model needs beyond these (["IR version 14 (loads up to 13)", ...])."""
+        problems = [f"IR version {ir_version} (loads up to {self.ir_version})"] if ir_version > self.ir_version else []
+        for domain, version in sorted(opsets.items()):
+            newest = self.opsets.get(domain)
+            if newest is not None and version > newest:
+                problems.append(f"{domain or 'ai.onnx'} opset {version} (loads up to {newest})")
+        return problems
+
+
 class FrameworkVersion(_Entry):
     requirements: tuple[str, ...]
     extra_index_url: str | None = None
     gpu: GpuImage | None = None
+    onnx: OnnxSupport | None = None  # onnxruntime: what its models may need
 
 
 class Image(_Entry):
