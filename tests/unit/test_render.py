@@ -61,6 +61,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "do/clean",
         "do/export",
         "do/package",
+        "do/register",
         "do/bootstrap",
         "do/lib/mcc_lifecycle/__main__.py",
         "buildspec.yml",
@@ -80,7 +81,20 @@ def test_plan_holds_the_whole_project(planned, catalog):
     serving = json.loads(files["code/serving.json"].content)
     assert serving["handler"] == "sklearn" and serving["model_filename"] == "wine.joblib"
     assert serving["server"]["worker_class"] == "sync"
-    scripts = {"build", "push", "submit", "deploy", "run", "test", "logs", "clean", "export", "bootstrap", "package"}
+    scripts = {
+        "build",
+        "push",
+        "submit",
+        "deploy",
+        "run",
+        "test",
+        "logs",
+        "clean",
+        "export",
+        "bootstrap",
+        "package",
+        "register",
+    }
     assert {p for p, f in files.items() if f.executable} == {"code/serve", *(f"do/{s}" for s in scripts)}
 
 
