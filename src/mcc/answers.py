@@ -18,6 +18,12 @@ class Answer:
     path: tuple[str, ...]
     kind: Kind
     help: str
+    only: Literal["", "predictive"] = ""  # generative answers live under ``generation`` (see ``project_kind``)
+
+    @property
+    def project_kind(self) -> str:
+        """The kind of project the answer belongs to: "predictive", "generative", or "" for both."""
+        return "generative" if self.path[0] == "generation" else self.only
 
     @property
     def flag(self) -> str:
@@ -51,14 +57,27 @@ ANSWERS: tuple[Answer, ...] = (
     Answer("task", ("generation", "task"), "str", "Generative: chat (text generation) or embedding [default: chat]"),
     Answer("engine", ("generation", "engine"), "str", "Generative: the serving engine"),
     Answer("engine_version", ("generation", "engine_version"), "str", "Generative: the engine version (pinned image)"),
-    Answer("sample_model", ("model", "sample"), "bool", "Train a small sample model instead of using a model file"),
-    Answer("model_file", ("model", "file"), "path", "Trained model file (or SavedModel directory) to serve"),
+    Answer(
+        "sample_model",
+        ("model", "sample"),
+        "bool",
+        "Train a small sample model instead of using a model file",
+        only="predictive",
+    ),
+    Answer(
+        "model_file",
+        ("model", "file"),
+        "path",
+        "Trained model file (or SavedModel directory) to serve",
+        only="predictive",
+    ),
     Answer(
         "model_data",
         ("model", "model_data"),
         "str",
         "SageMaker model.tar.gz in S3 (s3://BUCKET/KEY.tar.gz), attached as the model's ModelDataUrl instead of "
         "baked into the image; read once here to check it and to serve it locally",
+        only="predictive",
     ),
     Answer(
         "model_package_arn",
@@ -66,13 +85,21 @@ ANSWERS: tuple[Answer, ...] = (
         "str",
         "SageMaker Model Registry package (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION): its "
         "ModelDataUrl is the model (as --model-data), and do/register adds versions to its group",
+        only="predictive",
     ),
-    Answer("model_format", ("model", "format"), "str", "Model file format [default: from the file's extension]"),
+    Answer(
+        "model_format",
+        ("model", "format"),
+        "str",
+        "Model file format [default: from the file's extension]",
+        only="predictive",
+    ),
     Answer(
         "predict_output",
         ("serving", "predict_output"),
         "str",
         "What /invocations returns: label (predict), proba (class probabilities) or both [default: label]",
+        only="predictive",
     ),
     Answer(
         "json_response",
@@ -80,36 +107,42 @@ ANSWERS: tuple[Answer, ...] = (
         "str",
         'JSON answers: object ({"predictions": [...]}) or array (the bare array AWS\'s framework containers '
         "return) [default: object]",
+        only="predictive",
     ),
     Answer(
         "feature_names",
         ("model", "feature_names"),
         "str",
         "Comma-separated feature names: CSV may then start with a header row, JSON rows may be objects",
+        only="predictive",
     ),
     Answer(
         "framework_version",
         ("model", "framework_version"),
         "str",
         "Framework version pinned in the image (must match the one the model was trained with)",
+        only="predictive",
     ),
     Answer(
         "sample_payload",
         ("model", "sample_payload"),
         "path",
         "Example request (.csv rows or .json) used by do/test and the project's tests",
+        only="predictive",
     ),
     Answer(
         "code_dir",
         ("model", "code_dir"),
         "path",
         "Folder of your own Python modules the model needs (SageMaker's source_dir), copied into code/",
+        only="predictive",
     ),
     Answer(
         "requirements",
         ("model", "requirements"),
         "path",
         "A requirements.txt of extra packages, merged into the pinned requirements (conflicts refused)",
+        only="predictive",
     ),
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
@@ -125,6 +158,7 @@ ANSWERS: tuple[Answer, ...] = (
         ("deployment", "base_image"),
         "str",
         "Your own base for the CPU image (e.g. a company's hardened Debian/Ubuntu Python 3.11+ image), pinned",
+        only="predictive",
     ),
     Answer(
         "accelerator",
@@ -204,6 +238,8 @@ ANSWERS: tuple[Answer, ...] = (
 
 BY_KEY: dict[str, Answer] = {a.key: a for a in ANSWERS}
 BY_PATH: dict[tuple[str, ...], Answer] = {a.path: a for a in ANSWERS}
+PREDICTIVE_KEYS = frozenset(a.key for a in ANSWERS if a.project_kind == "predictive")
+GENERATIVE_KEYS = frozenset(a.key for a in ANSWERS if a.project_kind == "generative")
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

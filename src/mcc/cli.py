@@ -22,7 +22,8 @@ from .checks import check_project
 from .defaults import missing_required, with_defaults
 from .errors import FieldError, InvalidAnswers, MccError
 from .model_registry import describe, package_arn_error
-from .plan import plan_project, project_pinning
+from .plan import plan_project
+from .predictive_plan import project_pinning
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack

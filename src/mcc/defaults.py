@@ -10,11 +10,11 @@ from mcc_lifecycle.settings import DEPLOY_MODES
 from mcc_runtime.settings import JSON_RESPONSES, PREDICT_OUTPUTS
 
 from . import pickle_scan
-from .answers import ANSWERS
+from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .artifacts import pickle_file
 from .catalog import Catalog, Framework
 from .errors import FieldError
-from .generative import GENERATION_KEYS, OPTION_DEFAULTS, default_instance_type
+from .generative import OPTION_DEFAULTS, default_instance_type
 from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
 
@@ -28,9 +28,9 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     generative = catalog.generative.get(values.get("framework", ""))
     if generative:
         found = _generative_default(key, values, catalog, generative.default_engine)
-        if found is not None or key in GENERATIVE_ONLY or key in PREDICTIVE_ONLY:
+        if found is not None or key in GENERATIVE_KEYS or key in PREDICTIVE_KEYS:
             return found
-    elif key in GENERATIVE_ONLY:
+    elif key in GENERATIVE_KEYS:
         return None
     framework = catalog.frameworks.get(values.get("framework", catalog.default_framework))
     if key == "output_dir":
@@ -86,13 +86,6 @@ def framework_for_file(path: Path, catalog: Catalog) -> str | None:
     if by_name == catalog.default_framework and path.is_file() and pickle_file(path) is None:
         return pickle_scan.framework_of(pickle_scan.references(path)) or by_name
     return by_name
-
-
-GENERATIVE_ONLY = frozenset(GENERATION_KEYS)
-PREDICTIVE_ONLY = frozenset(
-    {"sample_model", "model_format", "framework_version", "predict_output", "json_response", "code_dir",
-     "requirements", "base_image", "model_data", "model_package_arn"}
-)  # fmt: skip
 
 
 def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, default_engine: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import sizing, validation
-from .answers import ANSWERS
+from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .catalog import Catalog, Engine, InstanceType
 from .errors import FieldError
 from .errors import answer_error as _error
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from .sources import Answers
     from .spec import GenerationSpec, ProjectSpec
 
-GENERATION_KEYS = tuple(a.key for a in ANSWERS if a.path[0] == "generation")
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
 DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
 # Engine options and the value that leaves the engine at its own default (so any engine accepts it).
@@ -37,19 +36,25 @@ def stray_generation_errors(answers: Answers, catalog: Catalog) -> list[FieldErr
     framework = answers["framework"].value if "framework" in answers else catalog.default_framework
     if catalog.is_generative(framework):
         return []
-    given = [k for k in GENERATION_KEYS if k in answers and answers[k].source != "default"]
+    given = [a.key for a in ANSWERS if a.key in GENERATIVE_KEYS and _given(answers, a.key)]
     return [
         _error(answers, key, answers[key].value, f"is for generative frameworks only ({framework} is predictive)")
         for key in given
     ]
 
 
+def _given(answers: Answers, key: str) -> bool:
+    """Given by the user (a flag, variable or file), not filled in as a default."""
+    return key in answers and answers[key].source != "default"
+
+
 def generation_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
     gen = spec.generation
+    predictive_only = "is for predictive frameworks; generative models come from --model-id"
     errors = [
-        _error(answers, key, answers[key].value, "is for predictive frameworks; generative models come from --model-id")
-        for key in ("model_file", "model_format", "sample_model", "sample_payload", "feature_names")
-        if key in answers and answers[key].source != "default" and answers[key].value
+        _error(answers, a.key, answers[a.key].value, predictive_only)
+        for a in ANSWERS
+        if a.key in PREDICTIVE_KEYS and _given(answers, a.key) and answers[a.key].value
     ]
     if gen is None:
         return [*errors, FieldError("engine", "required for a generative framework")]

@@ -11,21 +11,21 @@ from mcc_runtime.serving_file import ServerSection, ServingFile
 from . import __version__
 from .catalog import Catalog, Engine
 from .generative import need
-from .plan import (
+from .plan_common import (
     GENERATIVE,
     LIFECYCLE_PACKAGE,
     RUNTIME_PACKAGE,
-    PlannedFile,
-    _iam_files,
-    _json,
-    _lines,
-    _package_files,
-    _templates,
     answers_record,
+    iam_files,
     inference_amis_file,
     instance_types_file,
+    json_bytes,
     lifecycle_settings,
+    lines_bytes,
+    package_files,
+    templates,
 )
+from .render import PlannedFile
 from .spec import ProjectSpec
 
 RUNTIME_THREADS = 4  # gthread threads of mcc's own engine: /ping answers while a request generates
@@ -50,18 +50,18 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
     engine = catalog.engines[gen.engine]
     payload = f"samples/{gen.task}.json"
     context = generative_context(spec, catalog, payload)
-    files = _templates(GENERATIVE, context, include_tests=spec.include_tests)
+    files = templates(GENERATIVE, context, include_tests=spec.include_tests)
     if engine.routes == "native":
         files = [f for f in files if f.path != "nginx.conf"]
-    files += _package_files(RUNTIME_PACKAGE, "code")
-    files += _package_files(LIFECYCLE_PACKAGE, "do/lib")
-    files += _iam_files(spec, catalog)
+    files += package_files(RUNTIME_PACKAGE, "code")
+    files += package_files(LIFECYCLE_PACKAGE, "do/lib")
+    files += iam_files(spec, catalog)
     requirements = image_requirements(spec, catalog)
     files += [
-        PlannedFile("requirements.txt", _lines(requirements)),
-        PlannedFile("requirements-dev.txt", _lines(["-r requirements.txt", *catalog.dev_requirements()])),
-        PlannedFile("code/serving.json", _json(serving_settings(spec, engine))),
-        PlannedFile(payload, _json(SAMPLES[gen.task])),
+        PlannedFile("requirements.txt", lines_bytes(requirements)),
+        PlannedFile("requirements-dev.txt", lines_bytes(["-r requirements.txt", *catalog.dev_requirements()])),
+        PlannedFile("code/serving.json", json_bytes(serving_settings(spec, engine))),
+        PlannedFile(payload, json_bytes(SAMPLES[gen.task])),
         inference_amis_file(catalog),
         instance_types_file(catalog),
         PlannedFile("mcc.yaml", answers_record(spec, "", [])),

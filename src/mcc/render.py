@@ -11,17 +11,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from .errors import InvalidAnswers
-from .spec import target_errors
-
-if TYPE_CHECKING:
-    from .plan import PlannedFile
+from .target_dir import target_errors
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of the project: either ``content`` or a ``source`` file to copy."""
+
+    path: str
+    content: bytes | None = None
+    source: Path | None = None
+    executable: bool = False
+    user_owned: bool = False
 
 
 @cache

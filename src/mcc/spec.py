@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -27,6 +26,7 @@ from .requirement_files import read_requirements, requirement_name
 from .resolution import ResolutionError
 from .sagemaker_archive import reserved_names
 from .sources import Answers
+from .target_dir import target_errors
 from .training_version import onnx_versions
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
@@ -412,28 +412,6 @@ def sample_install_command(framework: Framework, version: str) -> str:
     pinned = pinned or framework.versions[framework.default_version]
     index = f" --extra-index-url {pinned.extra_index_url}" if pinned.extra_index_url else ""
     return f"pip install '{requirement}'{index}"
-
-
-def target_errors(output_dir: Path, force: bool, answers: Answers) -> list[FieldError]:
-    """The output directory must be creatable, or empty, or --force given."""
-    shown = str(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        return [_error(answers, "output_dir", shown, "exists and is not a directory")]
-    ancestor = next(p for p in output_dir.absolute().parents if p.exists())
-    if not output_dir.exists() and not ancestor.is_dir():
-        return [_error(answers, "output_dir", shown, f"cannot be created: {ancestor} is not a directory")]
-    if not output_dir.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
-        return [_error(answers, "output_dir", shown, f"cannot be created: no write permission in {ancestor}")]
-    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
-        return [
-            _error(
-                answers,
-                "output_dir",
-                shown,
-                "exists and is not empty; pass --force to overwrite the generated files in it",
-            )
-        ]
-    return []
 
 
 def _field_error(error: dict, answers: Answers) -> FieldError:

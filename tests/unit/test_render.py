@@ -9,8 +9,8 @@ import yaml
 
 from mcc.defaults import with_defaults
 from mcc.errors import InvalidAnswers
-from mcc.plan import PlannedFile, plan_project
-from mcc.render import render_template, write_project
+from mcc.plan import plan_project
+from mcc.render import PlannedFile, render_template, write_project
 from mcc.sources import Given, from_file
 from mcc.spec import build_spec
 

@@ -1,0 +1,139 @@
+"""What every project's file plan shares, predictive or generative: templates (common, then the kind's own),
+the verbatim packages, IAM policies, data tables for the do/ scripts, and the answers record (mcc.yaml)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from mcc_lifecycle import policies
+from mcc_lifecycle.settings import Settings
+
+from . import __version__
+from .catalog import Catalog
+from .model_registry import package_group
+from .render import TEMPLATES_DIR, PlannedFile, render_template
+from .spec import ProjectSpec
+
+PREDICTIVE = "predictive"
+GENERATIVE = "generative"
+COMMON = "common"
+RUNTIME_PACKAGE = "mcc_runtime"
+LIFECYCLE_PACKAGE = "mcc_lifecycle"
+SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+EXECUTABLES = {"code/serve"}
+SCRIPTS_DIR = "do/"
+SOURCED_SCRIPTS = {"do/config"}
+USER_OWNED = {"code/inference.py"}  # customised by users: regenerating keeps an existing copy
+
+
+def lifecycle_settings(spec: ProjectSpec) -> Settings:
+    """The deployment settings do/config starts with, as the do/ scripts will read them."""
+    deployment, gen = spec.deployment, spec.generation
+    return Settings(
+        hf_token_secret_arn=gen.hf_token_secret_arn if gen else "",
+        model_data_prefix=gen.model_s3_uri if gen else "",
+        model_data_url=spec.model.model_data,
+        model_package_group=package_group(spec.model.model_package_arn),
+        project_name=spec.project_name,
+        aws_region=deployment.region,
+        deploy_mode=deployment.mode,
+        instance_type=deployment.instance_type,
+        instance_count=deployment.instance_count,
+        role_arn=deployment.role_arn,
+    )
+
+
+def instance_types_file(catalog: Catalog) -> PlannedFile:
+    """do/lib/instance-types.json: vCPUs, memory and GPUs per instance type, the limits do/run --sagemaker
+    gives the container."""
+    table = {
+        i.name: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus} for i in catalog.instance_types.values()
+    }
+    return PlannedFile("do/lib/instance-types.json", json_bytes(table))
+
+
+def inference_amis_file(catalog: Catalog) -> PlannedFile:
+    """do/lib/inference-amis.json: the AMI table do/deploy checks INFERENCE_AMI_VERSION against."""
+    table = {a.name: {"driver": a.driver, "cuda": a.cuda} for a in catalog.inference_amis.values()}
+    return PlannedFile("do/lib/inference-amis.json", json_bytes(table))
+
+
+def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[PlannedFile]) -> bytes:
+    """mcc.yaml: the answers, with paths relative to the project so `mcc new --config mcc.yaml --force`
+    regenerates it in place."""
+    data = spec.model_dump(mode="json")
+    data["output_dir"] = "."
+    if not spec.deployment.base_image:
+        del data["deployment"]["base_image"]  # recorded only when the user chose one
+    if spec.generative:
+        data["model"] = {"framework": spec.model.framework}
+        del data["serving"]["predict_output"]
+        del data["serving"]["json_response"]
+    else:
+        del data["generation"]
+        data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
+        data["model"]["sample_payload"] = payload_files[0].path if spec.model.sample_payload else None
+    header = "# Answers that generated this project. Regenerate in place: mcc new --config mcc.yaml --force\n"
+    return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
+
+
+def templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:
+    """The templates every project shares (``common/``), then the kind's own (which win on the same path)."""
+    files: dict[str, PlannedFile] = {}
+    for layer in (COMMON, kind):
+        root = TEMPLATES_DIR / layer
+        for source in sorted(p for p in root.rglob("*") if p.is_file()):
+            relative = source.relative_to(root)
+            if SKIPPED_NAMES & set(relative.parts) or (relative.parts[0] == "tests" and not include_tests):
+                continue
+            dest = _destination(relative)
+            if source.suffix == ".j2":
+                content = render_template(relative.as_posix(), layer, context).encode()
+            else:
+                content = source.read_bytes()
+            files[dest] = PlannedFile(dest, content, executable=_is_executable(dest), user_owned=dest in USER_OWNED)
+    return list(files.values())
+
+
+def _destination(relative: Path) -> str:
+    """``dot-dockerignore`` -> ``.dockerignore``; ``README.md.j2`` -> ``README.md``."""
+    parts = [("." + p[4:]) if p.startswith("dot-") else p for p in relative.parts]
+    dest = PurePosixPath(*parts)
+    return str(dest.with_suffix("") if dest.suffix == ".j2" else dest)
+
+
+def _is_executable(path: str) -> bool:
+    """code/serve and the do/ scripts themselves (not do/config, not the library under do/lib/)."""
+    script = path.startswith(SCRIPTS_DIR) and "/" not in path.removeprefix(SCRIPTS_DIR)
+    return path in EXECUTABLES or (script and path not in SOURCED_SCRIPTS)
+
+
+def package_files(package: str, destination: str) -> list[PlannedFile]:
+    """A package copied byte for byte into ``destination/package/`` (never templated)."""
+    root = Path(str(resources.files(package)))
+    return [
+        PlannedFile(f"{destination}/{package}/{p.relative_to(root).as_posix()}", p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not SKIPPED_NAMES & set(p.relative_to(root).parts) and p.suffix != ".pyc"
+    ]
+
+
+def iam_files(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
+    """iam/*.json: the policies scoped to this project, with the account left as a placeholder."""
+    region = catalog.regions[spec.deployment.region]
+    scope = policies.Scope(region.partition, region.code, policies.ACCOUNT_PLACEHOLDER, lifecycle_settings(spec))
+    documents = policies.documents(scope)
+    return [PlannedFile(f"iam/{name}", policies.render(doc).encode()) for name, doc in documents.items()]
+
+
+def lines_bytes(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()

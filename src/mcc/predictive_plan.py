@@ -1,0 +1,229 @@
+"""The file plan of a predictive project: the model and its schema, the serving settings, the pinned
+requirements, the user's own code, and the templates' context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mcc_lifecycle import names
+from mcc_runtime.schema import SCHEMA_FILE, InputSchema
+from mcc_runtime.serving_file import ServerSection, ServingFile
+
+from . import __version__, samples
+from .catalog import Catalog
+from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
+from .input_schema import schema_or_declared
+from .model_registry import package_group
+from .pinning import Pinning, pinning, recorded, release_closure
+from .plan_common import (
+    LIFECYCLE_PACKAGE,
+    PREDICTIVE,
+    RUNTIME_PACKAGE,
+    answers_record,
+    iam_files,
+    inference_amis_file,
+    instance_types_file,
+    json_bytes,
+    lifecycle_settings,
+    lines_bytes,
+    package_files,
+    templates,
+)
+from .render import TEMPLATES_DIR, PlannedFile
+from .requirement_files import merge_requirements, read_requirements
+from .sagemaker_archive import SageMakerArchive, defined_hooks
+from .spec import ProjectSpec
+
+IMPORTED_TESTS = "imported/test_imported_hooks.py"  # the user's own hooks: served answers = in-process ones
+
+
+def plan_predictive(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
+    schema = project_input_schema(spec, catalog)
+    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, schema)
+    if archive:
+        model_files, model_filename = _archive_model_files(archive)
+    context = template_context(spec, catalog, model_filename, payload_files, schema)
+    context["imported"] = {"name": archive.source.name, "hooks": archive.hooks} if archive else None
+    files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
+    pinned = requirements(spec, catalog, schema)
+    if archive:
+        pinned = merge_requirements(pinned, archive.requirements, f"{archive.source.name}'s code/requirements.txt")
+    if spec.model.requirements:
+        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), "--requirements")
+    files += package_files(RUNTIME_PACKAGE, "code")
+    files += package_files(LIFECYCLE_PACKAGE, "do/lib")
+    files += iam_files(spec, catalog)
+    files += model_files + payload_files
+    files += [
+        PlannedFile("requirements.txt", lines_bytes(pinned)),
+        PlannedFile(f"code/{SCHEMA_FILE}", schema.to_json().encode()),
+        PlannedFile("requirements-dev.txt", lines_bytes(["-r requirements.txt", *catalog.dev_requirements()])),
+        PlannedFile("code/serving.json", json_bytes(serving_settings(spec, catalog, model_filename))),
+        inference_amis_file(catalog),
+        instance_types_file(catalog),
+        PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
+    ]
+    return sorted(files, key=lambda f: f.path)
+
+
+def template_context(
+    spec: ProjectSpec,
+    catalog: Catalog,
+    model_filename: str,
+    payload_files: list[PlannedFile],
+    schema: InputSchema | None = None,
+) -> dict[str, Any]:
+    framework = catalog.frameworks[spec.model.framework]
+    image = catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator)
+    if spec.deployment.base_image:
+        image = image.model_copy(update={"base_image": spec.deployment.base_image})
+    ami = catalog.inference_ami_for(image.cuda) if image.cuda else None
+    return {
+        "mcc_version": __version__,
+        "project_name": spec.project_name,
+        "framework": framework,
+        "model_format": framework.formats[spec.model.format],
+        "framework_version": spec.model.framework_version,
+        "pinning": project_pinning(spec, catalog),
+        "image": image,
+        "predict_output": spec.serving.predict_output,
+        "schema": schema or InputSchema(),
+        "examples": request_examples(schema or InputSchema(), payload_files),
+        "synthetic_payload": bool(schema and schema.columns) and not (spec.model.sample or spec.model.sample_payload),
+        "json_response": spec.serving.json_response,
+        "extra_request_types": [(media, REQUEST_TYPE_NOTES[media]) for media in framework.input_types],
+        "server": catalog.servers[spec.serving.web_server],
+        "instance": catalog.instance_types[spec.deployment.instance_type],
+        "region": catalog.regions[spec.deployment.region],
+        "runtime": catalog.runtime,
+        "model_filename": model_filename,
+        "payload_file": payload_files[0].path if payload_files else "",
+        "max_payload_mb": spec.serving.max_payload_mb,
+        "include_tests": spec.include_tests,
+        "deployment": spec.deployment,
+        "role_names": names.role_names(lifecycle_settings(spec)),
+        "test_kind": "predictive",
+        "inference_ami": ami.name if ami else "",
+        "cuda": image.cuda or "",
+        "model_data_prefix": "",
+        "model_data_url": spec.model.model_data,
+        "model_package_group": package_group(spec.model.model_package_arn),
+        "hf_token_secret_arn": "",
+        "startup_timeout_s": 0,
+    }
+
+
+def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -> dict[str, Any]:
+    """code/serving.json: what the runtime needs to know about this project (its typed form is the runtime's)."""
+    framework = catalog.frameworks[spec.model.framework]
+    server = catalog.servers[spec.serving.web_server]
+    model_format = framework.formats[spec.model.format]
+    return ServingFile(
+        handler=framework.handler,
+        model_format=model_format.name,
+        model_filename=model_filename,
+        model_extensions=tuple(sorted({e for f in framework.formats.values() for e in f.extensions})),
+        model_is_directory=model_format.directory,
+        predict_output=spec.serving.predict_output,
+        json_response=spec.serving.json_response,
+        input_types=framework.input_types,
+        preload=framework.preload,
+        server=ServerSection(name=server.name, app=server.app, worker_class=server.worker_class),
+        max_payload_mb=spec.serving.max_payload_mb,
+    ).to_dict()
+
+
+def project_input_schema(spec: ProjectSpec, catalog: Catalog) -> InputSchema:
+    """code/schema.json: the model's columns as the artifact, --feature-names and the sample payload tell them
+    (already checked by the spec); nothing known for sample models (the server reads them at start)."""
+    model = spec.model
+    if model.sample or not (model.file or model.feature_names):
+        return InputSchema()
+    framework = catalog.frameworks[model.framework]
+    fmt = framework.formats[model.format]
+    return schema_or_declared(framework, fmt, model.file, model.feature_names, model.sample_payload)
+
+
+def _model_and_payloads(
+    spec: ProjectSpec, catalog: Catalog, schema: InputSchema
+) -> tuple[list[PlannedFile], str, list[PlannedFile]]:
+    model = spec.model
+    if model.file:
+        filename = model.file.name
+        sources = sorted(p for p in model.file.rglob("*") if p.is_file()) if model.file.is_dir() else [model.file]
+        model_files = [
+            PlannedFile(
+                f"model/{filename}/{p.relative_to(model.file).as_posix()}" if p != model.file else f"model/{filename}",
+                source=p,
+            )
+            for p in sources
+        ]
+        payloads = []
+    else:
+        framework = catalog.frameworks[model.framework]
+        model_format = framework.formats[model.format]
+        filename = "model" + (model_format.extensions[0] if model_format.extensions else "")
+        sample = samples.train(framework.sample.trainer, model.format, filename)
+        model_files = [PlannedFile(f"model/{path}", content) for path, content in sample.files.items()]
+        payloads = [
+            PlannedFile("samples/payload.csv", sample.payload_csv),
+            PlannedFile("samples/payload.json", sample.payload_json),
+        ]
+    if model.sample_payload:
+        payloads = [PlannedFile(f"samples/payload{model.sample_payload.suffix.lower()}", source=model.sample_payload)]
+    elif not payloads and schema.columns:
+        payloads = [PlannedFile("samples/payload.csv", synthetic_payload(schema))]
+    return model_files, filename, payloads
+
+
+def _archive_model_files(archive: SageMakerArchive) -> tuple[list[PlannedFile], str]:
+    """model/ as SageMaker unpacks the archive into /opt/ml/model (less code/), and the artifact's path in it."""
+    files = [PlannedFile(f"model/{p.relative_to(archive.root).as_posix()}", source=p) for p in archive.model_files]
+    return files, archive.artifact.relative_to(archive.root).as_posix()
+
+
+def _with_user_code(files: list[PlannedFile], spec: ProjectSpec, archive: SageMakerArchive | None) -> list[PlannedFile]:
+    """The user's own code/ (an archive's, then --code-dir's; its inference.py instead of the generated one) and,
+    when that inference.py defines hooks, the tests of the served answers against those hooks in-process."""
+    sources = [(p.relative_to(archive.root / "code"), p) for p in archive.code_files] if archive else []
+    code_dir = spec.model.code_dir
+    if code_dir:
+        sources += [(p.relative_to(code_dir), p) for p in sorted(code_dir.rglob("*")) if _is_user_code(p)]
+    planned = {f.path: f for f in files}
+    for relative, source in sources:
+        if relative.as_posix() != "requirements.txt":  # merged into the project's requirements.txt
+            path = f"code/{relative.as_posix()}"
+            planned[path] = PlannedFile(path, source=source, user_owned=True)
+    inference = next((source for relative, source in reversed(sources) if relative.as_posix() == "inference.py"), None)
+    if spec.include_tests and inference and defined_hooks(inference):
+        for name in ("test_handler.py", "test_local_server.py"):
+            planned.pop(f"tests/{name}", None)
+        tests = (TEMPLATES_DIR / IMPORTED_TESTS).read_bytes()
+        planned["tests/test_imported_hooks.py"] = PlannedFile("tests/test_imported_hooks.py", tests)
+    return list(planned.values())
+
+
+def _is_user_code(path: Path) -> bool:
+    return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+
+
+def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None = None) -> list[str]:
+    """requirements.txt: what the image's pip installs (on GPU images, less what the base already has);
+    pandas only for a model that takes a DataFrame."""
+    model, accelerator = spec.model, spec.deployment.accelerator
+    pinned = project_pinning(spec, catalog)
+    if pinned.resolved:
+        framework = catalog.frameworks[model.framework]
+        return list(release_closure(pinned, framework, catalog, spec.serving.web_server))
+    dataframe = bool(schema and schema.needs_pandas)
+    return catalog.requirements(
+        model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
+    )
+
+
+def project_pinning(spec: ProjectSpec, catalog: Catalog) -> Pinning:
+    """The framework version and the pickled libraries' releases the image pins (already checked by the spec)."""
+    framework = catalog.frameworks[spec.model.framework]
+    found = recorded(framework, spec.model.format, spec.model.file) if spec.model.file else None
+    return pinning(framework, spec.model.framework_version, found)
