@@ -28,7 +28,8 @@ from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
 from .sources import Answers, Given, from_env, from_file, from_flags, from_pyproject, merge
-from .spec import ProjectSpec, build_spec, spec_warnings
+from .spec import ProjectSpec
+from .spec_check import build_spec, spec_warnings
 from .validation import model_data_error
 
 out = Console()

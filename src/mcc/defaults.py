@@ -14,7 +14,7 @@ from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .artifacts import pickle_file
 from .catalog import Catalog, Framework
 from .errors import FieldError
-from .generative import OPTION_DEFAULTS, default_instance_type
+from .generative_rules import OPTION_DEFAULTS, default_instance_type
 from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
 

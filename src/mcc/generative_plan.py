@@ -10,7 +10,7 @@ from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from . import __version__
 from .catalog import Catalog, Engine
-from .generative import need
+from .generative_rules import need
 from .plan_common import (
     GENERATIVE,
     LIFECYCLE_PACKAGE,

@@ -12,7 +12,7 @@ from mcc.defaults import with_defaults
 from mcc.plan import plan_project
 from mcc.render import write_project
 from mcc.sources import Given
-from mcc.spec import build_spec
+from mcc.spec_check import build_spec
 from mcc_lifecycle.dockerignore import DockerIgnore
 
 

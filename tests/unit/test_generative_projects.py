@@ -235,7 +235,7 @@ def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):
     from mcc.defaults import with_defaults
     from mcc.errors import InvalidAnswers
     from mcc.sources import Given
-    from mcc.spec import build_spec
+    from mcc.spec_check import build_spec
 
     vllm = catalog.engines["vllm"]
     future = vllm.versions["0.19.1"].model_copy(update={"cuda": "13.2"})

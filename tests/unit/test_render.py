@@ -12,7 +12,7 @@ from mcc.errors import InvalidAnswers
 from mcc.plan import plan_project
 from mcc.render import PlannedFile, render_template, write_project
 from mcc.sources import Given, from_file
-from mcc.spec import build_spec
+from mcc.spec_check import build_spec
 
 RUNTIME_SOURCE = Path(__file__).parents[2] / "src" / "mcc_runtime"
 

@@ -2,8 +2,10 @@ import pytest
 
 from mcc.defaults import with_defaults
 from mcc.errors import InvalidAnswers
+from mcc.predictive_rules import sample_install_command
 from mcc.sources import Given
-from mcc.spec import ProjectSpec, build_spec, sample_install_command
+from mcc.spec import ProjectSpec
+from mcc.spec_check import build_spec
 from mcc.validation import project_name_error
 
 

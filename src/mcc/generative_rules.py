@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import sizing, validation
 from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .catalog import Catalog, Engine, InstanceType
 from .errors import FieldError
 from .errors import answer_error as _error
-
-if TYPE_CHECKING:
-    from .sources import Answers
-    from .spec import GenerationSpec, ProjectSpec
+from .sources import Answers
+from .spec import GenerationSpec, ProjectSpec
 
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
 DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
