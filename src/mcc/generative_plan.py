@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcc_lifecycle import names
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
-from . import __version__
 from .catalog import Catalog, Engine
 from .generative_rules import need
 from .plan_common import (
@@ -20,9 +18,9 @@ from .plan_common import (
     inference_amis_file,
     instance_types_file,
     json_bytes,
-    lifecycle_settings,
     lines_bytes,
     package_files,
+    shared_context,
     templates,
 )
 from .render import PlannedFile
@@ -124,31 +122,30 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
     region = catalog.regions[deployment.region]
     image, cuda = base_image(engine, gen.engine_version, gpu)
     ami = catalog.inference_ami_for(cuda) if gpu and cuda else None
+    shared = shared_context(
+        spec,
+        catalog,
+        payload_file=payload,
+        test_kind=gen.task,
+        pip_extra_index_url=(version.extra_index_url or "") if not gpu else "",
+        cuda=cuda or "",
+        inference_ami=ami.name if ami else "",
+        image_env=("HF_HOME=/tmp/huggingface",),  # the engine's download cache, writable by its user
+        model_data_prefix=gen.model_s3_uri,
+        hf_token_secret_arn=gen.hf_token_secret_arn,
+        startup_timeout_s=startup_timeout_s(spec, catalog),
+    )
     return {
-        "mcc_version": __version__,
-        "project_name": spec.project_name,
+        **shared,
         "engine": engine,
         "engine_version": gen.engine_version,
+        "runtime_engine": engine.style == "runtime",  # mcc's own engine, installed with pip
+        "properties_engine": engine.style == "properties",
+        "proxied": engine.routes == "proxy",  # nginx maps SageMaker's routes to the engine's
+        "native_routes": engine.routes == "native",  # the engine answers /ping and /invocations itself
         "base_image": image.format(region=region.code),
-        "cuda": cuda,
-        "inference_ami": ami.name if ami else "",
-        "extra_index_url": version.extra_index_url if not gpu else None,
-        "accelerator": deployment.accelerator,
         "generation": gen,
         "model_source": gen.model_id or gen.model_s3_uri,
-        "instance": catalog.instance_types[deployment.instance_type],
-        "region": region,
-        "runtime": catalog.runtime,
         "nginx_package": version.nginx_package or catalog.runtime.nginx_package,
-        "deployment": deployment,
-        "include_tests": spec.include_tests,
-        "role_names": names.role_names(lifecycle_settings(spec)),
-        "payload_file": payload,
-        "test_kind": gen.task,
-        "model_data_prefix": gen.model_s3_uri,
-        "model_data_url": "",
-        "model_package_group": "",
-        "hf_token_secret_arn": gen.hf_token_secret_arn,
-        "startup_timeout_s": startup_timeout_s(spec, catalog),
         "sample_request": json.dumps(SAMPLES[gen.task]),
     }

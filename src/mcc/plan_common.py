@@ -4,6 +4,7 @@ the verbatim packages, IAM policies, data tables for the do/ scripts, and the an
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -14,10 +15,10 @@ from mcc_lifecycle import policies
 from mcc_lifecycle.settings import Settings
 
 from . import __version__
-from .catalog import Catalog
+from .catalog import Catalog, InstanceType, Region, RuntimeBase
 from .model_registry import package_group
 from .render import TEMPLATES_DIR, PlannedFile, render_template
-from .spec import ProjectSpec
+from .spec import DeploymentSpec, ProjectSpec
 
 PREDICTIVE = "predictive"
 GENERATIVE = "generative"
@@ -29,6 +30,55 @@ EXECUTABLES = {"code/serve"}
 SCRIPTS_DIR = "do/"
 SOURCED_SCRIPTS = {"do/config"}
 USER_OWNED = {"code/inference.py"}  # customised by users: regenerating keeps an existing copy
+
+
+@dataclass(frozen=True)
+class SharedContext:
+    """What the templates every project shares read (common/: do/config, buildspec.yml; the Dockerfile partials),
+    decided here in Python; each kind's plan adds its own keys."""
+
+    mcc_version: str
+    project_name: str
+    deployment: DeploymentSpec
+    instance: InstanceType
+    region: Region
+    runtime: RuntimeBase
+    include_tests: bool
+    payload_file: str  # the sample request do/test sends
+    test_kind: str  # predictive | chat | embedding
+    gpu: bool  # a CUDA image
+    pip_extra_index_url: str  # the image's pip extra index (ARG PIP_EXTRA_INDEX_URL's default)
+    image_env: tuple[str, ...] = ()  # the kind's own ENV settings in the Dockerfile
+    cuda: str = ""
+    inference_ami: str = ""  # the SageMaker inference AMI whose driver the image's CUDA needs
+    model_data_prefix: str = ""  # s3://… prefix of a generative model's files
+    model_data_url: str = ""  # s3://…/model.tar.gz attached as ModelDataUrl
+    model_package_group: str = ""  # do/register's default group
+    hf_token_secret_arn: str = ""
+    startup_timeout_s: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def shared_context(
+    spec: ProjectSpec, catalog: Catalog, payload_file: str, test_kind: str, **decided: Any
+) -> dict[str, Any]:
+    """The shared part of a template context; ``decided``: the kind's values for the other SharedContext fields."""
+    deployment = spec.deployment
+    return SharedContext(
+        mcc_version=__version__,
+        project_name=spec.project_name,
+        deployment=deployment,
+        instance=catalog.instance_types[deployment.instance_type],
+        region=catalog.regions[deployment.region],
+        runtime=catalog.runtime,
+        include_tests=spec.include_tests,
+        payload_file=payload_file,
+        test_kind=test_kind,
+        gpu=deployment.accelerator == "gpu",
+        **decided,
+    ).as_dict()
 
 
 def lifecycle_settings(spec: ProjectSpec) -> Settings:

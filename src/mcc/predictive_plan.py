@@ -10,7 +10,7 @@ from mcc_lifecycle import names
 from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
-from . import __version__, samples
+from . import samples
 from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import schema_or_declared
@@ -28,6 +28,7 @@ from .plan_common import (
     lifecycle_settings,
     lines_bytes,
     package_files,
+    shared_context,
     templates,
 )
 from .render import TEMPLATES_DIR, PlannedFile
@@ -44,7 +45,8 @@ def plan_predictive(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchi
     if archive:
         model_files, model_filename = _archive_model_files(archive)
     context = template_context(spec, catalog, model_filename, payload_files, schema)
-    context["imported"] = {"name": archive.source.name, "hooks": archive.hooks} if archive else None
+    if archive:
+        context["imported"] = {"name": archive.source.name, "hooks": archive.hooks}
     files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
     pinned = requirements(spec, catalog, schema)
     if archive:
@@ -79,9 +81,19 @@ def template_context(
     if spec.deployment.base_image:
         image = image.model_copy(update={"base_image": spec.deployment.base_image})
     ami = catalog.inference_ami_for(image.cuda) if image.cuda else None
+    shared = shared_context(
+        spec,
+        catalog,
+        payload_file=payload_files[0].path if payload_files else "",
+        test_kind="predictive",
+        pip_extra_index_url=image.extra_index_url or "",
+        cuda=image.cuda or "",
+        inference_ami=ami.name if ami else "",
+        model_data_url=spec.model.model_data,
+        model_package_group=package_group(spec.model.model_package_arn),
+    )
     return {
-        "mcc_version": __version__,
-        "project_name": spec.project_name,
+        **shared,
         "framework": framework,
         "model_format": framework.formats[spec.model.format],
         "framework_version": spec.model.framework_version,
@@ -94,23 +106,10 @@ def template_context(
         "json_response": spec.serving.json_response,
         "extra_request_types": [(media, REQUEST_TYPE_NOTES[media]) for media in framework.input_types],
         "server": catalog.servers[spec.serving.web_server],
-        "instance": catalog.instance_types[spec.deployment.instance_type],
-        "region": catalog.regions[spec.deployment.region],
-        "runtime": catalog.runtime,
         "model_filename": model_filename,
-        "payload_file": payload_files[0].path if payload_files else "",
         "max_payload_mb": spec.serving.max_payload_mb,
-        "include_tests": spec.include_tests,
-        "deployment": spec.deployment,
         "role_names": names.role_names(lifecycle_settings(spec)),
-        "test_kind": "predictive",
-        "inference_ami": ami.name if ami else "",
-        "cuda": image.cuda or "",
-        "model_data_prefix": "",
-        "model_data_url": spec.model.model_data,
-        "model_package_group": package_group(spec.model.model_package_arn),
-        "hf_token_secret_arn": "",
-        "startup_timeout_s": 0,
+        "imported": None,
     }
 
 

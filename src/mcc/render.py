@@ -19,6 +19,7 @@ from .errors import InvalidAnswers
 from .target_dir import target_errors
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+PARTIALS = "partials"  # blocks the kinds' templates include (never a project file themselves)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PlannedFile:
 @cache
 def environment(kind: str) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR / kind),
+        loader=jinja2.FileSystemLoader([TEMPLATES_DIR / kind, TEMPLATES_DIR / PARTIALS]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
