@@ -6,19 +6,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mcc_lifecycle.settings import DEPLOY_MODES
-from mcc_runtime.settings import JSON_RESPONSES, PREDICT_OUTPUTS
-
 from . import pickle_scan
-from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
+from .answers import ANSWERS, BY_KEY, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .artifacts import pickle_file
 from .catalog import Catalog, Framework
 from .errors import FieldError
 from .generative_rules import OPTION_DEFAULTS, default_instance_type
 from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
+from .spec import field_default
 
-DEFAULT_MAX_PAYLOAD_MB = 6
 ACCELERATORS = ("cpu", "gpu")
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
@@ -38,15 +35,9 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
     if key == "framework":  # from the model file: its name (model.keras: TensorFlow), or what a pickle names
         model_file = values.get("model_file")
         return (framework_for_file(Path(model_file), catalog) if model_file else None) or catalog.default_framework
-    if key == "sample_model":
-        return False
     if key == "model_format" and framework:
         model_file = values.get("model_file")
         return (framework.format_for_path(Path(model_file)) if model_file else None) or framework.default_format
-    if key == "predict_output":
-        return PREDICT_OUTPUTS[0]
-    if key == "json_response":
-        return JSON_RESPONSES[0]
     if key == "accelerator":
         instance = catalog.instance_types.get(values.get("instance_type") or "")
         serverless = values.get("deploy_mode") == "serverless"
@@ -56,19 +47,17 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         return _recorded_version(framework, values) or framework.default_version
     if key == "web_server":
         return catalog.default_server
-    if key == "max_payload_mb":
-        return DEFAULT_MAX_PAYLOAD_MB
-    if key == "deploy_mode":
-        return DEPLOY_MODES[0]
-    if key == "instance_count":
-        return 1
     if key == "instance_type":
         return catalog.default_instance_type
     if key == "region":
         return next((environ[v] for v in REGION_VARIABLES if environ.get(v) in catalog.regions), catalog.default_region)
-    if key == "include_tests":
-        return True
-    return None
+    return _stated(key)
+
+
+def _stated(key: str) -> Any:
+    """A default that depends on nothing: the spec field's own (empty text stays unanswered)."""
+    default = field_default(BY_KEY[key].path) if key in BY_KEY else None
+    return None if default == "" else default
 
 
 def _recorded_version(framework: Framework, values: Mapping[str, Any]) -> str | None:
@@ -94,10 +83,8 @@ def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, d
         return default_engine
     if key == "engine_version":
         return engine.default_version if engine else None
-    if key == "task":
-        return "chat"
-    if key in OPTION_DEFAULTS:
-        return OPTION_DEFAULTS[key]
+    if key in OPTION_DEFAULTS or key == "task":
+        return _stated(key)
     if key == "instance_type":
         return default_instance_type(dict(values), catalog)
     if key == "accelerator":

@@ -10,23 +10,24 @@ from .catalog import Catalog, Engine, InstanceType
 from .errors import FieldError
 from .errors import answer_error as _error
 from .sources import Answers
-from .spec import GenerationSpec, ProjectSpec
+from .spec import GenerationSpec, ProjectSpec, field_default
 
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
 DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
-# Engine options and the value that leaves the engine at its own default (so any engine accepts it).
-OPTION_DEFAULTS: dict[str, Any] = {
-    "dtype": "auto",
-    "quantization": "none",
-    "max_model_len": None,
-    "gpu_memory_utilization": 0.9,
-    "tensor_parallel_degree": None,
-    "max_concurrent_sequences": None,
-    "batch_size": None,
-    "max_batch_delay_ms": None,
-    "enable_lora": False,
-    "trust_remote_code": False,
-}
+# Engine options; their spec defaults leave the engine at its own default (so any engine accepts them).
+OPTION_KEYS = (
+    "dtype",
+    "quantization",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "tensor_parallel_degree",
+    "max_concurrent_sequences",
+    "batch_size",
+    "max_batch_delay_ms",
+    "enable_lora",
+    "trust_remote_code",
+)
+OPTION_DEFAULTS: dict[str, Any] = {key: field_default(("generation", key)) for key in OPTION_KEYS}
 
 
 def stray_generation_errors(answers: Answers, catalog: Catalog) -> list[FieldError]:

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticUndefined
+
+from mcc_runtime.settings import DEFAULT_MAX_PAYLOAD_MB
 
 from . import validation
 from .catalog import load_catalog
@@ -59,7 +62,7 @@ class ModelSpec(_Spec):
 
 class ServingSpec(_Spec):
     web_server: WebServerName
-    max_payload_mb: int = Field(ge=1, le=1024)
+    max_payload_mb: int = Field(default=DEFAULT_MAX_PAYLOAD_MB, ge=1, le=1024)  # SageMaker's real-time limit
     predict_output: Literal["label", "proba", "both"] = "label"
     json_response: Literal["object", "array"] = "object"
 
@@ -110,3 +113,15 @@ class ProjectSpec(_Spec):
     @property
     def generative(self) -> bool:
         return self.generation is not None
+
+
+def field_default(path: tuple[str, ...]) -> object:
+    """The spec's own default for the answer at ``path`` (None where it has none): each default is stated once,
+    on its field."""
+    model: type[BaseModel] = ProjectSpec
+    for part in path[:-1]:
+        annotation = model.model_fields[part].annotation
+        model = next(t for t in (annotation, *getattr(annotation, "__args__", ())) if isinstance(t, type)
+                     and issubclass(t, BaseModel))  # fmt: skip
+    default = model.model_fields[path[-1]].default
+    return None if default is PydanticUndefined else default
