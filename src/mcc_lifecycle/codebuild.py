@@ -15,6 +15,7 @@ from .aws import Aws, ensure_bucket, is_missing
 from .dockerignore import DockerIgnore
 from .ecr import ensure_repository
 from .names import codebuild_log_group
+from .settings import Settings
 
 ALWAYS_SENT = ("Dockerfile", ".dockerignore", "buildspec.yml")
 NEVER_SENT = {".git", ".venv", ".mcc", "__pycache__", ".pytest_cache"}
@@ -64,6 +65,7 @@ def project_request(aws: Aws, repository_uri: str, bucket: str, key: str) -> dic
                 {"name": "IMAGE_REPO_URI", "value": repository_uri, "type": "PLAINTEXT"},
                 {"name": "PLATFORM", "value": settings.platform, "type": "PLAINTEXT"},
                 {"name": "PUSH_LATEST", "value": _push_latest(aws), "type": "PLAINTEXT"},
+                *_pip_index_variables(settings),
             ],
         },
         "serviceRole": settings.codebuild_role_arn,
@@ -183,3 +185,12 @@ class LogTail:
             raise
         self._token = answer.get("nextForwardToken", self._token)
         return [event["message"].rstrip("\n") for event in answer.get("events", [])]
+
+
+def _pip_index_variables(settings: Settings) -> list[dict[str, str]]:
+    """BUILD_INDEX_URL / BUILD_EXTRA_INDEX_URL as the build arguments buildspec.yml passes on (as do/build does),
+    with the hosts of plain-http indexes trusted; none when unset."""
+    variables = {"PIP_INDEX_URL": settings.build_index_url, "PIP_EXTRA_INDEX_URL": settings.build_extra_index_url}
+    hosts = [url.removeprefix("http://").split("/", 1)[0] for url in variables.values() if url.startswith("http://")]
+    variables["PIP_TRUSTED_HOST"] = " ".join(hosts)
+    return [{"name": name, "value": value, "type": "PLAINTEXT"} for name, value in variables.items() if value]

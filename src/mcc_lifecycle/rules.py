@@ -69,6 +69,8 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         )
     if action == "deploy":
         errors += deploy_errors(settings)
+    if action == "submit":
+        errors += index_url_errors(settings)
     if action == "register":
         errors += register_errors(settings)
     if action == "package":
@@ -76,6 +78,20 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
     if settings.model_data_url and not settings.model_data_url.endswith(".tar.gz"):
         errors.append(f"MODEL_DATA_URL={settings.model_data_url!r} must name a model.tar.gz (SageMaker unpacks it)")
     return errors
+
+
+CREDENTIALS_IN_URL = re.compile(r"^[A-Za-z+.-]+://[^/]*@")
+
+
+def index_url_errors(settings: Settings) -> list[str]:
+    """pip's indexes reach the build as build arguments, which an image's history records: no credentials."""
+    urls = {"BUILD_INDEX_URL": settings.build_index_url, "BUILD_EXTRA_INDEX_URL": settings.build_extra_index_url}
+    return [
+        f"{name} holds credentials, and build arguments are recorded in the image's history (docker history shows "
+        "them to anyone who pulls the image). Use a URL without user:password@"
+        for name, url in urls.items()
+        if CREDENTIALS_IN_URL.match(url)
+    ]
 
 
 MODEL_PACKAGE_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -59,6 +59,8 @@ class Settings:
     codebuild_image: str = "aws/codebuild/standard:7.0"
     codebuild_timeout_min: int = 60
     platform: str = "linux/amd64"
+    build_index_url: str = ""  # pip's index inside the image build (a mirror)
+    build_extra_index_url: str = ""  # an extra index inside the image build
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
