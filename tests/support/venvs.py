@@ -10,6 +10,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,32 +22,31 @@ def project_venv(project: Path, requirements: str = "requirements-dev.txt") -> s
     """Python of a virtualenv holding the project's requirements (built once per requirement set)."""
     project = Path(project)
     key_material = sys.version + (project / "requirements.txt").read_text() + (project / requirements).read_text()
-    venv = CACHE / hashlib.sha256(key_material.encode()).hexdigest()[:16]
-    python = venv / "bin" / "python"
-    if (venv / DONE_MARKER).exists():
-        return str(python)
-    shutil.rmtree(venv, ignore_errors=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "install", "--no-deps", "-r", requirements], cwd=project, check=True)
-    subprocess.run([*pip, "check"], check=True)
-    (venv / DONE_MARKER).write_text(key_material)
-    return str(python)
+
+    def install(pip: list[str]) -> None:
+        subprocess.run([*pip, "install", "--no-deps", "-r", requirements], cwd=project, check=True)
+        subprocess.run([*pip, "check"], check=True)
+
+    return _cached_venv("", key_material, install)
 
 
 def training_venv(*requirements: str) -> str:
     """Python of a virtualenv holding ``requirements`` as a user installs them (pip resolves their
     dependencies): where the tests train models with releases other than the catalog's (built once)."""
     key_material = sys.version + "\n".join(requirements)
-    venv = CACHE / ("train-" + hashlib.sha256(key_material.encode()).hexdigest()[:16])
+    return _cached_venv("train-", key_material, lambda pip: subprocess.run(
+        [*pip, "install", "--only-binary=:all:", *requirements], check=True))  # fmt: skip
+
+
+def _cached_venv(prefix: str, key_material: str, install: Callable[[list[str]], object]) -> str:
+    """The Python of ``.cache/venvs/PREFIX<hash of key_material>``, made by ``install(pip command)`` once."""
+    venv = CACHE / (prefix + hashlib.sha256(key_material.encode()).hexdigest()[:16])
     python = venv / "bin" / "python"
     if (venv / DONE_MARKER).exists():
         return str(python)
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "install", "--only-binary=:all:", *requirements], check=True)
+    install([str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"])
     (venv / DONE_MARKER).write_text(key_material)
     return str(python)
