@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .artifacts import artifact_error
+from .artifacts import SAVED_MODEL_FILES, artifact_error
 from .catalog import Catalog
 from .errors import MccError
 from .requirement_files import read_requirements
@@ -126,7 +126,7 @@ def find_artifact(root: Path, catalog: Catalog, framework: str | None) -> tuple[
     """The one file outside code/ that a framework reads: named as one of its formats (SageMaker's extension-less
     xgboost-model included) and passing that format's structural check."""
     files = [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != CODE_DIR]
-    candidates = []
+    candidates = _saved_models(files, root, catalog, framework)
     for path in files:
         if len(path.relative_to(root).parts) > MAX_DEPTH:
             continue
@@ -143,6 +143,17 @@ def find_artifact(root: Path, catalog: Catalog, framework: str | None) -> tuple[
             f"artifacts are named *{', *'.join(formats)}"
         )
     return candidates[0]
+
+
+def _saved_models(files: list[Path], root: Path, catalog: Catalog, framework: str | None) -> list[tuple[Path, str]]:
+    """SavedModel folders (saved_model.pb with its variables/) at the top, in one folder, or in a version folder
+    below one (TensorFlow Serving's model/1/), as SageMaker's TensorFlow containers take them."""
+    reader = next((name for name, f in catalog.frameworks.items() for fmt in f.formats.values() if fmt.directory), None)
+    if reader is None or framework not in (None, reader):
+        return []
+    fmt = next(fmt for fmt in catalog.frameworks[reader].formats.values() if fmt.directory)
+    folders = {p.parent for p in files if p.name in SAVED_MODEL_FILES and len(p.relative_to(root).parts) <= 3}
+    return [(folder, reader) for folder in sorted(folders) if artifact_error(folder, fmt.check) is None]
 
 
 def reserved_names(folder: Path) -> list[str]:

@@ -16,6 +16,7 @@ import tarfile
 from pathlib import Path
 
 import boto3
+import numpy as np
 import pytest
 import yaml
 
@@ -23,6 +24,7 @@ from mcc.checks import check_project
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
 from tests.support.aws_hooks import AWS_STYLE
+from tests.support.frameworks import Case, raw_output, train
 from tests.support.moto import CREDENTIALS, MotoServer
 from tests.support.projects import readable_folder, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
@@ -261,3 +263,25 @@ def test_a_model_registry_package_is_the_models_source(workdir, archive, moto, w
     malformed = mcc_new(workdir / "refused", "--model-package-arn", "arn:aws:s3:::bucket/model", env=env)
     assert malformed.returncode == 2 and "is not a model package ARN" in stderr_text(malformed)
     assert not (workdir / "refused").exists()
+
+
+@pytest.mark.parametrize("prefix", ["", "1/"])
+def test_a_savedmodel_folder_is_found_at_the_top_or_in_a_version_folder(workdir, wine, prefix):
+    """As SageMaker's TensorFlow containers take it: saved_model.pb with variables/, at the top or in model/1/."""
+    case = Case("tensorflow", "savedmodel", "savedmodel", network=True)
+    folder = train(case, workdir / f"saved-{prefix.strip('/') or 'top'}")
+    members = {f"{prefix}{p.relative_to(folder).as_posix()}": p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    archive = pack(workdir / "saved.tar.gz", members)
+    project = workdir / f"savedmodel-{prefix.strip('/') or 'top'}"
+    result = mcc_new(project, "--model-file", str(archive))
+    assert result.returncode == 0, result.stderr
+    serving = json.loads((project / "code" / "serving.json").read_text())
+    assert (serving["handler"], serving["model_format"]) == ("tensorflow", "savedmodel")
+    assert serving["model_filename"] == (prefix.strip("/") or ".")
+    rows = wine[0][:4]
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    with LocalServer(project, python=project_venv(project)) as server:
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200, answer
+    expected = raw_output(case, folder, rows.astype("float32"))  # a SavedModel's signature output, as it is
+    assert np.allclose(json.loads(answer)["predictions"], expected, atol=1e-5)
