@@ -24,7 +24,7 @@ class Pinning:
 
     framework_version: str
     recorded: Recorded | None
-    pins: tuple[str, ...]  # name==version for the framework and what the pickle needs (e.g. its scikit-learn)
+    pins: tuple[str, ...]  # name==version of the pickled libraries beside the framework (e.g. its scikit-learn)
     tested: bool  # every pin is the catalog's own
 
     @property
