@@ -3,7 +3,8 @@
 - scikit-learn pickles (and joblib files): every estimator's state holds ``_sklearn_version``;
 - XGBoost ``save_model`` output (JSON or UBJSON), and the raw model inside a pickled Booster or estimator:
   the top-level ``version`` array;
-- Keras 3 ``.keras`` files: ``metadata.json``'s ``keras_version``.
+- Keras 3 ``.keras`` files: ``metadata.json``'s ``keras_version``;
+- PyTorch ExportedPrograms (``.pt2``): ``models/model.json``'s ``torch_version``.
 
 ONNX models record what they need of the runtime instead (IR version, operator sets: :func:`onnx_versions`).
 Other formats record a file-format version rather than the library's; for those nothing is returned and the
@@ -210,6 +211,19 @@ def _read_varint(stream, allow_end: bool = False) -> int | None:
             raise ValueError("varint too long")
 
 
+def _exported_program(path: Path) -> Recorded | None:
+    """torch.export.save's archive: ``models/model.json`` records the ``torch_version`` that exported it
+    (TorchScript records only its file format's version)."""
+    with zipfile.ZipFile(path) as archive:
+        name = next((n for n in archive.namelist() if n.endswith("/models/model.json")), None)
+        if name is None:
+            return None
+        version = json.loads(archive.read(name)).get("torch_version")
+    if not isinstance(version, str) or not version:
+        return None
+    return Recorded({"torch": version.split("+", 1)[0]}, "the ExportedProgram's torch_version")
+
+
 def _most_common(values: list[str]) -> str | None:
     return Counter(values).most_common(1)[0][0] if values else None
 
@@ -220,4 +234,5 @@ READERS = {
     "ubjson": _xgboost_save_model,
     "xgboost_builtin": _xgboost_builtin,
     "keras": _keras,
+    "zip": _exported_program,
 }

@@ -109,3 +109,15 @@ def test_a_model_saved_with_another_release_is_not_loaded_here(catalog, wine_mod
     assert release_not_installed(sklearn_fw, recorded(sklearn_fw, "joblib", wine_model_file)) is None
     other = release_not_installed(sklearn_fw, Recorded({"scikit-learn": "1.3.2"}, ""))
     assert other == f"it was saved with scikit-learn 1.3.2 and {sklearn.__version__} is installed here"
+
+
+def test_an_exported_program_records_the_torch_release_and_pins_the_tested_one(catalog, tmp_path):
+    import torch
+
+    model = torch.nn.Linear(3, 2)
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3),)), tmp_path / "model.pt2")
+    found = recorded(catalog.frameworks["pytorch"], "exported", tmp_path / "model.pt2")
+    assert found.versions == {"torch": torch.__version__.split("+")[0]}
+    assert pinning(catalog.frameworks["pytorch"], found.versions["torch"], found).tested
+    torch.jit.save(torch.jit.script(model), tmp_path / "model.pt")  # TorchScript records no release
+    assert recorded(catalog.frameworks["pytorch"], "torchscript", tmp_path / "model.pt") is None
