@@ -27,9 +27,10 @@ from .predictive_plan import project_pinning
 from .prompts import Aborted, ask_missing
 from .render import Written, write_project
 from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
-from .sources import Answers, Given, from_env, from_file, from_flags, from_pyproject, merge
+from .sources import Answers, Given, from_env, from_file, from_flags, from_mapping, from_pyproject, merge
 from .spec import ProjectSpec
 from .spec_check import build_spec, spec_warnings
+from .upgrade import RECORD, apply, diff, plan_upgrade, read_record
 from .validation import model_data_error
 
 out = Console()
@@ -224,6 +225,45 @@ def check(project: str, strict: bool) -> None:
         err.print(f"[red]{len(errors)} problem(s)[/]")
         sys.exit(1)
     out.print("[green]all checks passed[/]")
+
+
+@main.command()
+@click.argument("project", type=click.Path(exists=True, file_okay=False), default=".")
+@click.option("--dry-run", is_flag=True, help="Print what would change, and the diffs; write nothing")
+@click.option("--yes", "-y", is_flag=True, help="Never prompt; answers the new mcc asks for take their defaults")
+def upgrade(project: str, dry_run: bool, yes: bool) -> None:
+    """Bring a generated project up to this mcc, keeping your edits (three-way merge with the recorded base)."""
+    root, catalog, environ = Path(project), load_catalog(), dict(os.environ)
+    try:
+        data = read_record(root)
+        answers = from_mapping(data, f"{root / RECORD}", root.resolve())
+        answers["output_dir"] = Given(str(root), "mcc upgrade")
+        if not yes and sys.stdin.isatty():
+            answers = ask_missing(answers, catalog, environ, True)
+        spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=True)
+        with err.status("Re-rendering the project…"):
+            steps = plan_upgrade(root, plan_project(spec, catalog))
+    except Aborted:
+        err.print("[yellow]Aborted; nothing was written.[/]")
+        sys.exit(130)
+    except MccError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    for step in steps:
+        note = f"  ({step.note})" if step.note else ""
+        out.print(f"{step.action:9} {step.path}{note}", highlight=False, markup=False, soft_wrap=True)
+    if dry_run:
+        for step in steps:
+            out.print(diff(root, step), end="", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"dry run: {len(steps)} file(s) would change; nothing was written", highlight=False)
+        return
+    apply(root, steps)
+    conflicts = [s.path for s in steps if s.action == "conflict"]
+    if conflicts:
+        err.print(f"[red]{len(conflicts)} file(s) with conflicts[/] (resolve the <<<<<<< markers): "
+                  f"{', '.join(conflicts)}", highlight=False)  # fmt: skip
+        sys.exit(1)
+    out.print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
 
 
 def _report(exc: MccError) -> None:

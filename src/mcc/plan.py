@@ -10,9 +10,10 @@ from .predictive_plan import plan_predictive
 from .render import PlannedFile
 from .sagemaker_archive import SageMakerArchive
 from .spec import ProjectSpec
+from .upgrade import base_record
 
 
 def plan_project(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
-    if spec.generative:
-        return plan_generative(spec, catalog)
-    return plan_predictive(spec, catalog, archive)
+    """The kind's files, and their pristine copies under .mcc-base/ (what mcc upgrade merges against)."""
+    files = plan_generative(spec, catalog) if spec.generative else plan_predictive(spec, catalog, archive)
+    return sorted([*files, *base_record(files)], key=lambda f: f.path)

@@ -19,6 +19,7 @@ from .catalog import Catalog, InstanceType, Region, RuntimeBase
 from .model_registry import package_group
 from .render import TEMPLATES_DIR, PlannedFile, render_template
 from .spec import DeploymentSpec, ProjectSpec
+from .upgrade import SCHEMA_VERSION
 
 PREDICTIVE = "predictive"
 GENERATIVE = "generative"
@@ -128,8 +129,9 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
         del data["generation"]
         data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"
         data["model"]["sample_payload"] = payload_files[0].path if spec.model.sample_payload else None
-    header = "# Answers that generated this project. Regenerate in place: mcc new --config mcc.yaml --force\n"
-    return (header + yaml.safe_dump({"mcc_version": __version__, **data}, sort_keys=False)).encode()
+    header = "# Answers that generated this project. Bring it to a newer mcc, keeping your edits: mcc upgrade\n"
+    record = {"mcc_version": __version__, "schema_version": SCHEMA_VERSION, **data}
+    return (header + yaml.safe_dump(record, sort_keys=False)).encode()
 
 
 def templates(kind: str, context: dict[str, Any], include_tests: bool) -> list[PlannedFile]:

@@ -18,7 +18,7 @@ import yaml
 from .answers import ANSWERS, BY_KEY, BY_PATH
 from .errors import FieldError, InvalidAnswers
 
-RECORD_ONLY_KEYS = {"mcc_version"}  # written into mcc.yaml for information; ignored when read back
+RECORD_ONLY_KEYS = {"mcc_version", "schema_version"}  # written into mcc.yaml for information; ignored when read back
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ def from_file(path: Path) -> Answers:
         raise InvalidAnswers([FieldError("config", "file not found", str(path))], "cannot read the config file")
     data = _parse(path)
     return _flatten(data, f"config file {path}", base_dir=path.resolve().parent)
+
+
+def from_mapping(data: dict, source: str, base_dir: Path) -> Answers:
+    """Answers from data already read (mcc.yaml after mcc upgrade's migrations); paths relative to ``base_dir``."""
+    return _flatten(data, source, base_dir=base_dir)
 
 
 def from_pyproject(directory: Path) -> Answers:

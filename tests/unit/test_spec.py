@@ -162,3 +162,13 @@ def test_a_sample_model_names_the_pinned_package_to_install_for_its_framework(ca
         "pip install 'torch==2.13.0+cpu' --extra-index-url https://download.pytorch.org/whl/cpu"
     )
     assert sample_install_command(catalog.frameworks["sklearn"], "1.9.1") == "pip install 'scikit-learn==1.9.1'"
+
+
+def test_mcc_yaml_of_schema_1_is_migrated_and_a_newer_schema_refused():
+    from mcc.upgrade import SCHEMA_VERSION, UpgradeError, migrate
+
+    migrated = migrate({"mcc_version": "0.0.9", "model": {"framework": "sklearn"}})
+    assert migrated["schema_version"] == SCHEMA_VERSION == 2
+    assert (migrated["model"]["model_data"], migrated["model"]["model_package_arn"]) == ("", "")
+    with pytest.raises(UpgradeError, match="schema_version 3; this mcc reads up to 2"):
+        migrate({"schema_version": 3})
