@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -104,12 +104,8 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
             with err.status("Generating the project…"):
                 files = plan_project(spec, catalog, archive)
                 written = write_project(files, spec.output_dir, force=force)
-    except Aborted:
-        err.print("[yellow]Aborted; nothing was written.[/]")
-        sys.exit(130)
-    except MccError as exc:
-        _report(exc)
-        sys.exit(exc.exit_code)
+    except (Aborted, MccError) as exc:
+        _exit_on(exc)
     except OSError as exc:
         err.print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
         sys.exit(1)
@@ -243,12 +239,8 @@ def upgrade(project: str, dry_run: bool, yes: bool) -> None:
         spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=True)
         with err.status("Re-rendering the project…"):
             steps = plan_upgrade(root, plan_project(spec, catalog))
-    except Aborted:
-        err.print("[yellow]Aborted; nothing was written.[/]")
-        sys.exit(130)
-    except MccError as exc:
-        _report(exc)
-        sys.exit(exc.exit_code)
+    except (Aborted, MccError) as exc:
+        _exit_on(exc)
     for step in steps:
         note = f"  ({step.note})" if step.note else ""
         out.print(f"{step.action:9} {step.path}{note}", highlight=False, markup=False, soft_wrap=True)
@@ -264,6 +256,15 @@ def upgrade(project: str, dry_run: bool, yes: bool) -> None:
                   f"{', '.join(conflicts)}", highlight=False)  # fmt: skip
         sys.exit(1)
     out.print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
+
+
+def _exit_on(exc: Aborted | MccError) -> NoReturn:
+    """End the command: an answer refused or the prompts aborted; nothing was written."""
+    if isinstance(exc, Aborted):
+        err.print("[yellow]Aborted; nothing was written.[/]")
+        sys.exit(130)
+    _report(exc)
+    sys.exit(exc.exit_code)
 
 
 def _report(exc: MccError) -> None:
