@@ -58,10 +58,6 @@ class Step:
     executable: bool = False
     note: str = ""
 
-    @property
-    def writes(self) -> bool:
-        return self.result is not None or self.action == "remove"
-
 
 def base_record(files: list[PlannedFile]) -> list[PlannedFile]:
     """``.mcc-base/``: the pristine render of each generated file the user may edit, and a manifest of every
