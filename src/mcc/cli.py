@@ -227,12 +227,14 @@ def check(project: str, strict: bool) -> None:
 @click.argument("project", type=click.Path(exists=True, file_okay=False), default=".")
 @click.option("--dry-run", is_flag=True, help="Print what would change, and the diffs; write nothing")
 @click.option("--yes", "-y", is_flag=True, help="Never prompt; answers the new mcc asks for take their defaults")
-def upgrade(project: str, dry_run: bool, yes: bool) -> None:
-    """Bring a generated project up to this mcc, keeping your edits (three-way merge with the recorded base)."""
+@_answer_options
+def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
+    """Bring a generated project up to this mcc, keeping your edits (three-way merge with the recorded base).
+    Answers: flags > the project's mcc.yaml > MCC_* env (for answers it does not record) > defaults > prompts."""
     root, catalog, environ = Path(project), load_catalog(), dict(os.environ)
     try:
-        data = read_record(root)
-        answers = from_mapping(data, f"{root / RECORD}", root.resolve())
+        recorded = from_mapping(read_record(root), f"{root / RECORD}", root.resolve())
+        answers = merge(from_flags({**params, "output_dir": None}), recorded, from_env(environ))
         answers["output_dir"] = Given(str(root), "mcc upgrade")
         if not yes and sys.stdin.isatty():
             answers = ask_missing(answers, catalog, environ, True)

@@ -197,3 +197,13 @@ def test_without_a_recorded_base_yours_are_kept_and_the_new_render_put_beside(ol
         SOURCE / "mcc_runtime" / "service.py"
     ).read_text()
     assert (project / ".mcc-base" / "manifest.json").is_file()  # recorded from now on
+
+
+def test_a_flag_changes_an_answer_and_the_files_that_follow_from_it(wine_model_file, wine_payload_file, tmp_path):
+    project = generate_with(SOURCE, tmp_path / "current", wine_model_file, wine_payload_file)
+    result = upgrade(project, "--instance-type", "ml.c5.xlarge")
+    assert result.returncode == 0, result.stderr
+    assert outcome(result)["do/config"] == "replace" and outcome(result)["mcc.yaml"] == "replace"
+    assert "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.c5.xlarge}" in (project / "do" / "config").read_text()
+    assert yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]["instance_type"] == "ml.c5.xlarge"
+    assert outcome(upgrade(project)) == {}  # nothing left to change
