@@ -31,6 +31,7 @@ OLD_VERSION = "0.0.9"
 USER_README = "\n## Our team's notes\n\nDeploy from the release branch only.\n"
 USER_HOOK = "# tuned by the team\n"
 RUNTIME_HACK = "# a local hack the upgrade must not keep\n"
+USER_IGNORE = "notebooks/\n"
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -94,6 +95,10 @@ def edited(old_source, wine_model_file, wine_payload_file):
         inference.write_text(USER_HOOK + inference.read_text())
         with (project / "code" / "mcc_runtime" / "service.py").open("a") as service:
             service.write(RUNTIME_HACK)
+        with (project / ".gitignore").open("a") as ignored:  # a file the new mcc renders as the old one did
+            ignored.write(USER_IGNORE)
+        with (project / "do" / "old-helper").open("a") as helper:  # no longer generated, but edited
+            helper.write("echo 'and ours'\n")
         yield project
 
 
@@ -118,7 +123,8 @@ def test_the_dry_run_lists_every_outcome_with_its_diff(upgraded):
     _, dry, _ = upgraded
     planned = outcome(dry)
     assert planned["Dockerfile"] == "replace" and planned["README.md"] == "merge"
-    assert planned["do/config"] == "conflict" and planned["do/old-helper"] == "remove"
+    assert planned["do/config"] == "conflict" and planned[".gitignore"] == "keep"
+    assert planned["do/old-helper"] == "keep"  # no longer generated, but yours
     assert planned["do/register"] == "add" and planned["code/mcc_runtime/service.py"] == "replace"
     assert "code/inference.py" not in planned or planned["code/inference.py"] == "keep"
     assert "-# churn (old header): " in dry.stdout and "nothing was written" in dry.stdout
@@ -132,7 +138,8 @@ def test_each_file_gets_its_outcome(upgraded, old_source):
     assert readme.endswith(USER_README) and "`do/run --local` runs `code/serve`" in readme
     config = (project / "do" / "config").read_text()  # both changed the same line: marked
     assert "<<<<<<< yours" in config and "(we use c5)" in config and ">>>>>>> mcc " in config
-    assert not (project / "do" / "old-helper").exists()  # no longer generated, untouched: removed
+    assert (project / ".gitignore").read_text().endswith(USER_IGNORE)  # changed by you only: kept
+    assert (project / "do" / "old-helper").read_text().endswith("echo 'and ours'\n")  # yours: kept
     assert os.access(project / "do" / "register", os.X_OK)  # new: added
     assert (project / "code" / "inference.py").read_text().startswith(USER_HOOK)  # the user's hooks
     service = project / "code" / "mcc_runtime" / "service.py"
@@ -172,6 +179,15 @@ def test_once_resolved_it_passes_its_own_tests_and_serves_the_models_answers(upg
     own = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
                          capture_output=True, text=True)  # fmt: skip
     assert own.returncode == 0, own.stdout + own.stderr
+
+
+def test_a_file_no_longer_generated_is_removed_when_untouched(old_source, wine_model_file, wine_payload_file,
+                                                             tmp_path):  # fmt: skip
+    project = generate_with(old_source, tmp_path / "untouched", wine_model_file, wine_payload_file)
+    result = upgrade(project)
+    assert result.returncode == 0, result.stderr
+    assert outcome(result)["do/old-helper"] == "remove" and not (project / "do" / "old-helper").exists()
+    assert outcome(result)["README.md"] == "replace"  # untouched: the new render
 
 
 def test_a_project_of_a_newer_mcc_is_refused(edited, tmp_path):
