@@ -8,13 +8,13 @@ cannot, the server still reads the model's columns when it starts and refuses a 
 from __future__ import annotations
 
 import csv
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from mcc_runtime.schema import Column, InputSchema, SchemaError, reconcile
 
 from .catalog import Framework, ModelFormat
+from .file_cache import per_file_version
 from .pinning import recorded, release_not_installed
 
 PAYLOAD_TYPES = {".csv": "text/csv", ".json": "application/json"}
@@ -39,12 +39,11 @@ def read_model(framework: Framework, model_format: ModelFormat, path: Path) -> M
     other = release_not_installed(framework, recorded(framework, model_format.name, path))
     if other:  # loading it with another release could misread it: the server's own pinned release reads it
         return ModelReading(None, f"{other}; the server reads the model's columns when it starts")
-    stat = path.stat()
-    return _read(framework.handler, model_format.name, path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return _read(path, framework.handler, model_format.name)
 
 
-@functools.lru_cache(maxsize=8)
-def _read(handler_name: str, model_format: str, path: Path, _mtime: int, _size: int) -> ModelReading:
+@per_file_version
+def _read(path: Path, handler_name: str, model_format: str) -> ModelReading:
     later = "the server reads the model's columns when it starts"
     try:
         from mcc_runtime.handlers import load_handler, model_schema

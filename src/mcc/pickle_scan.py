@@ -15,9 +15,11 @@ import lzma
 import re
 import sys
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .file_cache import per_file_version
 from .requirement_files import requirement_name
 
 MAX_BYTES = 2 * 1024**3  # larger files are not scanned
@@ -41,7 +43,8 @@ class Reference:
         return f"{self.module}.{self.name}"
 
 
-def references(path: Path) -> list[Reference]:
+@per_file_version
+def references(path: Path) -> tuple[Reference, ...]:
     """The classes and functions ``path`` names, in order of first appearance."""
     data = decompressed(path)
     found: dict[Reference, None] = {}
@@ -51,21 +54,21 @@ def references(path: Path) -> list[Reference]:
             if pattern is STACK_GLOBAL and len(match.group(1)) != data[match.start() + 1]:
                 continue  # the length byte must be the module name's own
             found.setdefault(Reference(module, name), None)
-    return list(found)
+    return tuple(found)
 
 
-def framework_of(found: list[Reference]) -> str | None:
+def framework_of(found: Sequence[Reference]) -> str | None:
     """The framework whose library the pickled model needs (XGBoost or LightGBM inside a scikit-learn pipeline
     counts as that framework: its image has scikit-learn too)."""
     tops = {reference.module.split(".", 1)[0] for reference in found}
     return next((framework for framework in FRAMEWORKS if framework in tops), None)
 
 
-def training_script_classes(found: list[Reference]) -> list[str]:
+def training_script_classes(found: Sequence[Reference]) -> list[str]:
     return [reference.name for reference in found if reference.module == "__main__"]
 
 
-def unprovided(found: list[Reference], requirements: list[str], own_modules: set[str]) -> list[Reference]:
+def unprovided(found: Sequence[Reference], requirements: list[str], own_modules: set[str]) -> list[Reference]:
     """References to modules that neither the standard library, the ``requirements`` nor ``own_modules`` (the
     user's code) provide: the server could not import them."""
     provided = {IMPORT_NAMES.get(name, name.replace("-", "_")) for name in map(requirement_name, requirements)}

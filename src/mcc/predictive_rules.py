@@ -4,6 +4,7 @@ what a pickle names, the sample payload and declared names, the accelerator, and
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -127,7 +128,7 @@ def _pickle_errors(model: ModelSpec, framework: Framework, answers: Answers) -> 
     return [_error(answers, "model_file", str(model.file), problem)] if problem else []
 
 
-def _pickle_problem(found: list[pickle_scan.Reference], model: ModelSpec, framework: Framework) -> str | None:
+def _pickle_problem(found: Sequence[pickle_scan.Reference], model: ModelSpec, framework: Framework) -> str | None:
     script = pickle_scan.training_script_classes(found)
     if script:
         return (

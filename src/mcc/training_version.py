@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .file_cache import per_file_version
 from .pickle_scan import decompressed
 
 # After the key: an optional MEMOIZE/BINPUT/LONG_BINPUT, then SHORT_BINUNICODE (1-byte length) or BINUNICODE (4).
@@ -40,6 +41,7 @@ class Recorded:
     evidence: str
 
 
+@per_file_version
 def recorded_versions(path: Path, check: str | None) -> Recorded | None:
     """What the artifact at ``path`` (of a format whose structural check is ``check``) records, if anything."""
     reader = READERS.get(check or "")
