@@ -19,6 +19,7 @@ from mcc.checks import check_project
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
 from tests.support.frameworks import CASES, assert_matches, expected_answer, jsonlines_answer, train
+from tests.support.projects import own_tests
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -136,9 +137,7 @@ def test_malformed_and_wrong_shape_input_gets_400_and_the_server_keeps_serving(s
 
 def test_the_projects_own_tests_pass(served):
     _, _, project, python, _ = served
-    result = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project, capture_output=True, text=True
-    )
+    result = own_tests(project, python)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
 

@@ -28,6 +28,7 @@ from mcc.checks import check_project
 from mcc_runtime.local import LocalServer, child_pids, free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
 from tests.support.aws_hooks import AWS_STYLE
+from tests.support.projects import own_tests
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -147,9 +148,7 @@ def test_unknown_routes_get_json_404(server):
 
 
 def test_the_projects_own_tests_pass(project, python):
-    result = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project, capture_output=True, text=True
-    )
+    result = own_tests(project, python)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "skipped" not in result.stdout
 

@@ -17,7 +17,7 @@ from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.llm import greedy_reference, minilm_directory, tiny_llama
-from tests.support.projects import readable_folder
+from tests.support.projects import own_tests, readable_folder
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -170,5 +170,5 @@ def test_embeddings_equal_the_in_process_ones(embedding_server):
 def test_the_generated_projects_pass_their_own_tests_and_static_checks(chat_server, embedding_server):
     for project, python in ((chat_server[0], chat_server[2]), (embedding_server[0], embedding_server[1])):
         assert [str(f) for f in check_project(project) if f.severity == "error"] == []
-        result = subprocess.run([python, "-m", "pytest", "-q", "tests"], cwd=project, capture_output=True, text=True)
+        result = own_tests(project, python)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -10,7 +10,6 @@ import importlib.util
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from mcc_runtime.smoke import invoke
 from tests.support.aws_hooks import AWS_STYLE
 from tests.support.frameworks import Case, raw_output, train
 from tests.support.moto import CREDENTIALS, MotoServer
-from tests.support.projects import readable_folder, stderr_text
+from tests.support.projects import own_tests, readable_folder, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
@@ -114,8 +113,7 @@ def test_the_server_answers_as_the_archives_hooks_do_in_process(imported, wine):
 def test_the_imported_projects_own_tests_pass(imported):
     project, _ = imported
     python = project_venv(project)
-    result = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
-                            capture_output=True, text=True)  # fmt: skip
+    result = own_tests(project, python)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout or (" passed" in result.stdout and "skipped" not in result.stdout)
 

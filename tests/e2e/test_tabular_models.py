@@ -20,7 +20,7 @@ import pytest
 from mcc_runtime.local import LocalServer, free_port
 from mcc_runtime.smoke import invoke
 from tests.support import tabular
-from tests.support.projects import mcc_new
+from tests.support.projects import mcc_new, own_tests
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -141,12 +141,7 @@ def test_a_value_of_the_wrong_kind_is_a_400_naming_row_column_value_and_expectat
 
 
 def test_the_projects_own_tests_pass(served):
-    result = subprocess.run(
-        [served.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=served.project,
-        capture_output=True,
-        text=True,
-    )
+    result = own_tests(served.project, served.python)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
 

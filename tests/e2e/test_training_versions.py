@@ -14,7 +14,7 @@ import pytest
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import readable_folder, stderr_text
+from tests.support.projects import own_tests, readable_folder, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv, training_venv
 
@@ -107,8 +107,7 @@ def test_an_older_release_is_detected_pinned_and_served_exactly(workdir, release
         status, _, answer = invoke(server.url, payload.read_bytes(), "text/csv", "application/json")
     assert status == 200, answer
     assert json.loads(answer)["predictions"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
-    own = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
-                         capture_output=True, text=True)  # fmt: skip
+    own = own_tests(project, python)
     assert own.returncode == 0, own.stdout + own.stderr
 
 

@@ -22,7 +22,7 @@ import yaml
 from mcc import __version__
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import readable_folder
+from tests.support.projects import own_tests, readable_folder
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -176,8 +176,7 @@ def test_once_resolved_it_passes_its_own_tests_and_serves_the_models_answers(upg
     with LocalServer(project, python=python) as server:
         status, _, answer = invoke(server.url, body, "text/csv", "application/json")
     assert status == 200 and json.loads(answer)["predictions"] == wine_model.predict(rows).tolist()
-    own = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
-                         capture_output=True, text=True)  # fmt: skip
+    own = own_tests(project, python)
     assert own.returncode == 0, own.stdout + own.stderr
 
 

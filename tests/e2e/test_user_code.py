@@ -18,7 +18,7 @@ import yaml
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import readable_folder, stderr_text
+from tests.support.projects import own_tests, readable_folder, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
@@ -110,8 +110,7 @@ def test_a_custom_class_pipeline_is_served_through_code_dir(workdir, custom, win
     with LocalServer(project, python=python) as server:
         status, _, answer = invoke(server.url, body, "text/csv", "application/json")
     assert status == 200 and json.loads(answer)["predictions"] == model.predict(rows).tolist()
-    own = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
-                         capture_output=True, text=True)  # fmt: skip
+    own = own_tests(project, python)
     assert own.returncode == 0, own.stdout + own.stderr
 
 

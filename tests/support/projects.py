@@ -41,3 +41,9 @@ def readable_folder(prefix: str) -> Iterator[Path]:
         yield parent
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def own_tests(project: Path, python: str) -> subprocess.CompletedProcess:
+    """The generated project's own tests (its tests/), run with its environment's Python."""
+    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True)
