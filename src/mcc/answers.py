@@ -147,6 +147,20 @@ ANSWERS: tuple[Answer, ...] = (
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
     Answer(
+        "max_batch_size",
+        ("serving", "max_batch_size"),
+        "int",
+        "Requests one model call may answer together (adaptive batching; 1: off) [default: 32]",
+        only="predictive",
+    ),
+    Answer(
+        "max_batch_wait_ms",
+        ("serving", "max_batch_wait_ms"),
+        "int",
+        "Longest wait in ms for requests already on their way before a batch is predicted [default: 2]",
+        only="predictive",
+    ),
+    Answer(
         "deploy_mode",
         ("deployment", "mode"),
         "str",

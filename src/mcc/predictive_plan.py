@@ -108,6 +108,8 @@ def template_context(
         "server": catalog.servers[spec.serving.web_server],
         "model_filename": model_filename,
         "max_payload_mb": spec.serving.max_payload_mb,
+        "max_batch_size": spec.serving.max_batch_size,
+        "max_batch_wait_ms": spec.serving.max_batch_wait_ms,
         "role_names": names.role_names(lifecycle_settings(spec)),
         "imported": None,
     }
@@ -130,6 +132,8 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
         preload=framework.preload,
         server=ServerSection(name=server.name, app=server.app, worker_class=server.worker_class),
         max_payload_mb=spec.serving.max_payload_mb,
+        max_batch_size=spec.serving.max_batch_size,
+        max_batch_wait_ms=spec.serving.max_batch_wait_ms,
     ).to_dict()
 
 

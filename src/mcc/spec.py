@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
-from mcc_runtime.settings import DEFAULT_MAX_PAYLOAD_MB
+from mcc_runtime.settings import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_WAIT_MS, DEFAULT_MAX_PAYLOAD_MB
 
 from . import validation
 from .catalog import load_catalog
@@ -63,6 +63,8 @@ class ModelSpec(_Spec):
 class ServingSpec(_Spec):
     web_server: WebServerName
     max_payload_mb: int = Field(default=DEFAULT_MAX_PAYLOAD_MB, ge=1, le=1024)  # SageMaker's real-time limit
+    max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1, le=1024)  # adaptive batching; 1: off
+    max_batch_wait_ms: int = Field(default=DEFAULT_MAX_BATCH_WAIT_MS, ge=0, le=1000)
     predict_output: Literal["label", "proba", "both"] = "label"
     json_response: Literal["object", "array"] = "object"
 

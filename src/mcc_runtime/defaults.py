@@ -77,6 +77,11 @@ class DefaultHooks:
         columns["probabilities"] = handler.predict_proba(model, data)
         return columns
 
+    def row_independent(self, model: Any) -> bool:
+        """Whether the framework predicts each row on its own, so rows of several requests may share one call."""
+        answer = getattr(self.handler, "row_independent", None)
+        return bool(answer and answer(model))
+
     def output_fn(self, prediction: Any, accept: str) -> bytes:
         """The answer as ``accept``; in a batch transform job JSON is written as JSON Lines (one line per record,
         as SageMaker's built-in XGBoost container does), so AssembleWith=Line keeps one output line per input."""
@@ -160,3 +165,7 @@ def predict_fn(data: Any, model: Any) -> Any:
 
 def output_fn(prediction: Any, accept: str) -> bytes:
     return _hooks().output_fn(prediction, accept)
+
+
+def row_independent(model: Any) -> bool:
+    return _hooks().row_independent(model)

@@ -33,6 +33,12 @@ class UnsupportedMediaType(RequestError):
     status = 415
 
 
+class NotReady(RequestError):
+    """The model has not loaded yet (not the request's fault, but answered the same way)."""
+
+    status = 503
+
+
 def error_body(message: str) -> bytes:
     """The JSON body of an error answer (message truncated so echoed input stays small)."""
     if len(message) > MAX_MESSAGE_CHARS:

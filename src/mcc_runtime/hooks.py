@@ -13,7 +13,9 @@ The contract is the one of AWS's SageMaker framework containers (sagemaker-infer
   user's own output_fn or transform_fn gets a single Accept type as sent (without parameters); a list of
   types, and every Accept of the default output_fn, is negotiated against the types that can be written
   (``OUTPUT_CONTENT_TYPES`` in inference.py sets that list for the user's own hooks);
-- each hook may take one more argument, the request context (``context.system_properties["model_dir"]``).
+- each hook may take one more argument, the request context (``context.system_properties["model_dir"]``);
+- ``BATCHABLE`` (mcc's own): whether rows of several requests may share one predict_fn call (True, False, or a
+  function of the model); without it a user's own predict_fn is called once per request.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Hooks:
     output_types: tuple[str, ...] | None = codecs.OUTPUT_TYPES
     default_accept: str = codecs.JSON
     user_hooks: tuple[str, ...] = ()  # which hooks inference.py defines
+    # Whether predict_fn answers each row independently of the others in its call (so calls may be batched).
+    row_independent: Callable[[Any], bool] = lambda model: False
 
     def request_body(self, body: bytes, content_type: str) -> bytes | str:
         """What input_fn (or transform_fn) receives: a str for CSV and JSON, as AWS's containers hand it."""
@@ -97,6 +101,15 @@ def with_context(name: str, function: Callable, context: object) -> Callable:
     )
 
 
+def declared_batchable(declared: object) -> Callable[[Any], bool]:
+    """inference.py's ``BATCHABLE``: True, False, or a function of the model (e.g. ``defaults.row_independent``)."""
+    if callable(declared):
+        return lambda model: declared(model) is True
+    if isinstance(declared, bool):
+        return lambda model: declared
+    raise HookError(f"inference.py: BATCHABLE is {declared!r}; it must be True, False or a function of the model")
+
+
 def load_hooks(settings: Settings) -> Hooks:
     default_hooks = defaults.configure(settings)
     user = load_user_module(settings.code_dir / f"{USER_MODULE}.py")
@@ -117,8 +130,15 @@ def load_hooks(settings: Settings) -> Hooks:
     declared = getattr(user, "OUTPUT_CONTENT_TYPES", None)
     own_output = "output_fn" in defined or transform is not None
     output_types = tuple(declared) if declared else None if own_output else codecs.OUTPUT_TYPES
+    if transform:
+        row_independent = Hooks.row_independent  # its own reading and writing: calls are never joined
+    elif "predict_fn" in defined:
+        row_independent = declared_batchable(getattr(user, "BATCHABLE", False))
+    else:
+        row_independent = default_hooks.row_independent
     return Hooks(
         **chosen,
+        row_independent=row_independent,
         transform_fn=with_context("transform_fn", transform, context) if transform else None,
         output_types=output_types,
         default_accept=settings.default_accept,

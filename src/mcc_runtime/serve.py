@@ -57,8 +57,8 @@ def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
         command += ["--access-logfile", "-"]
     if settings.preload:
         command.append("--preload")
-    if settings.threads > 1:
-        command += ["--threads", str(settings.threads)]
+    if settings.app_threads > 1:
+        command += ["--threads", str(settings.app_threads)]
     if Path("/dev/shm").is_dir():
         command += ["--worker-tmp-dir", "/dev/shm"]
     drop = nginx.privilege_drop(settings)

@@ -46,6 +46,8 @@ class ServingFile:
     predict_output: str = "label"
     json_response: str = "object"
     input_types: tuple[str, ...] = ()  # request types beyond the common ones (the catalog's, per framework)
+    max_batch_size: int = 1  # requests answered by one model call at most (1: each request on its own)
+    max_batch_wait_ms: int = 0  # how long a batch waits for requests already on their way
     # generative projects: the engine's catalog entry and the project's generation choices
     engine: dict[str, Any] = field(default_factory=dict)
     generation: dict[str, Any] = field(default_factory=dict)
@@ -97,7 +99,7 @@ class ServingFile:
 
 PREDICTIVE_KEYS = frozenset(
     {"handler", "model_format", "model_filename", "model_extensions", "model_is_directory", "predict_output",
-     "json_response", "input_types"}
+     "json_response", "input_types", "max_batch_size", "max_batch_wait_ms"}
 )  # fmt: skip
 GENERATIVE_KEYS = frozenset({"engine", "generation"})
 TYPES = {"str": str, "int": int, "bool": bool, "dict[str, Any]": dict, "tuple[str, ...]": list}

@@ -19,6 +19,10 @@ Environment variables (all optional):
                                     JSON Lines, one line per record, like CSV ones
 ``SAGEMAKER_MAX_PAYLOAD_IN_MB``     the transform job's MaxPayloadInMB (SageMaker sets it): the body limit
                                     in a batch transform job, unless MCC_MAX_PAYLOAD_MB is set
+``MCC_MAX_BATCH_SIZE``              requests one model call may answer together (default from serving.json;
+                                    ``1`` turns adaptive batching off)
+``MCC_MAX_BATCH_WAIT_MS``          longest wait for requests already on their way before a batch is
+                                    predicted (default from serving.json); an idle server never waits
 ``MCC_ACCESS_LOG``                  ``1`` to log every request to stdout (default off)
 ``MCC_RUN_AS_USER``                 when started as root, app and nginx workers run as this user
 ``MCC_LOG_LEVEL``                   gunicorn log level (default ``info``)
@@ -44,6 +48,8 @@ DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 60
 WORKER_TIMEOUT_MARGIN_S = 5  # a hung request: the client's 504 comes first, then the worker is replaced
 DEFAULT_MAX_PAYLOAD_MB = 6
+DEFAULT_MAX_BATCH_SIZE = 32  # what mcc new writes; a serving.json without the key: 1 (off)
+DEFAULT_MAX_BATCH_WAIT_MS = 2
 PREDICT_OUTPUTS = ("label", "proba", "both")
 JSON_RESPONSES = ("object", "array")
 
@@ -78,6 +84,8 @@ class Settings:
     port: int = DEFAULT_PORT
     workers: int = 1
     timeout_s: int = DEFAULT_TIMEOUT_S
+    max_batch_size: int = 1
+    max_batch_wait_ms: int = 0
     max_payload_mb: int = DEFAULT_MAX_PAYLOAD_MB
     access_log: bool = False
     run_as_user: str | None = None
@@ -87,6 +95,13 @@ class Settings:
     def worker_timeout_s(self) -> int:
         """How long one prediction may run before its worker is replaced."""
         return self.timeout_s + WORKER_TIMEOUT_MARGIN_S
+
+    @property
+    def app_threads(self) -> int:
+        """Threads per worker: a sync (Flask) worker that batches takes one request per thread, up to a batch."""
+        if self.worker_class == "sync" and self.max_batch_size > 1:
+            return max(self.threads, self.max_batch_size)
+        return self.threads
 
     @property
     def max_payload_bytes(self) -> int:
@@ -129,6 +144,14 @@ class Settings:
             workers=_number("MCC_WORKERS", workers_env, server.workers or usable_cpus()),
             timeout_s=_number(
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT", env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S
+            ),
+            max_batch_size=_number("MCC_MAX_BATCH_SIZE", env.get("MCC_MAX_BATCH_SIZE"), data.max_batch_size),
+            max_batch_wait_ms=envvalues.whole_number(
+                "MCC_MAX_BATCH_WAIT_MS",
+                env.get("MCC_MAX_BATCH_WAIT_MS"),
+                data.max_batch_wait_ms,
+                minimum=0,
+                error=SettingsError,
             ),
             max_payload_mb=_number("MCC_MAX_PAYLOAD_MB", env.get("MCC_MAX_PAYLOAD_MB"), _batch_limit(env, batch, data)),
             access_log=envvalues.flag("MCC_ACCESS_LOG", env.get("MCC_ACCESS_LOG"), error=SettingsError),

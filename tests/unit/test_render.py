@@ -77,10 +77,11 @@ def test_plan_holds_the_whole_project(planned, catalog):
     ):
         assert path in files, path
     requirements = files["requirements.txt"].content.decode().split()
-    assert requirements == catalog.requirements("sklearn", "1.9.1", "flask")
+    assert requirements == catalog.requirements("sklearn", "1.9.1", "fastapi")  # the default web server
     serving = json.loads(files["code/serving.json"].content)
     assert serving["handler"] == "sklearn" and serving["model_filename"] == "wine.joblib"
-    assert serving["server"]["worker_class"] == "sync"
+    assert serving["server"]["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert (serving["max_batch_size"], serving["max_batch_wait_ms"]) == (32, 2)
     scripts = {
         "build",
         "push",

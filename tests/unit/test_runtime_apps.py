@@ -79,30 +79,3 @@ def test_errors_are_json(client, method, path, body, headers, status):
     assert got == status
     assert content_type.startswith("application/json")
     assert isinstance(json.loads(answer)["error"], str)
-
-
-def test_the_predictor_runs_one_call_at_a_time_and_reports_one_that_hangs():
-    import asyncio
-    import threading
-    import time
-
-    from mcc_runtime.apps.predictor import Predictor
-
-    stuck = threading.Event()
-    predictor = Predictor(timeout_s=0.4, on_stuck=stuck.set)
-    running, overlaps = [], []
-
-    def work(seconds):
-        overlaps.append(len(running))
-        running.append(seconds)
-        time.sleep(seconds)
-        running.remove(seconds)
-        return seconds
-
-    async def scenario():
-        return await asyncio.gather(*(predictor.run(work, 0.05) for _ in range(4)))
-
-    assert asyncio.run(scenario()) == [0.05] * 4
-    assert overlaps == [0, 0, 0, 0] and not stuck.is_set()
-    asyncio.run(predictor.run(work, 1.0))
-    assert stuck.is_set()

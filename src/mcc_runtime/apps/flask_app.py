@@ -9,6 +9,7 @@ import encodings.idna  # noqa: F401
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..batching import Dispatcher
 from ..errors import error_body
 from ..service import InferenceService, Reply, build_service
 from . import NOT_FOUND_MESSAGE
@@ -17,6 +18,9 @@ from . import NOT_FOUND_MESSAGE
 def create_app(service: InferenceService | None = None) -> Flask:
     service = service or build_service()
     app = Flask("mcc_runtime")
+    # Batching: gunicorn runs threaded workers (Settings.app_threads); each request thread hands its body to the
+    # worker's model thread and waits. Without batching a sync worker predicts on its own thread.
+    dispatcher = Dispatcher(service, service.max_batch_size, service.max_batch_wait_ms / 1000)
 
     def respond(reply: Reply) -> Response:
         return Response(reply.body, status=reply.status, content_type=reply.content_type)
@@ -30,8 +34,12 @@ def create_app(service: InferenceService | None = None) -> Flask:
         rejected = service.reject_oversize(request.content_length)
         if rejected:
             return respond(rejected)
-        body = request.get_data(cache=False)
-        return respond(service.invoke(body, request.content_type, request.headers.get("Accept")))
+        accept = request.headers.get("Accept")
+        if dispatcher.max_batch_size == 1:
+            return respond(service.invoke(request.get_data(cache=False), request.content_type, accept))
+        with dispatcher.arriving():
+            body = request.get_data(cache=False)
+        return respond(dispatcher.submit(body, request.content_type, accept).result())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -23,6 +23,7 @@ class OnnxModel:
     dtype: type
     width: int | None
     outputs: tuple[str, ...]
+    fixed_rows: bool = False  # the graph's input has a fixed first dimension (rows of requests cannot join)
 
     @property
     def probability_output(self) -> int | None:
@@ -48,7 +49,8 @@ def load(path: Path, model_format: str = "onnx") -> OnnxModel:
         raise ValueError(f"{path}: input {spec.name!r} is {spec.type}; supported: {', '.join(DTYPES)}")
     width = spec.shape[-1] if spec.shape and isinstance(spec.shape[-1], int) else None
     outputs = tuple(o.name for o in session.get_outputs())
-    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs)
+    fixed_rows = bool(spec.shape) and isinstance(spec.shape[0], int)
+    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows)
 
 
 def predict(model: OnnxModel, data: np.ndarray) -> np.ndarray:
@@ -70,6 +72,11 @@ def predict_label(model: OnnxModel, data: np.ndarray) -> np.ndarray:
     if model.probability_output is not None:
         return predict(model, data)
     return labels_from_proba(_run(model, data, 0))
+
+
+def row_independent(model: OnnxModel) -> bool:
+    """Rows may share one run when the graph takes any number of them (a network is assumed row-wise)."""
+    return not model.fixed_rows
 
 
 def feature_count(model: OnnxModel) -> int | None:

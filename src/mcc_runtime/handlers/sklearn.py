@@ -14,7 +14,7 @@ from ..errors import BadRequest
 from . import check_width
 from .sklearn_columns import input_schema
 
-__all__ = ["feature_count", "has_proba", "input_schema", "load", "predict", "predict_proba"]
+__all__ = ["feature_count", "has_proba", "input_schema", "load", "predict", "predict_proba", "row_independent"]
 # Numeric rows reach a model fitted on a DataFrame as an array already in its column order (checked by the schema).
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
@@ -37,6 +37,11 @@ def has_proba(model: Any) -> bool:
 
 def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     return _call(model.predict_proba, model, data)
+
+
+def row_independent(model: Any) -> bool:
+    """Each row is predicted on its own: rows of several requests may share one call."""
+    return True
 
 
 def feature_count(model: Any) -> int | None:

@@ -77,6 +77,11 @@ def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
     return as_class_probabilities(output)
 
 
+def row_independent(model: Any) -> bool:
+    """Each row is predicted on its own: rows of several requests may share one call."""
+    return True
+
+
 def feature_count(model: Any) -> int | None:
     return model.booster.num_features() if isinstance(model, BoosterModel) else estimator.feature_count(model)
 

@@ -1,0 +1,175 @@
+"""Adaptive batching: requests queued while the model is busy share one call, each answered with its own rows."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mcc_runtime.batching import Dispatcher, join, split
+from mcc_runtime.errors import BadRequest
+from mcc_runtime.service import build_service
+from tests.support.tabular import churn_pipeline
+
+from .runtime_fixtures import make_project, settings_for
+
+CSV = {"content_type": "text/csv", "accept": "application/json"}
+
+
+def csv_body(rows) -> bytes:
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+
+
+class HeldModel:
+    """Wraps a service's predict so the model thread can be held busy while requests queue behind it."""
+
+    def __init__(self, service, refuse=None):
+        self.service, self.refuse = service, refuse
+        self.release, self.running = threading.Event(), threading.Event()
+        self.calls: list[int] = []
+        self._predict = service.predict
+        service.predict = self.predict
+
+    def predict(self, data):
+        self.calls.append(len(data))
+        self.running.set()
+        self.release.wait(10)
+        if self.refuse is not None and self.refuse(data):
+            raise BadRequest("the model rejected the input: a row this model refuses")
+        return self._predict(data)
+
+
+@pytest.fixture
+def wine_service(tmp_path, wine_model_file):
+    return build_service(settings_for(make_project(tmp_path, wine_model_file)))
+
+
+def test_arrays_join_and_predictions_split_back_into_each_requests_rows():
+    parts = [np.ones((2, 3)), np.zeros((1, 3)), np.full((3, 3), 2.0)]
+    joined = join(parts)
+    assert joined.shape == (6, 3)
+    back = split(np.arange(6), [2, 1, 3])
+    assert [p.tolist() for p in back] == [[0, 1], [2], [3, 4, 5]]
+    columns = split({"predictions": np.arange(6), "probabilities": np.eye(6)}, [2, 1, 3])
+    assert columns[1]["predictions"].tolist() == [2] and columns[2]["probabilities"].shape == (3, 6)
+
+
+def test_rows_that_would_change_type_when_joined_are_not_joined():
+    assert join([np.ones((1, 3)), np.ones((1, 4))]) is None  # other widths
+    assert join([np.ones((1, 3)), np.ones((1, 3), dtype=np.float32)]) is None
+    plans = pd.Categorical(["basic"], categories=["basic", "pro"])
+    other = pd.Categorical(["pro"], categories=["pro", "basic"])
+    same = pd.DataFrame({"plan": pd.Categorical(["pro"], categories=["basic", "pro"]), "age": [3.0]})
+    first = pd.DataFrame({"plan": plans, "age": [1.0]})
+    joined = join([first, same])
+    assert joined["plan"].tolist() == ["basic", "pro"] and joined["plan"].dtype == first["plan"].dtype
+    assert join([first, pd.DataFrame({"plan": other, "age": [2.0]})]) is None  # categories in another order
+    assert join([first, pd.DataFrame({"age": [1.0], "plan": plans})]) is None  # columns in another order
+
+
+def test_a_prediction_that_is_not_one_entry_per_row_is_not_split():
+    assert split(np.arange(5), [2, 2]) is None
+    assert split([0, 1], [1, 1]) is None
+    assert split({"predictions": np.arange(4), "extra": np.arange(3)}, [2, 2]) is None
+
+
+def test_requests_queued_while_the_model_is_busy_share_one_call_and_get_their_own_rows(wine_service, wine, wine_model):
+    held = HeldModel(wine_service)
+    dispatcher = Dispatcher(wine_service, max_batch_size=64, max_wait_s=0)
+    rows = wine[0]
+    first = dispatcher.submit(csv_body(rows[:1]), **CSV)
+    assert held.running.wait(5)
+    accepts = ["application/json", "text/csv"]
+    queued = [dispatcher.submit(csv_body(rows[i : i + 1 + i % 3]), "text/csv", accepts[i % 2]) for i in range(1, 41)]
+    held.release.set()
+    assert json.loads(first.result(10).body)["predictions"] == wine_model.predict(rows[:1]).tolist()
+    for i, answer in enumerate(queued, start=1):
+        reply = answer.result(10)
+        expected = wine_model.predict(rows[i : i + 1 + i % 3]).tolist()
+        assert reply.status == 200 and reply.content_type == accepts[i % 2]
+        got = json.loads(reply.body)["predictions"] if i % 2 == 0 else [int(v) for v in reply.body.split()]
+        assert got == expected
+    assert held.calls[0] == 1 and sum(held.calls[1:]) == sum(1 + i % 3 for i in range(1, 41))
+    assert len(held.calls) == 2  # the 40 queued requests: one call
+    assert (dispatcher.joined_calls, dispatcher.joined_requests) == (1, 40)
+
+
+def test_a_bad_request_in_a_batch_gets_its_own_error_and_the_others_their_answers(wine_service, wine, wine_model):
+    held = HeldModel(wine_service, refuse=lambda data: (data[:, 0] == -999).any())
+    dispatcher = Dispatcher(wine_service, max_batch_size=64, max_wait_s=0)
+    rows = wine[0]
+    busy = dispatcher.submit(csv_body(rows[:1]), **CSV)
+    assert held.running.wait(5)
+    poisoned = rows[5:6].copy()
+    poisoned[0, 0] = -999
+    good = [dispatcher.submit(csv_body(rows[i : i + 1]), **CSV) for i in range(1, 5)]
+    refused = dispatcher.submit(csv_body(poisoned), **CSV)
+    unreadable = dispatcher.submit(b"1,2,not-a-number\n", **CSV)
+    good.append(dispatcher.submit(csv_body(rows[6:8]), **CSV))
+    held.release.set()
+    busy.result(10)
+    assert refused.result(10).status == 400 and "refuses" in json.loads(refused.result().body)["error"]
+    assert unreadable.result(10).status == 400
+    expected = [wine_model.predict(rows[i : i + 1]).tolist() for i in range(1, 5)] + [
+        wine_model.predict(rows[6:8]).tolist()
+    ]
+    assert [json.loads(a.result(10).body)["predictions"] for a in good] == expected
+    # one joined call that failed, then each readable request on its own
+    assert held.calls[1:] == [7, 1, 1, 1, 1, 1, 2]
+
+
+def test_an_idle_server_does_not_wait_but_a_batch_waits_for_requests_on_their_way(wine_service, wine, wine_model):
+    dispatcher = Dispatcher(wine_service, max_batch_size=8, max_wait_s=5.0)
+    rows = wine[0]
+    started = time.monotonic()
+    assert dispatcher.submit(csv_body(rows[:1]), **CSV).result(10).status == 200
+    assert time.monotonic() - started < 2.5  # nothing on its way: no wait for the 5 s delay
+    with dispatcher.arriving():  # a second request is being received while the first is queued
+        first = dispatcher.submit(csv_body(rows[1:2]), **CSV)
+        time.sleep(0.2)
+        second = dispatcher.submit(csv_body(rows[2:3]), **CSV)
+    assert [json.loads(a.result(10).body)["predictions"] for a in (first, second)] == [
+        wine_model.predict(rows[1:2]).tolist(),
+        wine_model.predict(rows[2:3]).tolist(),
+    ]
+    assert dispatcher.joined_calls == 1
+
+
+def test_dataframe_rows_are_joined_and_answered_as_the_pipeline_predicts(tmp_path):
+    tabular = churn_pipeline(tmp_path)
+    service = build_service(settings_for(make_project(tmp_path / "p", tabular.path), MCC_PREDICT_OUTPUT="both"))
+    held = HeldModel(service)
+    dispatcher = Dispatcher(service, max_batch_size=64, max_wait_s=0)
+    frame = tabular.rows.head(30)
+    busy = dispatcher.submit(frame.head(1).to_csv(index=False).encode(), **CSV)
+    assert held.running.wait(5)
+    answers = [dispatcher.submit(frame.iloc[[i]].to_csv(index=False).encode(), **CSV) for i in range(30)]
+    held.release.set()
+    busy.result(10)
+    for i, answer in enumerate(answers):
+        body = json.loads(answer.result(10).body)
+        assert body["predictions"] == tabular.predict(frame.iloc[[i]])
+        np.testing.assert_allclose(body["probabilities"], tabular.predict_proba(frame.iloc[[i]]), rtol=0, atol=1e-12)
+    assert dispatcher.joined_requests == 30
+
+
+def test_a_users_own_predict_fn_is_batched_only_when_declared_batchable(tmp_path, wine_model_file):
+    own = "def predict_fn(data, model):\n    return model.predict(data)\n"
+    plain = build_service(settings_for(make_project(tmp_path / "a", wine_model_file, own)))
+    declared = build_service(settings_for(make_project(tmp_path / "b", wine_model_file, own + "BATCHABLE = True\n")))
+    assert (plain.batchable, declared.batchable) == (False, True)
+    assert Dispatcher(plain, 32, 0).batching is False and Dispatcher(declared, 32, 0).batching is True
+
+
+def test_the_watchdog_reports_a_model_call_that_hangs(wine_service, wine):
+    stuck = threading.Event()
+    wine_service.worker_timeout_s = 0.4
+    held = HeldModel(wine_service)
+    dispatcher = Dispatcher(wine_service, max_batch_size=4, max_wait_s=0, on_stuck=stuck.set)
+    dispatcher.submit(csv_body(wine[0][:1]), **CSV)
+    assert stuck.wait(5)
+    held.release.set()
