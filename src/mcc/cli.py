@@ -2,60 +2,89 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from . import __version__
-from .answers import ANSWERS
-from .catalog import Catalog, load_catalog
-from .checks import check_project
-from .defaults import missing_required, with_defaults
-from .errors import FieldError, InvalidAnswers, MccError
-from .model_registry import describe, package_arn_error
-from .plan import plan_project
-from .predictive_plan import project_pinning
-from .prompts import Aborted, ask_missing
-from .render import Written, write_project
-from .sagemaker_archive import SageMakerArchive, fetch, is_archive, unpack
-from .sources import Answers, Given, from_env, from_file, from_flags, from_mapping, from_pyproject, merge
-from .spec import ProjectSpec
-from .spec_check import build_spec, spec_warnings
-from .upgrade import RECORD, apply, diff, plan_upgrade, read_record
-from .validation import model_data_error
+from .answers import ANSWERS, Answer
 
-out = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:  # the commands import what they need when they run: `mcc --help` starts in a fraction of that
+    from rich.console import Console
+
+    from .catalog import Catalog
+    from .errors import MccError
+    from .prompts import Aborted
+    from .render import Written
+    from .sagemaker_archive import SageMakerArchive
+    from .sources import Answers
+    from .spec import ProjectSpec
+
+CHOICES = {  # answers whose help lists the catalog's names
+    "framework": lambda catalog: catalog.framework_names,
+    "engine": lambda catalog: catalog.engines,
+    "web_server": lambda catalog: catalog.servers,
+    "model_format": lambda catalog: sorted({f for fw in catalog.frameworks.values() for f in fw.formats}),
+}
+
+
+@cache
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def out() -> Console:
+    return console()
+
+
+def err() -> Console:
+    return console(stderr=True)
+
+
+class AnswerOption(click.Option):
+    """An answer's flag; its help lists the catalog's choices, read only when the help is shown."""
+
+    def __init__(self, *args: Any, answer: Answer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answer = answer
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        choices = CHOICES.get(self.answer.key)
+        if choices is not None:
+            from .catalog import load_catalog
+
+            names = ", ".join(choices(load_catalog()))
+            self.help = f"{self.answer.help} [{names}]  (env {self.answer.env})"
+        return super().get_help_record(ctx)
 
 
 def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """One option per answer, all defaulting to None so an absent flag is not an answer."""
-    catalog = load_catalog()
-    choices = {
-        "framework": ", ".join(catalog.framework_names),
-        "engine": ", ".join(catalog.engines),
-        "web_server": ", ".join(catalog.servers),
-        "model_format": ", ".join(sorted({f for fw in catalog.frameworks.values() for f in fw.formats})),
-    }
     for answer in reversed(ANSWERS):
-        help_text = answer.help + (f" [{choices[answer.key]}]" if answer.key in choices else "")
-        help_text += f"  (env {answer.env})"
+        help_text = f"{answer.help}  (env {answer.env})"
         if answer.kind == "bool":
             flag = f"{answer.flag}/--no-{answer.flag[2:]}"
-            option = click.option(flag, answer.key, default=None, help=help_text)
+            option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, default=None, help=help_text)
         else:
             kind = {"int": click.INT, "float": click.FLOAT}.get(answer.kind, click.STRING)
             metavar = {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT")
-            option = click.option(answer.flag, answer.key, type=kind, default=None, metavar=metavar, help=help_text)
+            option = click.option(
+                answer.flag,
+                answer.key,
+                cls=AnswerOption,
+                answer=answer,
+                type=kind,
+                default=None,
+                metavar=metavar,
+                help=help_text,
+            )
         command = option(command)
     return command
 
@@ -80,6 +109,18 @@ def main() -> None:
 def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
     """Generate a project. Precedence: flags > MCC_* env > --config > [tool.mcc] in ./pyproject.toml >
     defaults > prompts (interactive terminals only)."""
+    import tempfile
+
+    from .catalog import load_catalog
+    from .defaults import missing_required, with_defaults
+    from .errors import InvalidAnswers, MccError
+    from .plan import plan_project
+    from .predictive_plan import project_pinning
+    from .prompts import Aborted, ask_missing
+    from .render import write_project
+    from .sources import from_env, from_file, from_flags, from_pyproject, merge
+    from .spec_check import build_spec, spec_warnings
+
     catalog = load_catalog()
     environ = dict(os.environ)
     interactive = not yes and sys.stdin.isatty()
@@ -101,29 +142,34 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         with tempfile.TemporaryDirectory(prefix="mcc-archive-") as scratch:
             answers, archive = import_archive(answers, catalog, Path(scratch))
             spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
-            with err.status("Generating the project…"):
+            with err().status("Generating the project…"):
                 files = plan_project(spec, catalog, archive)
                 written = write_project(files, spec.output_dir, force=force)
     except (Aborted, MccError) as exc:
         _exit_on(exc)
     except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
+        err().print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
         sys.exit(1)
     if archive:
         hooks = ", ".join(archive.hooks) or "none (mcc's defaults serve it)"
-        out.print(f"imported {archive.source.name}: model/{archive.artifact.relative_to(archive.root).as_posix()}, "
+        out().print(f"imported {archive.source.name}: model/{archive.artifact.relative_to(archive.root).as_posix()}, "
                   f"code/inference.py hooks: {hooks}", highlight=False)  # fmt: skip
     if not spec.generative and spec.model.file:
         framework = catalog.frameworks[spec.model.framework]
         versions = project_pinning(spec, catalog).summary(framework, spec.model.file.name)
         if versions:
-            out.print(versions, highlight=False, markup=False)
+            out().print(versions, highlight=False, markup=False)
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
 
 
 def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
     """A model.tar.gz given as the model file or as --model-data: unpacked into ``scratch``; its artifact becomes
     the model file (served locally; with --model-data the image is built without it)."""
+    from .errors import FieldError, InvalidAnswers
+    from .sagemaker_archive import fetch, is_archive, unpack
+    from .sources import Given
+    from .validation import model_data_error
+
     answers = _from_model_package(answers)
     data = answers.get("model_data")
     if data is not None and "model_file" in answers:
@@ -143,6 +189,10 @@ def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[A
 
 def _from_model_package(answers: Answers) -> Answers:
     """--model-package-arn: the package's ModelDataUrl becomes --model-data (the one model source given)."""
+    from .errors import FieldError, InvalidAnswers
+    from .model_registry import describe, package_arn_error
+    from .sources import Given
+
     given = answers.get("model_package_arn")
     if given is None or package_arn_error(str(given.value)):
         return answers  # a malformed ARN is reported with the other answers
@@ -152,7 +202,7 @@ def _from_model_package(answers: Answers) -> Answers:
         message = f"give either --model-package-arn or {flags}, not both"
         raise InvalidAnswers([FieldError("model_package_arn", message, given.value, given.source)])
     package = describe(str(given.value))
-    out.print(f"model package {package.arn}: model data {package.model_data_url} (its image: {package.image})",
+    out().print(f"model package {package.arn}: model data {package.model_data_url} (its image: {package.image})",
               highlight=False, markup=False, soft_wrap=True)  # fmt: skip
     return {**answers, "model_data": Given(package.model_data_url, f"{given.source}'s ModelDataUrl")}
 
@@ -160,7 +210,11 @@ def _from_model_package(answers: Answers) -> Answers:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of mcc.yaml / --config files."""
-    out.print_json(json.dumps(ProjectSpec.model_json_schema()))
+    import json
+
+    from .spec import ProjectSpec
+
+    out().print_json(json.dumps(ProjectSpec.model_json_schema()))
 
 
 @main.command("catalog")
@@ -171,6 +225,10 @@ def schema() -> None:
 )
 def catalog_command(table: str) -> None:
     """List what the catalog offers."""
+    from rich.table import Table
+
+    from .catalog import load_catalog
+
     catalog = load_catalog()
     listing = Table(title=f"mcc catalog {table}")
     if table == "frameworks":
@@ -205,7 +263,7 @@ def catalog_command(table: str) -> None:
             listing.add_column(column)
         for r in catalog.regions.values():
             listing.add_row(r.code, r.name, r.partition)
-    out.print(listing)
+    out().print(listing)
 
 
 @main.command()
@@ -213,14 +271,16 @@ def catalog_command(table: str) -> None:
 @click.option("--strict", is_flag=True, help="Fail when hadolint or shellcheck is not installed")
 def check(project: str, strict: bool) -> None:
     """Static checks of a generated project: Dockerfile, shell scripts, secrets (no Docker needed)."""
+    from .checks import check_project
+
     findings = check_project(Path(project), require_linters=strict)
     for finding in findings:
-        (err if finding.severity == "error" else out).print(str(finding), markup=False)
+        (err() if finding.severity == "error" else out()).print(str(finding), markup=False)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        err.print(f"[red]{len(errors)} problem(s)[/]")
+        err().print(f"[red]{len(errors)} problem(s)[/]")
         sys.exit(1)
-    out.print("[green]all checks passed[/]")
+    out().print("[green]all checks passed[/]")
 
 
 @main.command()
@@ -231,6 +291,15 @@ def check(project: str, strict: bool) -> None:
 def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
     """Bring a generated project up to this mcc, keeping your edits (three-way merge with the recorded base).
     Answers: flags > the project's mcc.yaml > MCC_* env (for answers it does not record) > defaults > prompts."""
+    from .catalog import load_catalog
+    from .defaults import with_defaults
+    from .errors import MccError
+    from .plan import plan_project
+    from .prompts import Aborted, ask_missing
+    from .sources import Given, from_env, from_flags, from_mapping, merge
+    from .spec_check import build_spec
+    from .upgrade import RECORD, apply, diff, plan_upgrade, read_record
+
     root, catalog, environ = Path(project), load_catalog(), dict(os.environ)
     try:
         recorded = from_mapping(read_record(root), f"{root / RECORD}", root.resolve())
@@ -239,44 +308,50 @@ def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
         if not yes and sys.stdin.isatty():
             answers = ask_missing(answers, catalog, environ, True)
         spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=True)
-        with err.status("Re-rendering the project…"):
+        with err().status("Re-rendering the project…"):
             steps = plan_upgrade(root, plan_project(spec, catalog))
     except (Aborted, MccError) as exc:
         _exit_on(exc)
     for step in steps:
         note = f"  ({step.note})" if step.note else ""
-        out.print(f"{step.action:9} {step.path}{note}", highlight=False, markup=False, soft_wrap=True)
+        out().print(f"{step.action:9} {step.path}{note}", highlight=False, markup=False, soft_wrap=True)
     if dry_run:
         for step in steps:
-            out.print(diff(root, step), end="", highlight=False, markup=False, soft_wrap=True)
-        out.print(f"dry run: {len(steps)} file(s) would change; nothing was written", highlight=False)
+            out().print(diff(root, step), end="", highlight=False, markup=False, soft_wrap=True)
+        out().print(f"dry run: {len(steps)} file(s) would change; nothing was written", highlight=False)
         return
     apply(root, steps)
     conflicts = [s.path for s in steps if s.action == "conflict"]
     if conflicts:
-        err.print(f"[red]{len(conflicts)} file(s) with conflicts[/] (resolve the <<<<<<< markers): "
+        err().print(f"[red]{len(conflicts)} file(s) with conflicts[/] (resolve the <<<<<<< markers): "
                   f"{', '.join(conflicts)}", highlight=False)  # fmt: skip
         sys.exit(1)
-    out.print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
+    out().print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
 
 
 def _exit_on(exc: Aborted | MccError) -> NoReturn:
     """End the command: an answer refused or the prompts aborted; nothing was written."""
+    from .prompts import Aborted
+
     if isinstance(exc, Aborted):
-        err.print("[yellow]Aborted; nothing was written.[/]")
+        err().print("[yellow]Aborted; nothing was written.[/]")
         sys.exit(130)
     _report(exc)
     sys.exit(exc.exit_code)
 
 
 def _report(exc: MccError) -> None:
+    from rich.text import Text
+
+    from .errors import InvalidAnswers
+
     if isinstance(exc, InvalidAnswers):
-        err.print(f"[bold red]error:[/] {exc.heading}")
+        err().print(f"[bold red]error:[/] {exc.heading}")
         for error in exc.errors:
-            err.print(f"  - {error}", markup=False, highlight=False)
-        err.print("Nothing was written.")
+            err().print(f"  - {error}", markup=False, highlight=False)
+        err().print("Nothing was written.")
     else:
-        err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False)  # the message as written
+        err().print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False)  # the message as written
 
 
 def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[str]) -> None:
@@ -290,17 +365,18 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         if gen
         else f"{spec.model.framework} model, {spec.serving.web_server} behind nginx"
     )
-    out.print(
+    out().print(
         f"[green]Created[/] {shown}/ ({count} files): {served}, {spec.deployment.accelerator.upper()} image, "
         f"{spec.deployment.instance_type} in {spec.deployment.region}"
     )
     for warning in warnings:
-        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        out().print(f"[yellow]warning:[/] {warning}", highlight=False)
     for path in written.kept:
-        out.print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
+        out().print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
     if not gen and not spec.model.sample_payload and not spec.model.sample:
-        out.print("[yellow]no sample payload:[/] do/test and the project's tests need one; pass --sample-payload FILE")
-    out.print("\nNext steps:", highlight=False)
+        missing = "do/test and the project's tests need one; pass --sample-payload FILE"
+        out().print(f"[yellow]no sample payload:[/] {missing}")
+    out().print("\nNext steps:", highlight=False)
     local = not gen or spec.deployment.accelerator == "cpu"
     steps = (
         [
@@ -312,4 +388,4 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         else ["do/build && do/push && do/deploy   # the engine needs the instance's GPUs", "do/test --endpoint"]
     )
     for line in (f"cd {shown}", *steps):
-        out.print(f"  {line}", highlight=False, markup=False)
+        out().print(f"  {line}", highlight=False, markup=False)

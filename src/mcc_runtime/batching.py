@@ -207,6 +207,7 @@ class Dispatcher:
             return
         self.joined_calls += 1
         self.joined_requests += len(ready)
+        log.debug("one model call answered %d requests (%d rows)", len(ready), sum(sizes))
         for (request, prepared), part in zip(ready, parts, strict=True):
             request.answer.set_result(service.guarded(service.finish, part, prepared.response_type))
 

@@ -58,7 +58,7 @@ class LocalServer:
         ready_timeout: float = 90.0,
         log: IO | None = None,
     ) -> None:
-        self.project_dir = Path(project_dir)
+        self.project_dir = Path(project_dir).resolve()  # code/serve runs from elsewhere
         self.python = python
         self.port = port or free_port()
         self.extra_env = dict(env or {})

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcc_lifecycle import amis
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: the catalog loads ~10x faster
+
 DATA_DIR = Path(__file__).parent / "data"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!*-]+)$")
 
@@ -409,7 +411,7 @@ def _framework(name: str, entry: dict) -> Framework:
 
 
 def _read(name: str) -> dict:
-    return yaml.safe_load((DATA_DIR / f"{name}.yaml").read_text())
+    return yaml.load((DATA_DIR / f"{name}.yaml").read_text(), Loader=SAFE_LOADER)
 
 
 @lru_cache(maxsize=1)
