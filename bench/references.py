@@ -187,7 +187,7 @@ class Wine:
     def __init__(self) -> None:
         self.model = joblib.load(os.environ["MODEL"])
 
-    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=1000)
+    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=1000)
     def predict(self, rows: np.ndarray) -> np.ndarray:
         return self.model.predict(rows)
 """
@@ -225,7 +225,7 @@ TRITON_PINS = ("nvidia-pytriton==0.7.0", "scikit-learn==1.9.1", "numpy<2")
 TRITON_CONFIG = """
 name: "wine"
 backend: "python"
-max_batch_size: 64
+max_batch_size: 256
 input [ {{ name: "x", data_type: TYPE_FP64, dims: [ {width} ] }} ]
 output [ {{ name: "y", data_type: TYPE_INT64, dims: [ 1 ] }} ]
 dynamic_batching {{ }}
@@ -265,7 +265,7 @@ def triton_server(python: str) -> tuple[Path, dict[str, str]]:
     if not (server / "bin" / "tritonserver").exists():
         shutil.rmtree(server, ignore_errors=True)
         shutil.copytree(site / "pytriton" / "tritonserver", server)
-        version = "python" + ".".join(map(str, sys.version_info[:2]))
+        version = ".".join(map(str, sys.version_info[:2]))
         stub = site / "pytriton" / "tritonserver" / "python_backend_stubs" / version / "triton_python_backend_stub"
         (server / "backends" / "python").mkdir(parents=True, exist_ok=True)
         shutil.copy(stub, server / "backends" / "python" / "triton_python_backend_stub")

@@ -144,6 +144,14 @@ ANSWERS: tuple[Answer, ...] = (
         "A requirements.txt of extra packages, merged into the pinned requirements (conflicts refused)",
         only="predictive",
     ),
+    Answer(
+        "optimize",
+        ("model", "optimize"),
+        "str",
+        "onnx: convert a scikit-learn, XGBoost or LightGBM model to ONNX, check it answers as the original, and "
+        "serve it with ONNX Runtime [default: none]",
+        only="predictive",
+    ),
     Answer("web_server", ("serving", "web_server"), "str", "Web server in front of the model"),
     Answer("max_payload_mb", ("serving", "max_payload_mb"), "int", "Largest request body in MB [default: 6]"),
     Answer(

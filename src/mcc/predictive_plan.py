@@ -3,6 +3,7 @@ requirements, the user's own code, and the templates' context."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,10 @@ from mcc_lifecycle import names
 from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
-from . import samples
+from . import onnx_export, samples
 from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
-from .input_schema import schema_or_declared
+from .input_schema import PAYLOAD_TYPES, schema_or_declared
 from .model_registry import package_group
 from .pinning import Pinning, pinning, recorded, release_closure
 from .plan_common import (
@@ -40,6 +41,59 @@ IMPORTED_TESTS = "imported/test_imported_hooks.py"  # the user's own hooks: serv
 
 
 def plan_predictive(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
+    if spec.model.optimize != "onnx":
+        return _plan(spec, catalog, archive)
+    if archive and archive.hooks:
+        raise onnx_export.ExportError(f"{archive.source.name}'s code/inference.py works with the original model")
+    with tempfile.TemporaryDirectory(prefix="mcc-onnx-") as scratch:
+        onnx_spec, exported = optimized(spec, catalog, Path(scratch))
+        files = _plan(onnx_spec, catalog, archive, exported)
+        return [  # the converted model's bytes, before its scratch folder goes
+            PlannedFile(f.path, f.source.read_bytes(), executable=f.executable) if f.source == exported.path else f
+            for f in files
+        ]
+
+
+def optimized(spec: ProjectSpec, catalog: Catalog, scratch: Path) -> tuple[ProjectSpec, onnx_export.Export]:
+    """--optimize onnx: the model converted and checked, and the spec of the ONNX project that serves it (its
+    columns' names kept from the original; mcc.yaml records this project, so regenerating does not convert)."""
+    model = spec.model
+    framework = catalog.frameworks[model.framework]
+    schema = project_input_schema(spec, catalog)
+    rows = _payload_rows(model.sample_payload, schema)
+    exported = onnx_export.export(model.framework, framework.handler, model.format, model.file, rows, scratch)
+    onnx = catalog.frameworks["onnx"]
+    converted = model.model_copy(
+        update={
+            "framework": onnx.name,
+            "format": onnx.default_format,
+            "framework_version": onnx.default_version,
+            "file": exported.path,
+            "optimize": "none",
+            "feature_names": schema.names or model.feature_names,
+        }
+    )
+    return spec.model_copy(update={"model": converted}), exported
+
+
+def _payload_rows(payload: Path | None, schema: InputSchema) -> Any:
+    """The sample payload's rows as numbers in the model's column order (None without a payload)."""
+    if payload is None:
+        return None
+    import numpy as np
+
+    from mcc_runtime import codecs
+
+    rows = codecs.decode(payload.read_bytes(), PAYLOAD_TYPES[payload.suffix.lower()], schema)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _plan(
+    spec: ProjectSpec,
+    catalog: Catalog,
+    archive: SageMakerArchive | None = None,
+    exported: onnx_export.Export | None = None,
+) -> list[PlannedFile]:
     schema = project_input_schema(spec, catalog)
     model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, schema)
     if archive:
@@ -47,6 +101,8 @@ def plan_predictive(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchi
     context = template_context(spec, catalog, model_filename, payload_files, schema)
     if archive:
         context["imported"] = {"name": archive.source.name, "hooks": archive.hooks}
+    if exported:
+        context["optimized"] = exported
     files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
     pinned = requirements(spec, catalog, schema)
     if archive:
@@ -112,6 +168,7 @@ def template_context(
         "max_batch_wait_ms": spec.serving.max_batch_wait_ms,
         "role_names": names.role_names(lifecycle_settings(spec)),
         "imported": None,
+        "optimized": None,
     }
 
 

@@ -11,7 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from mcc_runtime.schema import Column, InputSchema, SchemaError, width_mismatch
 
-from . import pickle_scan
+from . import onnx_export, pickle_scan
 from .artifacts import artifact_error, recorded_feature_count
 from .catalog import Catalog, Framework, ModelFormat
 from .errors import FieldError
@@ -57,6 +57,7 @@ def predictive_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> 
     else:
         errors += _sample_errors(framework, model.framework_version, answers)
     errors += accelerator_errors(spec, catalog, answers)
+    errors += _optimize_errors(model, answers)
     errors += payload_errors
     return errors or version_errors(spec, framework, catalog, answers)  # pip's resolver runs last, on valid answers
 
@@ -96,6 +97,19 @@ def version_errors(spec: ProjectSpec, framework: Framework, catalog: Catalog, an
         return [_error(answers, "framework_version", version,
                        f"is not a version mcc tests ({tested}), and pip could not resolve it for the image "
                        f"({where}): {exc}")]  # fmt: skip
+    return []
+
+
+def _optimize_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
+    """--optimize onnx converts a model file mcc can load, at generation."""
+    if model.optimize != "onnx":
+        return []
+    if model.framework not in onnx_export.FRAMEWORKS:
+        frameworks = ", ".join(onnx_export.FRAMEWORKS)
+        return [_error(answers, "optimize", "onnx", f"converts {frameworks} models, not {model.framework} ones")]
+    if model.model_data or not model.file:
+        return [_error(answers, "optimize", "onnx", "converts a model file at generation: pass --model-file (with "
+                       "--model-data or --sample-model the model is served as it is)")]  # fmt: skip
     return []
 
 

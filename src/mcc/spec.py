@@ -55,6 +55,7 @@ class ModelSpec(_Spec):
     model_package_arn: Annotated[str, _rule(package_arn_error)] = ""  # the Model Registry package it came from
     sample: bool = False
     sample_payload: Path | None = None
+    optimize: Literal["none", "onnx"] = "none"  # onnx: converted at generation, checked, served by onnxruntime
     feature_names: FeatureNames = ()
     code_dir: Path | None = None  # the user's own modules (SageMaker's source_dir), copied into code/
     requirements: Path | None = None  # extra packages, merged into the pinned requirements
