@@ -221,7 +221,7 @@ def bentoml(model: Path, workdir: Path, workers: int) -> Iterator[tuple[str, flo
 
 TRITON_VENV = BENCH_CACHE / "triton-0.7.0"
 # numpy 2 silently corrupts the inputs the python backend hands to model.py: keep the venv on numpy 1.
-TRITON_PINS = ("nvidia-pytriton==0.7.0", "scikit-learn==1.9.1", "numpy<2")
+TRITON_PINS = ("nvidia-pytriton==0.7.0", "scikit-learn==1.9.1", "onnxruntime==1.31.1", "numpy<2")
 TRITON_CONFIG = """
 name: "wine"
 backend: "python"
@@ -242,11 +242,20 @@ import triton_python_backend_utils as pb_utils
 class TritonPythonModel:
     def initialize(self, args):
         folder = os.path.join(args["model_repository"], args["model_version"])
-        self.model = joblib.load(os.path.join(folder, "model.joblib"))
+        if os.path.exists(os.path.join(folder, "model.onnx")):  # the same model through onnxruntime
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(os.path.join(folder, "model.onnx"), options)
+            name = session.get_inputs()[0].name
+            self.predict = lambda rows: session.run(None, {name: rows.astype(np.float32)})[0]
+        else:
+            self.predict = joblib.load(os.path.join(folder, "model.joblib")).predict
 
     def execute(self, requests):
         arrays = [pb_utils.get_input_tensor_by_name(r, "x").as_numpy() for r in requests]
-        labels = self.model.predict(np.concatenate(arrays)).astype(np.int64).reshape(-1, 1)
+        labels = self.predict(np.concatenate(arrays)).astype(np.int64).reshape(-1, 1)
         answers, start = [], 0
         for array in arrays:
             part = labels[start : start + len(array)]
@@ -282,14 +291,15 @@ def triton_server(python: str) -> tuple[Path, dict[str, str]]:
 
 @contextlib.contextmanager
 def triton(model: Path, workdir: Path, workers: int, width: int) -> Iterator[tuple[str, float]]:
-    """Triton serving ``model`` from a python-backend model.py with dynamic batching, ``workers`` instances."""
+    """Triton serving ``model`` (joblib, or .onnx through onnxruntime) from a python-backend model.py with
+    dynamic batching, ``workers`` instances."""
     python = peer_python(TRITON_VENV, TRITON_PINS)
     server, env = triton_server(python)
-    repository = workdir / "triton"
+    repository = workdir / f"triton-{model.suffix[1:]}"
     (repository / "wine" / "1").mkdir(parents=True, exist_ok=True)
     (repository / "wine" / "config.pbtxt").write_text(TRITON_CONFIG.format(width=width, workers=workers))
     (repository / "wine" / "1" / "model.py").write_text(TRITON_MODEL)
-    shutil.copy(model, repository / "wine" / "1" / "model.joblib")
+    shutil.copy(model, repository / "wine" / "1" / f"model{model.suffix}")
     http, grpc, metrics = free_port(), free_port(), free_port()
     command = [
         str(server / "bin" / "tritonserver"), f"--model-repository={repository}",

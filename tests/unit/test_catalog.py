@@ -60,6 +60,12 @@ def test_every_framework_has_a_runtime_handler_and_a_sample_trainer(catalog):
             assert framework.sample.trainer in samples.TRAINERS
 
 
+def test_the_catalog_says_row_independent_exactly_for_the_handlers_that_batch(catalog):
+    for framework in catalog.frameworks.values():
+        handler = load_handler(framework.handler)
+        assert framework.row_independent == callable(getattr(handler, "row_independent", None)), framework.name
+
+
 def test_every_framework_version_pins_its_own_package(catalog):
     for framework in catalog.frameworks.values():
         for version, entry in framework.versions.items():

@@ -96,6 +96,7 @@ class Framework(_Entry):
     kind: Literal["predictive"]
     handler: str
     preload: bool
+    row_independent: bool = False  # its handler batches requests (mcc_runtime.handlers.*.row_independent)
     system_packages: tuple[str, ...] = ()
     gpu: bool = False  # has a GPU image (versions[*].gpu)
     schema_at_generation: bool = False  # mcc new loads the model to read its columns (cheap to import)
