@@ -53,7 +53,7 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.expect("What /invocations returns")  # the format was not asked: the extension tells
     child.send(DOWN + DOWN + ENTER)  # both
     child.expect("Web server")
-    child.send(DOWN + ENTER)  # fastapi
+    child.send(DOWN + ENTER)  # flask (fastapi, the default, comes first)
     child.expect("Deployment")
     child.send(DOWN + ENTER)  # async
     child.expect("Instance type")
@@ -66,7 +66,7 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.send("n")
     record, _ = created_record(child, tmp_path / "wine-app")
     assert record["project_name"] == "wine-app"
-    assert record["serving"]["web_server"] == "fastapi"
+    assert record["serving"]["web_server"] == "flask"
     assert record["serving"]["predict_output"] == "both"
     assert record["deployment"] == {
         "mode": "async",
