@@ -144,6 +144,11 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
         ]
     if deployment.accelerator == "gpu" and not instance.gpus:
         return [_error(answers, "accelerator", "gpu", f"{instance.name} has no GPU")]
+    region = catalog.regions[deployment.region]
+    image = engine.versions[gen.engine_version].image
+    if "{dlc_registry}" in image and region.dlc_registry is None:
+        message = f"AWS publishes no deep learning container images (the {engine.name} image) in {region.name}"
+        return [_error(answers, "region", region.code, message)]
     tp = gen.tensor_parallel_degree
     if tp and instance.gpus and tp > instance.gpus:
         return [_error(answers, "tensor_parallel_degree", tp, f"{instance.name} has {instance.gpus} GPU(s)")]
@@ -254,10 +259,23 @@ def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
             sorted({f"{t.family}.*" for t in catalog.instance_types.values() if t.gpus})
         )
     fitting = sizing.cheapest_fitting(catalog, estimate, spec.generation.gpu_memory_utilization)
+    shorter = _shorter_context(catalog, spec.generation.engine) if estimate.context else ""
     if not fitting:
-        return "No instance in the catalog holds it: quantize it, or lower --max-model-len"
-    hint = " (or lower --max-model-len)" if estimate.context else ""
-    return "Cheapest that hold it: " + ", ".join(sizing.offer(t) for t in fitting) + hint
+        return "No instance in the catalog holds it: quantize it" + (f", or {shorter}" if shorter else "")
+    return (
+        "Cheapest that hold it: "
+        + ", ".join(sizing.offer(t) for t in fitting)
+        + (f" (or {shorter})" if shorter else "")
+    )
+
+
+def _shorter_context(catalog: Catalog, engine_name: str) -> str:
+    """How to size the KV cache for shorter sequences: --max-model-len where the engine takes it, else the
+    engines that do (an engine without it may hold a sequence of the model's whole context)."""
+    if "max_model_len" in catalog.engines[engine_name].options:
+        return "lower --max-model-len"
+    others = [name for name, engine in catalog.engines.items() if "max_model_len" in engine.options]
+    return f"serve it with {' or '.join(others)}, which take --max-model-len ({engine_name} does not)"
 
 
 def default_instance_type(values: dict[str, Any], catalog: Catalog) -> str | None:

@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"MODEL_DATA_URL={model_data.upload(aws, archive, settings.model_data_url)}")
     elif args.action == "test-endpoint":
         if args.task:
-            answer = invoke.test_generative_endpoint(aws, args.payload, args.task)
+            answer = invoke.test_generative_endpoint(aws, args.payload, args.task, args.wait)
         else:
             answer = invoke.test_endpoint(aws, args.payload, args.wait)
         print(json.dumps(answer))

@@ -80,17 +80,25 @@ def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> dict:
     return check_answer(payload, content_type, body)
 
 
-def test_generative_endpoint(aws: Aws, payload_path: Path, task: str) -> dict:
-    """A chat request and the same one streamed (InvokeEndpointWithResponseStream), or an embeddings request."""
+def test_generative_endpoint(aws: Aws, payload_path: Path, task: str, wait_s: float) -> dict:
+    """A chat request and the same one streamed (InvokeEndpointWithResponseStream), or an embeddings request;
+    an async endpoint gets the request through S3 (InvokeEndpointAsync), which streams nothing."""
     from mcc_runtime.llm import smoke
 
     request = json.loads(payload_path.read_text())
     runtime = aws.client("sagemaker-runtime")
-    _, body = invoke_sync(aws, json.dumps(request).encode(), "application/json")
+    mode = aws.settings.deploy_mode
+    body = json.dumps(request).encode()
+    if mode == "async":
+        _, body = invoke_async(aws, body, "application/json", wait_s)
+    else:
+        _, body = invoke_sync(aws, body, "application/json")
     answer = json.loads(body)
     if task == "embedding":
         return {"embeddings": len(answer["data"]), "dimension": smoke.check_embeddings(request, answer)}
     text = smoke.check_completion(answer)
+    if mode == "async":
+        return {"completion": text, "streamed": "not offered by async endpoints"}
     streamed = runtime.invoke_endpoint_with_response_stream(
         EndpointName=aws.settings.endpoint,
         ContentType="application/json",

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -115,3 +116,10 @@ def publish_image(aws, repository: str, tag: str) -> None:
         "layers": [],
     }
     aws("ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def moto_post(env: dict[str, str], path: str, document: dict) -> None:
+    """Configure moto through its own API (e.g. the answers its SageMaker runtime gives)."""
+    request = urllib.request.Request(env["AWS_ENDPOINT_URL"] + path, data=json.dumps(document).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import urllib.request
 import zipfile
 
 import pytest
@@ -17,6 +16,7 @@ from tests.lifecycle.conftest import (
     CODEBUILD_ROLE_ARN,
     ROLE_ARN,
     docker_calls,
+    moto_post,
     publish_image,
     run_do,
 )
@@ -333,12 +333,6 @@ def seed_endpoint_answer(env: dict[str, str], answer: dict) -> None:
         "/moto-api/static/sagemaker/endpoint-results",
         {"results": [{"Body": body, "ContentType": "application/json"}]},
     )
-
-
-def moto_post(env: dict[str, str], path: str, document: dict) -> None:
-    request = urllib.request.Request(env["AWS_ENDPOINT_URL"] + path, data=json.dumps(document).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 def assert_nothing_left(aws) -> None:

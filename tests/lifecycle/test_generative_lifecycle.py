@@ -3,13 +3,15 @@ deployment that carries the engine's needs (GPU count, token secret, S3 model pr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.lifecycle.conftest import REGION, ROLE_ARN, docker_calls, publish_image, run_do
+from tests.lifecycle.conftest import REGION, ROLE_ARN, docker_calls, moto_post, publish_image, run_do
+from tests.support.moto import ACCOUNT
 from tests.support.venvs import project_venv
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
@@ -63,6 +65,23 @@ def test_deploy_carries_the_engines_needs(project, aws_env, aws):
         "S3Uri": MODEL_PREFIX, "S3DataType": "S3Prefix", "CompressionType": "None"
     }  # fmt: skip
     assert model["ExecutionRoleArn"] == ROLE_ARN
+
+
+def test_an_async_endpoint_is_tested_through_s3_not_synchronously(project, aws_env, aws):
+    run_do(project, aws_env, "build")
+    run_do(project, aws_env, "push")
+    publish_image(aws, "llm-life", (project / ".mcc" / "image-tag").read_text().strip())
+    env = {**aws_env, "DEPLOY_MODE": "async", "ASYNC_OUTPUT_PATH": "s3://llm-results/async", "DEPLOY_TIMEOUT_MIN": "1"}
+    run_do(project, env, "deploy")
+    completion = {"choices": [{"message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}]}
+    moto_post(
+        aws_env, "/moto-api/static/sagemaker/async-endpoint-results", {"results": [{"data": json.dumps(completion)}]}
+    )
+    tested = run_do(project, env, "test", "--endpoint")
+    assert json.loads(tested.stdout) == {"completion": "Paris.", "streamed": "not offered by async endpoints"}
+    uploaded = aws("s3").list_objects_v2(Bucket=f"sagemaker-{REGION}-{ACCOUNT}", Prefix="llm-life/async-inputs/")
+    assert uploaded["KeyCount"] == 1
+    run_do(project, env, "clean", "all")
 
 
 def test_deploy_refuses_an_ami_too_old_for_the_images_cuda(project, aws_env, aws):

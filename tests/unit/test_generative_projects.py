@@ -12,6 +12,7 @@ from mcc.checks import check_project
 from mcc_runtime import nginx
 from mcc_runtime.llm import secrets
 from mcc_runtime.serving_file import ServingFile
+from tests.support.projects import own_tests
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 GPU_ENGINES = ("vllm", "sglang", "trtllm", "djl-lmi", "djl")
@@ -83,6 +84,14 @@ def mcc(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedPr
         (["--model-id", LLAMA_8B, "--dtype", "int3"], "is not a dtype"),
         (["--model-id", LLAMA_8B, "--model-file", "x.joblib"], "generative models come from --model-id"),
         ([], "model_id: required"),
+        (
+            ["--model-id", LLAMA_8B, "--engine", "djl-lmi", "--region", "eu-central-2"],
+            "AWS publishes no deep learning container images (the djl-lmi image) in Europe (Zurich)",
+        ),
+        (
+            ["--model-id", LLAMA_8B, "--engine", "djl", "--instance-type", "ml.g5.2xlarge"],
+            "or transformers, which take --max-model-len (djl does not)",
+        ),
     ],
 )
 def test_invalid_generative_answers_are_refused_before_anything_is_written(tmp_path, args, message):
@@ -90,6 +99,23 @@ def test_invalid_generative_answers_are_refused_before_anything_is_written(tmp_p
     assert result.returncode == 2, result.stdout
     assert message in " ".join(result.stderr.split()), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("region", "registry"),
+    [
+        ("us-east-1", "763104351884.dkr.ecr.us-east-1.amazonaws.com"),
+        ("af-south-1", "626614931356.dkr.ecr.af-south-1.amazonaws.com"),
+        ("ap-east-1", "871362719292.dkr.ecr.ap-east-1.amazonaws.com"),
+        ("eu-south-1", "692866216735.dkr.ecr.eu-south-1.amazonaws.com"),
+        ("cn-north-1", "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_the_lmi_image_comes_from_the_regions_own_deep_learning_container_registry(tmp_path, region, registry):
+    args = ("--engine", "djl-lmi", "--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge", "--region", region)
+    result = mcc(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert f"FROM {registry}/djl-inference:0.36.0-lmi20.0.0-cu128" in (tmp_path / "out" / "Dockerfile").read_text()
 
 
 def test_engine_answers_are_refused_for_predictive_frameworks(tmp_path, wine_model_file):
@@ -124,6 +150,13 @@ def test_every_engine_projects_serving_json_reads_back_as_the_runtimes_typed_fil
     _, project = engine_project
     served = ServingFile.read(project / "code")
     assert served.kind == "generative" and served.engine["name"] and served.generation["served_model_name"]
+
+
+def test_every_engine_project_passes_its_own_tests(engine_project):
+    _, project = engine_project
+    result = own_tests(project, sys.executable)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout
 
 
 def test_every_engine_project_passes_the_static_checks(engine_project):

@@ -183,6 +183,15 @@ class Region(_Entry):
     code: str
     name: str
     partition: Literal["aws", "aws-cn", "aws-us-gov"]
+    dlc_account: str | None = None  # whose ECR registry holds AWS's deep learning containers here
+
+    @property
+    def dlc_registry(self) -> str | None:
+        """The registry of AWS's deep learning container images in this Region, None where there is none."""
+        if self.dlc_account is None:
+            return None
+        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+        return f"{self.dlc_account}.dkr.ecr.{self.code}.{suffix}"
 
 
 class RuntimeBase(_Entry):
@@ -199,7 +208,7 @@ class RuntimeBase(_Entry):
 
 
 class EngineVersion(_Entry):
-    image: str  # may hold {region}
+    image: str  # may hold {region}, or {dlc_registry}: AWS's deep learning container registry of the Region
     cuda: str
     nginx_package: str = ""  # proxied engines: nginx from the image's OS, pinned
     cpu_image: str | None = None  # engines with a separate CPU image

@@ -57,6 +57,21 @@ class Launch:
     engine_port: int | None = None  # proxied engines: where nginx forwards
     port: int = DEFAULT_PORT  # the SageMaker port
 
+    def setting(self, key: str) -> str | None:
+        """The value an engine gets for ``key`` (an argv flag, an environment variable or a property), whichever
+        way this engine takes it; "" for a bare switch, None when it is not set."""
+        if key in self.argv:
+            following = self.argv[self.argv.index(key) + 1 :]
+            return following[0] if following and not following[0].startswith("-") else ""
+        if key in self.env:
+            return self.env[key]
+        for content in self.files.values():
+            for line in content.splitlines():
+                name, sep, value = line.partition("=")
+                if sep and name == key:
+                    return value
+        return None
+
 
 def sagemaker_port(environ: Mapping[str, str]) -> int:
     return _int("SAGEMAKER_BIND_TO_PORT", environ.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT)

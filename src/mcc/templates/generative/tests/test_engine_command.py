@@ -18,19 +18,14 @@ def test_the_engine_gets_the_model_and_the_sagemaker_port():
         assert model_reference(SETTINGS["generation"], {}) == model
         return
     found = launch({"SM_NUM_GPUS": "1"})
-    rendered = " ".join(found.argv) + " " + " ".join(f"{k}={v}" for k, v in found.env.items())
-    assert model in rendered
+    flag = SETTINGS["engine"]["model_flag"]  # empty: the model is a positional argument
+    assert found.setting(flag) == model if flag else model in found.argv
     assert found.port == 8080
 
 
 def test_every_gpu_is_used_unless_the_project_pins_a_degree():
     pinned = SETTINGS["generation"]["tensor_parallel_degree"]
-    flag = SETTINGS["engine"]["options"].get("tensor_parallel_degree")
-    if flag is None or SETTINGS["engine"]["style"] == "runtime":
+    key = SETTINGS["engine"]["options"].get("tensor_parallel_degree")
+    if key is None or SETTINGS["engine"]["style"] == "runtime":
         return
-    found = launch({"SM_NUM_GPUS": "4"})
-    expected = str(pinned or 4)
-    if SETTINGS["engine"]["style"] == "env":
-        assert found.env[flag] == expected
-    else:
-        assert found.argv[found.argv.index(flag) + 1] == expected
+    assert launch({"SM_NUM_GPUS": "4"}).setting(key) == str(pinned or 4)
