@@ -156,17 +156,22 @@ def mlserver(model: Path, workdir: Path, workers: int, batch: int = 0) -> Iterat
     port, grpc, metrics = free_port(), free_port(), free_port()
     server_settings = {"http_port": port, "grpc_port": grpc, "metrics_port": metrics, "parallel_workers": workers}
     (home / "settings.json").write_text(json.dumps(server_settings))
-    mlserver_bin = str(Path(python).parent / "mlserver")
+    command = [str(Path(python).parent / "mlserver"), "start", str(home)]
+    with served(command, {**os.environ, **THREAD_ENV}, port, "/v2/models/wine/ready") as started:
+        yield started
+
+
+@contextlib.contextmanager
+def served(
+    command: list[str], env: dict[str, str], port: int, ready_path: str, cwd: Path | None = None, limit_s: float = 120
+) -> Iterator[tuple[str, float]]:
+    """A peer's server process: (base URL, seconds from start to ready), stopped (its whole group) afterwards."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [mlserver_bin, "start", str(home)],
-        env={**os.environ, **THREAD_ENV},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_ready(f"http://127.0.0.1:{port}/v2/models/wine/ready")
+        wait_ready(f"http://127.0.0.1:{port}{ready_path}", limit_s=limit_s)
         yield f"http://127.0.0.1:{port}", time.perf_counter() - started
     finally:
         _stop([process])
@@ -207,16 +212,9 @@ def bentoml(model: Path, workdir: Path, workers: int) -> Iterator[tuple[str, flo
     port = free_port()
     env = {**os.environ, **THREAD_ENV, "MODEL": str(model), "BENCH_WORKERS": str(workers),
            "BENTOML_DO_NOT_TRACK": "true", "BENTOML_HOME": str(home / "home")}  # fmt: skip
-    started = time.perf_counter()
     command = [str(Path(python).parent / "bentoml"), "serve", "service:Wine", "--port", str(port)]
-    process = subprocess.Popen(
-        command, cwd=home, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz")
-        yield f"http://127.0.0.1:{port}", time.perf_counter() - started
-    finally:
-        _stop([process])
+    with served(command, env, port, "/readyz", cwd=home) as started:
+        yield started
 
 
 TRITON_VENV = BENCH_CACHE / "triton-0.7.0"
@@ -306,12 +304,5 @@ def triton(model: Path, workdir: Path, workers: int, width: int) -> Iterator[tup
         f"--backend-directory={server / 'backends'}", f"--http-port={http}", f"--grpc-port={grpc}",
         f"--metrics-port={metrics}", "--log-verbose=0",
     ]  # fmt: skip
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{http}/v2/models/wine/ready", limit_s=60)  # a missing libpython hangs it
-        yield f"http://127.0.0.1:{http}", time.perf_counter() - started
-    finally:
-        _stop([process])
+    with served(command, env, http, "/v2/models/wine/ready", limit_s=60) as started:  # a missing libpython hangs it
+        yield started

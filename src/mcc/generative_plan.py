@@ -7,7 +7,7 @@ from typing import Any
 
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
-from .catalog import Catalog, Engine
+from .catalog import Catalog, Engine, image_in
 from .generative_rules import need
 from .plan_common import (
     GENERATIVE,
@@ -143,7 +143,7 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "properties_engine": engine.style == "properties",
         "proxied": engine.routes == "proxy",  # nginx maps SageMaker's routes to the engine's
         "native_routes": engine.routes == "native",  # the engine answers /ping and /invocations itself
-        "base_image": image.format(region=region.code, dlc_registry=region.dlc_registry),
+        "base_image": image_in(image, region),
         "generation": gen,
         "model_source": gen.model_id or gen.model_s3_uri,
         "nginx_package": version.nginx_package or catalog.runtime.nginx_package,

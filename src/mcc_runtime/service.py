@@ -106,28 +106,27 @@ class InferenceService:
         return self.finish(self.predict(request.data), request.response_type)
 
     def _transform(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
-        self._check(body)
-        response_type = self.hooks.response_type(accept)
-        request_type = codecs.media_type(content_type)
-        data = self.hooks.request_body(body, request_type)
+        data, request_type, response_type = self._received(body, content_type, accept)
         try:
             output = self.hooks.transform_fn(self.model, data, request_type, response_type)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"cannot answer the request: {exc}") from None
         return self._reply(output, response_type)
 
-    def _check(self, body: bytes) -> None:
+    def _received(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes | str, str, str]:
+        """The body as the hooks get it, its media type and the answer's (503 before the model loads, 413 over the
+        limit, 406 for an Accept nothing can be written as)."""
         if not self.ready:
             raise NotReady("the model is not loaded")
         if self.too_large(len(body)):
             raise PayloadTooLarge(self._oversize_message())
+        response_type = self.hooks.response_type(accept)
+        request_type = codecs.media_type(content_type)
+        return self.hooks.request_body(body, request_type), request_type, response_type
 
     def prepare(self, body: bytes, content_type: str | None, accept: str | None) -> Prepared:
         """The request's rows, decoded by input_fn, and the type its answer is written in."""
-        self._check(body)
-        response_type = self.hooks.response_type(accept)
-        request_type = codecs.media_type(content_type)
-        data = self.hooks.request_body(body, request_type)
+        data, request_type, response_type = self._received(body, content_type, accept)
         try:
             return Prepared(self.hooks.input_fn(data, request_type), response_type)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:

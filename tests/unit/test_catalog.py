@@ -146,12 +146,13 @@ def test_catalog_entries_are_validated(catalog):
 
 
 def test_every_engine_is_pinned_and_lists_only_options_the_launcher_knows(catalog):
+    from mcc.catalog import image_in
     from mcc_runtime.llm.launch import OPTIONS
 
     for engine in catalog.engines.values():
         assert set(engine.options) | set(engine.file_options) <= set(OPTIONS), engine.name
         for version in engine.versions.values():
-            image = version.image.format(region="us-east-1")
+            image = image_in(version.image, catalog.regions["us-east-1"])
             assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
             if "gpu" in engine.accelerators and "cpu" not in engine.accelerators:
                 assert version.cuda, f"{engine.name}: record the image's CUDA version"

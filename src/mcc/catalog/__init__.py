@@ -194,6 +194,11 @@ class Region(_Entry):
         return f"{self.dlc_account}.dkr.ecr.{self.code}.{suffix}"
 
 
+def image_in(image: str, region: Region) -> str:
+    """An engine image's name in ``region``: its {region} and {dlc_registry} filled in."""
+    return image.format(region=region.code, dlc_registry=region.dlc_registry)
+
+
 class RuntimeBase(_Entry):
     python_version: str
     glibc: str  # the base image's C library: the newest manylinux wheels it runs
