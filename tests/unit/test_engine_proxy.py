@@ -110,3 +110,13 @@ def test_nginx_maps_sagemakers_routes_to_the_engines(trtllm_project, tmp_path):
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
+
+
+def test_a_run_directory_that_does_not_exist_is_one_clear_line(trtllm_project, tmp_path):
+    env = {**os.environ, "MCC_RUN_DIR": str(tmp_path / "missing"), "SM_NUM_GPUS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(trtllm_project / "code" / "serve")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert f"error: cannot make a run directory in MCC_RUN_DIR={tmp_path / 'missing'}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -50,9 +50,23 @@ def main(argv: list[str] | None = None) -> int:
     return _serve_behind_nginx(launch, engine["name"], code_dir, os.environ)
 
 
+def run_directory(prefix: str, environ: Mapping[str, str]) -> Path:
+    """A fresh directory for this start's files, inside MCC_RUN_DIR when set; OSError naming the setting."""
+    parent = environ.get("MCC_RUN_DIR") or None
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    except OSError as exc:
+        where = f"MCC_RUN_DIR={parent}" if parent else tempfile.gettempdir()
+        raise OSError(f"cannot make a run directory in {where}: {exc.strerror}") from None
+
+
 def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="mcc-engine-", dir=environ.get("MCC_RUN_DIR") or None))
-    argv = materialize(launch, workdir)
+    try:
+        workdir = run_directory("mcc-engine-", environ)
+        argv = materialize(launch, workdir)
+    except OSError as exc:
+        log(f"error: {exc}")
+        return 2
     env = {**environ, **launch.env}
     try:
         drop = nginx.drop_to(environ.get("MCC_RUN_AS_USER"))
@@ -73,7 +87,11 @@ def _exec(launch: Launch, environ: Mapping[str, str]) -> int:
 
 
 def _serve_behind_nginx(launch: Launch, name: str, code_dir: Path, environ: Mapping[str, str]) -> int:
-    run_dir = Path(tempfile.mkdtemp(prefix="mcc-serve-", dir=environ.get("MCC_RUN_DIR") or None))
+    try:
+        run_dir = run_directory("mcc-serve-", environ)
+    except OSError as exc:
+        log(f"error: {exc}")
+        return 2
     try:
         settings = Settings.load(code_dir, environ)  # port, body limit, timeout, access log, user: as predictive
         argv = materialize(launch, run_dir)
