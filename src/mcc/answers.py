@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["str", "bool", "int", "float", "path"]
+Kind = Literal["str", "bool", "int", "float", "path", "list"]  # list: a repeatable flag
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Answer:
     kind: Kind
     help: str
     only: Literal["", "predictive"] = ""  # generative answers live under ``generation`` (see ``project_kind``)
+    flag_name: str = ""  # the flag, when not the key's (a repeatable flag is named in the singular)
 
     @property
     def project_kind(self) -> str:
@@ -27,7 +28,7 @@ class Answer:
 
     @property
     def flag(self) -> str:
-        return "--" + self.key.replace("_", "-")
+        return "--" + (self.flag_name or self.key.replace("_", "-"))
 
     @property
     def env(self) -> str:
@@ -234,6 +235,14 @@ ANSWERS: tuple[Answer, ...] = (
         "Generative (DJL Serving): longest wait in ms to fill a batch [default: the engine's]",
     ),
     Answer("enable_lora", ("generation", "enable_lora"), "bool", "Generative: serve LoRA adapters [default: no]"),
+    Answer(
+        "engine_args",
+        ("generation", "engine_args"),
+        "list",
+        "Generative: any other engine setting, KEY=VALUE (or KEY for a switch), repeatable; passed in the engine's "
+        "own style: --KEY VALUE, OPTION_KEY=VALUE or option.KEY=VALUE (env: one per line)",
+        flag_name="engine-arg",
+    ),
     Answer(
         "trust_remote_code",
         ("generation", "trust_remote_code"),

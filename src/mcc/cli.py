@@ -72,6 +72,16 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
         if answer.kind == "bool":
             flag = f"{answer.flag}/--no-{answer.flag[2:]}"
             option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, default=None, help=help_text)
+        elif answer.kind == "list":
+            option = click.option(
+                answer.flag,
+                answer.key,
+                cls=AnswerOption,
+                answer=answer,
+                multiple=True,
+                metavar="KEY=VALUE",
+                help=help_text,
+            )
         else:
             kind = {"int": click.INT, "float": click.FLOAT}.get(answer.kind, click.STRING)
             metavar = {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mcc_runtime.llm.launch import styled_arg
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from .catalog import Catalog, Engine, image_in
@@ -104,6 +105,12 @@ def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
     return min(STARTUP_MAX_S, STARTUP_BASE_S + int(weights * STARTUP_PER_GIB_S))
 
 
+def engine_arg_example(style: str) -> str:
+    """How --engine-arg KEY=VALUE reaches an engine of this style (for the README)."""
+    name, value = styled_arg(style, "key", "VALUE")
+    return f"{name} {value}" if style == "argv" else f"{name}={value}"
+
+
 def base_image(engine: Engine, version_name: str, gpu: bool) -> tuple[str, str]:
     """(image, its CUDA version or "") for the engine version on a GPU or CPU instance."""
     version = engine.versions[version_name]
@@ -140,6 +147,7 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "engine": engine,
         "engine_version": gen.engine_version,
         "runtime_engine": engine.style == "runtime",  # mcc's own engine, installed with pip
+        "engine_arg_style": "" if engine.style == "runtime" else engine_arg_example(engine.style),
         "properties_engine": engine.style == "properties",
         "proxied": engine.routes == "proxy",  # nginx maps SageMaker's routes to the engine's
         "native_routes": engine.routes == "native",  # the engine answers /ping and /invocations itself

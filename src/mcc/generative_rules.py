@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcc_runtime.llm.launch import LaunchError, styled_arg
+
 from . import sizing, validation
 from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .catalog import Catalog, Engine, InstanceType
@@ -108,12 +110,31 @@ def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answer
             problem = f"{engine.name} cannot serve {key} {value} (it takes: {', '.join(table) or 'none'})"
         if problem:
             errors.append(_error(answers, key, value, problem))
+    errors += _engine_arg_errors(gen, engine, answers)
     for option, default in OPTION_DEFAULTS.items():
         if option in ("dtype", "quantization") or getattr(gen, option) == default or engine.settable(option):
             continue
         if option == "tensor_parallel_degree" and getattr(gen, option) == 1:
             continue
         errors.append(_error(answers, option, getattr(gen, option), f"{engine.name} has no such option here"))
+    return errors
+
+
+def _engine_arg_errors(gen: GenerationSpec, engine: Engine, answers: Answers) -> list[FieldError]:
+    """--engine-arg: a setting mcc does not curate, in the engine's style; mcc's own settings keep their flags."""
+    errors = []
+    for arg in gen.engine_args:
+        key, sep, value = arg.partition("=")
+        try:
+            name, _ = styled_arg(engine.style, key, value if sep else None)
+        except LaunchError:
+            return [_error(answers, "engine_args", arg, f"{engine.name} (mcc's own server) takes no engine arguments")]
+        curated = next((option for option, flag in engine.options.items() if flag == name), None)
+        if curated:
+            flag = "--" + curated.replace("_", "-")
+            errors.append(_error(answers, "engine_args", arg, f"{name} is mcc's {flag}: give {flag} instead"))
+        elif name == engine.model_flag:
+            errors.append(_error(answers, "engine_args", arg, "the model comes from --model-id or --model-s3-uri"))
     return errors
 
 

@@ -31,7 +31,8 @@ Answers = dict[str, Given]
 
 
 def from_flags(params: Mapping[str, Any]) -> Answers:
-    return {a.key: Given(params[a.key], f"flag {a.flag}") for a in ANSWERS if params.get(a.key) is not None}
+    """The flags given (a repeatable flag not given at all is no answer)."""
+    return {a.key: Given(params[a.key], f"flag {a.flag}") for a in ANSWERS if params.get(a.key) not in (None, ())}
 
 
 def from_env(environ: Mapping[str, str]) -> Answers:

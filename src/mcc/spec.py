@@ -80,6 +80,11 @@ class DeploymentSpec(_Spec):
     role_arn: RoleArn = ""
 
 
+EngineArgs = Annotated[
+    tuple[str, ...], BeforeValidator(validation.split_engine_args), AfterValidator(validation.checked_engine_args)
+]
+
+
 class GenerationSpec(_Spec):
     """A generative model: where it comes from, the engine that serves it, and the engine's options."""
 
@@ -100,6 +105,7 @@ class GenerationSpec(_Spec):
     enable_lora: bool = False
     trust_remote_code: bool = False
     hf_token_secret_arn: SecretArn = ""
+    engine_args: EngineArgs = ()  # KEY=VALUE (or KEY), passed in the engine's own style
 
 
 class ProjectSpec(_Spec):

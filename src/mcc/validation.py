@@ -62,6 +62,34 @@ def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
     )
 
 
+ENGINE_ARG_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def split_engine_args(value: object) -> object:
+    """``--engine-arg`` values: a list as given; one string (an environment variable) holds one per line."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(line.strip() for line in value.splitlines() if line.strip())
+    return value
+
+
+def checked_engine_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """KEY=VALUE or KEY (a switch), each key once; leading dashes are dropped (``--foo`` is ``foo``)."""
+    seen: set[str] = set()
+    checked = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        key = key.strip().lstrip("-")
+        if not ENGINE_ARG_KEY.fullmatch(key):
+            raise ValueError(f"{arg!r} is not KEY=VALUE or KEY (a key is letters, digits, '-', '_' or '.')")
+        if key.replace("-", "_").lower() in seen:
+            raise ValueError(f"{key} is given twice")
+        seen.add(key.replace("-", "_").lower())
+        checked.append(f"{key}={value.strip()}" if sep else key)
+    return tuple(checked)
+
+
 def split_names(value: object) -> object:
     """``"a, b,c"`` -> ``("a", "b", "c")``; lists pass through; empty -> ``()``."""
     if value is None:

@@ -226,3 +226,37 @@ def test_the_launcher_needs_only_the_standard_library():
         [sys.executable, "-S", "-c", code], env={"PYTHONPATH": str(src)}, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+TUNED = {
+    **BASE,
+    "engine_args": ["enable-prefix-caching", "max-num-batched-tokens=8192", "tool-call-parser=llama3_json"],
+}
+
+
+def test_engine_arguments_reach_each_engine_in_its_own_style():
+    vllm = engine_launch(engine("vllm"), TUNED, ONE_GPU)
+    assert vllm.argv[-5:] == ["--enable-prefix-caching", "--max-num-batched-tokens", "8192", "--tool-call-parser",
+                              "llama3_json"]  # fmt: skip
+    lmi = engine_launch(engine("djl-lmi"), TUNED, ONE_GPU)
+    assert lmi.env["OPTION_ENABLE_PREFIX_CACHING"] == "true" and lmi.env["OPTION_MAX_NUM_BATCHED_TOKENS"] == "8192"
+    assert lmi.setting("OPTION_TOOL_CALL_PARSER") == "llama3_json"
+    djl = engine_launch(engine("djl"), {**BASE, "engine_args": ["rolling_batch=disable", "option.entryPoint=x.py"]}, {})
+    properties = djl.files["models/model/serving.properties"].splitlines()
+    assert "option.rolling_batch=disable" in properties and "option.entryPoint=x.py" in properties
+
+
+def test_mcc_engine_args_at_start_replace_the_projects_engine_arguments():
+    lines = engine_launch(engine("vllm"), TUNED, {**ONE_GPU, "MCC_ENGINE_ARGS": "enable-chunked-prefill\nseed=7\n"})
+    assert (
+        lines.argv[-3:] == ["--enable-chunked-prefill", "--seed", "7"] and "--enable-prefix-caching" not in lines.argv
+    )
+    listed = engine_launch(engine("vllm"), TUNED, {**ONE_GPU, "MCC_ENGINE_ARGS": '["speculative-config={\\"n\\": 2}"]'})
+    assert listed.setting("--speculative-config") == '{"n": 2}'
+    with pytest.raises(LaunchError, match="not a JSON list"):
+        engine_launch(engine("vllm"), TUNED, {**ONE_GPU, "MCC_ENGINE_ARGS": "[oops"})
+
+
+def test_an_engine_argument_cannot_take_over_one_of_mccs_own_settings():
+    with pytest.raises(LaunchError, match="--max-model-len is mcc's own setting"):
+        engine_launch(engine("vllm"), BASE, {**ONE_GPU, "MCC_ENGINE_ARGS": "max-model-len=4096"})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from mcc import sizing
 from mcc.checks import check_project
@@ -116,6 +118,19 @@ def test_the_lmi_image_comes_from_the_regions_own_deep_learning_container_regist
     result = mcc(tmp_path, *args)
     assert result.returncode == 0, result.stderr
     assert f"FROM {registry}/djl-inference:0.36.0-lmi20.0.0-cu128" in (tmp_path / "out" / "Dockerfile").read_text()
+
+
+def test_engine_arguments_are_recorded_and_reach_the_engine(tmp_path):
+    args = ("--model-id", LLAMA_8B, "--engine-arg", "--enable-prefix-caching", "--engine-arg", "seed=7")
+    result = mcc(tmp_path, *args, env={**os.environ, "MCC_ENGINE_ARGS": "ignored=1"})  # flags win over env
+    assert result.returncode == 0, result.stderr
+    record = yaml.safe_load((tmp_path / "out" / "mcc.yaml").read_text())
+    assert record["generation"]["engine_args"] == ["enable-prefix-caching", "seed=7"]
+    served = ServingFile.read(tmp_path / "out" / "code")
+    assert served.generation["engine_args"] == ["enable-prefix-caching", "seed=7"]
+    from_env = mcc(tmp_path / "env", "--model-id", LLAMA_8B, env={**os.environ, "MCC_ENGINE_ARGS": "seed=1\nseed-x"})
+    assert from_env.returncode == 0, from_env.stderr
+    assert "- seed-x" in (tmp_path / "env" / "out" / "mcc.yaml").read_text()
 
 
 def test_engine_answers_are_refused_for_predictive_frameworks(tmp_path, wine_model_file):

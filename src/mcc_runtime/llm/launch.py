@@ -8,7 +8,7 @@ variables are never forwarded by prefix. Each option can be overridden at start 
 Environment read: ``SM_NUM_GPUS`` (tensor parallel degree when the project leaves it open),
 ``SAGEMAKER_BIND_TO_PORT``, ``SAGEMAKER_SAFE_PORT_RANGE`` (the engine's own port behind nginx),
 ``MCC_MODEL_DIR`` (where SageMaker put S3 model data, default /opt/ml/model), ``HF_TOKEN`` or
-``HF_TOKEN_SECRET_ARN`` (see secrets.py).
+``HF_TOKEN_SECRET_ARN`` (see secrets.py), ``MCC_ENGINE_ARGS`` (replaces the project's --engine-arg settings).
 """
 
 from __future__ import annotations
@@ -110,6 +110,39 @@ def option_values(generation: Mapping[str, Any], routes: str, environ: Mapping[s
     return values
 
 
+def engine_args(generation: Mapping[str, Any], environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """The project's --engine-arg settings, or ``MCC_ENGINE_ARGS`` instead when set at start (one KEY=VALUE or
+    KEY per line, or a JSON list): (key, value; None for a switch)."""
+    raw = (environ.get("MCC_ENGINE_ARGS") or "").strip()
+    if raw.startswith("["):
+        try:
+            items = [str(item) for item in json.loads(raw)]
+        except ValueError:
+            raise LaunchError(f"MCC_ENGINE_ARGS is not a JSON list: {raw[:100]!r}") from None
+    elif raw:
+        items = [line.strip() for line in raw.splitlines() if line.strip()]
+    else:
+        items = list(generation.get("engine_args") or ())
+    parsed = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        parsed.append((key.strip().lstrip("-"), value.strip() if sep else None))
+    return parsed
+
+
+def styled_arg(style: str, key: str, value: str | None) -> tuple[str, str | None]:
+    """An engine argument in the engine's own style: ``--key [value]``, ``OPTION_KEY=value`` or
+    ``option.key=value`` (a key with a dot as it is); a switch is true where it cannot be bare."""
+    if style == "argv":
+        return f"--{key}", value
+    value = "true" if value is None else value
+    if style == "env":
+        return (key if key.isupper() else "OPTION_" + key.replace("-", "_").upper()), value
+    if style == "properties":
+        return (key if "." in key else "option." + key.replace("-", "_")), value
+    raise LaunchError(f"the {style} engine takes no engine arguments")
+
+
 def model_reference(generation: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     """``MCC_MODEL_ID`` (another id or a local directory), else the project's Hugging Face id, else the
     directory SageMaker put the S3 model data in."""
@@ -136,6 +169,12 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
                 settings.append((options[name], None if style == "argv" else "true"))
             continue
         settings.append((options[name], str(value)))
+    curated = set(options.values()) | {engine["model_flag"]}
+    for key, value in engine_args(generation, environ):
+        name, styled = styled_arg(style, key, value)
+        if name in curated:
+            raise LaunchError(f"engine argument {key}: {name} is mcc's own setting (its MCC_* variable sets it)")
+        settings.append((name, styled))
     file_options = {
         key: _engine_value(name, values[name], engine) for name, key in engine.get("file_options", {}).items()
     }
