@@ -16,8 +16,12 @@ from .settings import Settings, SettingsError
 
 MODEL_DIR = "/opt/ml/model"
 CONTAINER_PORT = 8080
-# Read from this machine's environment by name (the value never appears on a command line or in a file).
-FORWARDED = ("HF_TOKEN", "MCC_WORKERS", "MCC_LOG_LEVEL", "MCC_ACCESS_LOG", "SAGEMAKER_MODEL_SERVER_TIMEOUT")
+# Read from this machine's environment by name (the value never appears on a command line or in a file):
+# the token, the server's settings, and an engine's options and arguments, to try them without a rebuild.
+ENGINE_SETTINGS = ("MCC_MODEL_ID", "MCC_MAX_MODEL_LEN", "MCC_DTYPE", "MCC_QUANTIZATION", "MCC_GPU_MEMORY_UTILIZATION",
+                   "MCC_TENSOR_PARALLEL_DEGREE", "MCC_MAX_CONCURRENT_SEQUENCES", "MCC_ENGINE_ARGS")  # fmt: skip
+FORWARDED = ("HF_TOKEN", "MCC_WORKERS", "MCC_LOG_LEVEL", "MCC_ACCESS_LOG", "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+             "MCC_MAX_BATCH_SIZE", "MCC_MAX_BATCH_WAIT_MS", *ENGINE_SETTINGS)  # fmt: skip
 
 
 def container_environment(settings: Settings) -> dict[str, str]:

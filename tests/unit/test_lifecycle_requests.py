@@ -308,3 +308,16 @@ def test_trust_policies_name_their_service(planned_project):
     for document, service in (("sagemaker-execution-trust", "sagemaker"), ("codebuild-trust", "codebuild")):
         trust = json.loads((planned_project / "iam" / f"{document}.json").read_text())
         assert trust["Statement"][0]["Principal"] == {"Service": f"{service}.amazonaws.com"}
+
+
+def test_do_run_forwards_the_token_and_an_engines_settings_by_name_only(tmp_path):
+    from mcc_lifecycle.container import run_arguments
+
+    settings = Settings(project_name="llm", aws_region="us-east-1", image_cuda="12.8", gpu_count=4)
+    environ = {"HF_TOKEN": "hf_secret", "MCC_ENGINE_ARGS": "enable-prefix-caching", "MCC_MAX_MODEL_LEN": "4096"}
+    arguments = run_arguments(settings, tmp_path, environ, 8080)
+    assert arguments[arguments.index("--gpus") + 1] == "all"
+    assert arguments[arguments.index("--env") + 1] == "SM_NUM_GPUS=4"
+    for name in environ:
+        assert name in arguments  # by name: docker reads the value from this environment
+    assert not [a for a in arguments if "hf_secret" in a or "enable-prefix-caching" in a]
