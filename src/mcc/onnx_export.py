@@ -50,7 +50,7 @@ def export(
 
     handler = load_handler(handler_name)
     model = handler.load(model_file, model_format)
-    width = _width(handler, model_schema(handler, model))
+    width = _width(model_schema(handler, model))
     converted = directory / ONNX_FILENAME
     converted.write_bytes(_any_rows(_convert(framework, model, width)))
     served = onnx_handler.load(converted)
@@ -59,7 +59,7 @@ def export(
     return Export(converted, model_file.name, len(checked), difference)
 
 
-def _width(handler: Any, schema: InputSchema | None) -> int:
+def _width(schema: InputSchema | None) -> int:
     columns = schema.columns if schema else ()
     kinds = {column.kind for column in columns}
     if kinds - {"number"}:
