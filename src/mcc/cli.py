@@ -66,35 +66,21 @@ class AnswerOption(click.Option):
 
 
 def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One option per answer, all defaulting to None so an absent flag is not an answer."""
+    """One option per answer, all defaulting to None (or, repeatable, to nothing) so an absent flag is no answer."""
     for answer in reversed(ANSWERS):
-        help_text = f"{answer.help}  (env {answer.env})"
+        flag: str = answer.flag
         if answer.kind == "bool":
-            flag = f"{answer.flag}/--no-{answer.flag[2:]}"
-            option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, default=None, help=help_text)
+            flag, kind = f"{answer.flag}/--no-{answer.flag[2:]}", {"default": None}
         elif answer.kind == "list":
-            option = click.option(
-                answer.flag,
-                answer.key,
-                cls=AnswerOption,
-                answer=answer,
-                multiple=True,
-                metavar="KEY=VALUE",
-                help=help_text,
-            )
+            kind = {"multiple": True, "metavar": "KEY=VALUE"}
         else:
-            kind = {"int": click.INT, "float": click.FLOAT}.get(answer.kind, click.STRING)
-            metavar = {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT")
-            option = click.option(
-                answer.flag,
-                answer.key,
-                cls=AnswerOption,
-                answer=answer,
-                type=kind,
-                default=None,
-                metavar=metavar,
-                help=help_text,
-            )
+            kind = {
+                "type": {"int": click.INT, "float": click.FLOAT}.get(answer.kind, click.STRING),
+                "metavar": {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT"),
+                "default": None,
+            }
+        help_text = f"{answer.help}  (env {answer.env})"
+        option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, help=help_text, **kind)
         command = option(command)
     return command
 
