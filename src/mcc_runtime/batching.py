@@ -13,12 +13,13 @@ worker gunicorn's own heartbeat keeps beating while the model thread hangs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,9 +118,16 @@ class Dispatcher:
     def batching(self) -> bool:
         return self.max_batch_size > 1 and self.service.batchable
 
-    def arriving(self) -> _Arrival:
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
         """A context for a request from the moment it is received until it is queued (see the module doc)."""
-        return _Arrival(self)
+        with self._arrivals:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._arrivals:
+                self._arriving -= 1
 
     def submit(self, body: bytes, content_type: str | None, accept: str | None) -> Future[Reply]:
         self._start()
@@ -227,16 +235,3 @@ class Dispatcher:
                 )
                 self.on_stuck()
                 return
-
-
-class _Arrival:
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-
-    def __enter__(self) -> None:
-        with self.dispatcher._arrivals:
-            self.dispatcher._arriving += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self.dispatcher._arrivals:
-            self.dispatcher._arriving -= 1
