@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcc_runtime.llm.launch import LaunchError, styled_arg
+from mcc_runtime.llm.launch import LaunchError, parse_engine_arg, styled_arg
 
 from . import sizing, validation
 from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
@@ -124,9 +124,8 @@ def _engine_arg_errors(gen: GenerationSpec, engine: Engine, answers: Answers) ->
     """--engine-arg: a setting mcc does not curate, in the engine's style; mcc's own settings keep their flags."""
     errors = []
     for arg in gen.engine_args:
-        key, sep, value = arg.partition("=")
         try:
-            name, _ = styled_arg(engine.style, key, value if sep else None)
+            name, _ = styled_arg(engine.style, *parse_engine_arg(arg))
         except LaunchError:
             return [_error(answers, "engine_args", arg, f"{engine.name} (mcc's own server) takes no engine arguments")]
         curated = next((option for option, flag in engine.options.items() if flag == name), None)

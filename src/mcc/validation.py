@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from mcc_lifecycle import rules
+from mcc_runtime.llm.launch import parse_engine_arg
 
 from .catalog import Catalog
 from .sizing import parse_params
@@ -79,14 +80,13 @@ def checked_engine_args(args: tuple[str, ...]) -> tuple[str, ...]:
     seen: set[str] = set()
     checked = []
     for arg in args:
-        key, sep, value = arg.partition("=")
-        key = key.strip().lstrip("-")
+        key, value = parse_engine_arg(arg)
         if not ENGINE_ARG_KEY.fullmatch(key):
             raise ValueError(f"{arg!r} is not KEY=VALUE or KEY (a key is letters, digits, '-', '_' or '.')")
         if key.replace("-", "_").lower() in seen:
             raise ValueError(f"{key} is given twice")
         seen.add(key.replace("-", "_").lower())
-        checked.append(f"{key}={value.strip()}" if sep else key)
+        checked.append(key if value is None else f"{key}={value}")
     return tuple(checked)
 
 

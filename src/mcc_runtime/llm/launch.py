@@ -123,11 +123,13 @@ def engine_args(generation: Mapping[str, Any], environ: Mapping[str, str]) -> li
         items = [line.strip() for line in raw.splitlines() if line.strip()]
     else:
         items = list(generation.get("engine_args") or ())
-    parsed = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        parsed.append((key.strip().lstrip("-"), value.strip() if sep else None))
-    return parsed
+    return [parse_engine_arg(item) for item in items]
+
+
+def parse_engine_arg(item: str) -> tuple[str, str | None]:
+    """``KEY=VALUE`` -> (KEY, VALUE); ``KEY`` (a switch) -> (KEY, None); leading dashes dropped."""
+    key, sep, value = item.partition("=")
+    return key.strip().lstrip("-"), value.strip() if sep else None
 
 
 def styled_arg(style: str, key: str, value: str | None) -> tuple[str, str | None]:
