@@ -97,13 +97,16 @@ class Dispatcher:
     def __init__(
         self,
         service: InferenceService,
-        max_batch_size: int,
-        max_wait_s: float,
+        max_batch_size: int | None = None,
+        max_wait_s: float | None = None,
         on_stuck: Callable[[], None] = exit_worker,
     ) -> None:
+        """Batch sizes and wait: the service's settings unless given."""
         self.service = service
-        self.max_batch_size = max(1, max_batch_size)
-        self.max_wait_s = max(0.0, max_wait_s)
+        size = service.max_batch_size if max_batch_size is None else max_batch_size
+        wait = service.max_batch_wait_ms / 1000 if max_wait_s is None else max_wait_s
+        self.max_batch_size = max(1, size)
+        self.max_wait_s = max(0.0, wait)
         self.on_stuck = on_stuck
         self._lock = threading.Lock()
         self._pid: int | None = None  # threads do not survive fork: start them in the process that serves
@@ -211,16 +214,13 @@ class Dispatcher:
                 parts = None
         if parts is None:
             for request, prepared in ready:
-                request.answer.set_result(service.guarded(self._one, prepared))
+                request.answer.set_result(service.guarded(service.answer, prepared))
             return
         self.joined_calls += 1
         self.joined_requests += len(ready)
         log.debug("one model call answered %d requests (%d rows)", len(ready), sum(sizes))
         for (request, prepared), part in zip(ready, parts, strict=True):
             request.answer.set_result(service.guarded(service.finish, part, prepared.response_type))
-
-    def _one(self, prepared: Prepared) -> Reply:
-        return self.service.finish(self.service.predict(prepared.data), prepared.response_type)
 
     def _watch(self) -> None:
         period = min(1.0, self.service.worker_timeout_s / 4)

@@ -102,8 +102,7 @@ class InferenceService:
     def _invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
         if self.hooks.transform_fn is not None:
             return self._transform(body, content_type, accept)
-        request = self.prepare(body, content_type, accept)
-        return self.finish(self.predict(request.data), request.response_type)
+        return self.answer(self.prepare(body, content_type, accept))
 
     def _transform(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
         data, request_type, response_type = self._received(body, content_type, accept)
@@ -131,6 +130,10 @@ class InferenceService:
             return Prepared(self.hooks.input_fn(data, request_type), response_type)
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"cannot read the request: {exc}") from None
+
+    def answer(self, request: Prepared) -> Reply:
+        """predict_fn and output_fn for one prepared request."""
+        return self.finish(self.predict(request.data), request.response_type)
 
     def predict(self, data: Any) -> Any:
         try:

@@ -32,7 +32,7 @@ class SageMakerRoutes:
         self.app = app
         # Predictions run on the worker's model thread, off the event loop, so /ping answers while a long one
         # runs; requests that arrive meanwhile are answered together (adaptive batching).
-        self.dispatcher = Dispatcher(service, service.max_batch_size, service.max_batch_wait_ms / 1000)
+        self.dispatcher = Dispatcher(service)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ROUTES:

@@ -20,7 +20,7 @@ def create_app(service: InferenceService | None = None) -> Flask:
     app = Flask("mcc_runtime")
     # Batching: gunicorn runs threaded workers (Settings.app_threads); each request thread hands its body to the
     # worker's model thread and waits. Without batching a sync worker predicts on its own thread.
-    dispatcher = Dispatcher(service, service.max_batch_size, service.max_batch_wait_ms / 1000)
+    dispatcher = Dispatcher(service)
 
     def respond(reply: Reply) -> Response:
         return Response(reply.body, status=reply.status, content_type=reply.content_type)
