@@ -290,16 +290,33 @@ def test_slow_clients_do_not_hold_the_workers(server, rows):
 # --- faults -----------------------------------------------------------------------------------------------
 
 
-def test_a_hung_request_gets_a_504_and_only_that_one(server, rows):
+def test_a_hung_request_gets_a_504_and_only_that_one(project, python, rows):
+    # Sync workers (batching off): a busy worker accepts nothing, so every other request reaches the idle one.
+    # A batching worker keeps accepting while its model thread is busy: see the next test.
+    sync = start(project, python, SAGEMAKER_MODEL_SERVER_TIMEOUT="2", MCC_MAX_BATCH_SIZE="1")
+    try:
+        started = time.monotonic()
+        thread, outcome = slow_request(sync, 4)
+        time.sleep(0.3)
+        assert predictions(sync, rows) == [0, 1, 2]  # the other worker serves meanwhile
+        thread.join()
+        status, content_type, body = outcome["answer"]
+        assert (status, content_type) == (504, "application/json") and "2 s" in json.loads(body)["error"]
+        assert time.monotonic() - started < 4
+        time.sleep(2.5)  # the hung worker finishes its sleep
+        assert predictions(sync, rows) == [0, 1, 2]
+    finally:
+        sync.stop()
+
+
+def test_with_batching_a_hung_model_call_gets_a_504_and_the_server_serves_again(server, rows):
     started = time.monotonic()
     thread, outcome = slow_request(server, 4)
-    time.sleep(0.3)
-    assert predictions(server, rows) == [0, 1, 2]  # the other worker serves meanwhile
     thread.join()
     status, content_type, body = outcome["answer"]
     assert (status, content_type) == (504, "application/json") and "2 s" in json.loads(body)["error"]
     assert time.monotonic() - started < 4
-    time.sleep(2.5)  # the hung worker finishes its sleep
+    time.sleep(2.5)  # the hung model call ends
     assert predictions(server, rows) == [0, 1, 2]
 
 
