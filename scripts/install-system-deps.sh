@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the demo, tests and benchmarks need, when missing: nginx (tests, demo), Debian's
 # docker.io and debootstrap (the image tests build real images; debootstrap makes stand-in base images where no
-# registry answers) and, with --bench, wrk. Uses apt-get (as root, or through sudo).
+# registry answers), a C/C++ compiler and cmake (llama-cpp-python has no wheels: pip builds llama.cpp for the
+# llama.cpp tests) and, with --bench, wrk. Uses apt-get (as root, or through sudo).
 set -euo pipefail
 
 packages=()
@@ -10,6 +11,8 @@ have nginx || packages+=(nginx)
 if [[ "${1:-}" != --demo ]]; then
     have dockerd || packages+=(docker.io)
     have debootstrap || packages+=(debootstrap)
+    have g++ || packages+=(g++)
+    have cmake || packages+=(cmake)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
     have wrk || packages+=(wrk)

@@ -54,6 +54,13 @@ ANSWERS: tuple[Answer, ...] = (
         "str",
         "Generative: s3:// prefix of the model's files (attached to the SageMaker model, served from /opt/ml/model)",
     ),
+    Answer(
+        "gguf_file",
+        ("generation", "gguf_file"),
+        "str",
+        "Generative (llama.cpp): a local .gguf file, or the .gguf file's name in the --model-id repo or "
+        "--model-s3-uri prefix",
+    ),
     Answer("model_params", ("generation", "model_params"), "str", "Generative: parameter count, e.g. 7B or 500M"),
     Answer("task", ("generation", "task"), "str", "Generative: chat (text generation) or embedding [default: chat]"),
     Answer("engine", ("generation", "engine"), "str", "Generative: the serving engine"),

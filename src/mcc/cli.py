@@ -238,11 +238,12 @@ def catalog_command(table: str) -> None:
         for s in catalog.servers.values():
             listing.add_row(s.name, s.display_name)
     elif table == "engines":
-        for column in ("engine", "image (CUDA)", "runs on", "tasks", "routes"):
+        for column in ("engine", "versions (CUDA; * default)", "runs on", "tasks", "routes"):
             listing.add_column(column)
         for e in catalog.engines.values():
-            images = [f"{v.image} ({v.cuda or 'CPU'})" for v in e.versions.values()]
-            listing.add_row(e.name, "\n".join(images), ", ".join(e.accelerators), ", ".join(e.tasks), e.routes)
+            marks = {n: "*" if n == e.default_version else "" for n in e.versions}
+            versions = [f"{n}{marks[n]} ({v.cuda or 'CPU'})" for n, v in e.versions.items()]
+            listing.add_row(e.name, "\n".join(versions), ", ".join(e.accelerators), ", ".join(e.tasks), e.routes)
     elif table == "models":
         for column in ("model id", "parameters", "context", "architecture"):
             listing.add_column(column)
@@ -357,7 +358,7 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         shown = written.target
     gen = spec.generation
     served = (
-        f"{gen.model_id or gen.model_s3_uri} ({gen.task}) on the {gen.engine} engine"
+        f"{gen.source} ({gen.task}) on the {gen.engine} engine"
         if gen
         else f"{spec.model.framework} model, {spec.serving.web_server} behind nginx"
     )

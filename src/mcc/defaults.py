@@ -112,8 +112,9 @@ def missing_required(answers: Answers, catalog: Catalog) -> list[FieldError]:
         missing.append(FieldError("project_name", "required (--project-name or MCC_PROJECT_NAME)"))
     framework = answers.get("framework")
     if framework and catalog.is_generative(framework.value):
-        if "model_id" not in answers and "model_s3_uri" not in answers:
-            missing.append(FieldError("model_id", "required (--model-id ORG/NAME, or --model-s3-uri s3://…)"))
+        if not any(key in answers for key in ("model_id", "model_s3_uri", "gguf_file")):
+            missing.append(FieldError("model_id", "required (--model-id ORG/NAME, --model-s3-uri s3://…, or a "
+                                      "local --gguf-file for llama.cpp)"))  # fmt: skip
         return missing
     sample = answers.get("sample_model")
     sources = ("model_file", "model_data", "model_package_arn")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from mcc_runtime.llm.launch import styled_arg
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from .catalog import Catalog, Engine, image_in
-from .generative_rules import need
+from .generative_rules import local_gguf, need
 from .plan_common import (
     GENERATIVE,
     LIFECYCLE_PACKAGE,
@@ -56,6 +57,9 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
     files += package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += iam_files(spec, catalog)
     requirements = image_requirements(spec, catalog)
+    gguf = local_gguf(gen)
+    if gguf:
+        files.append(PlannedFile(f"model/{Path(gen.gguf_file).name}", source=Path(gen.gguf_file).expanduser()))
     files += [
         PlannedFile("requirements.txt", lines_bytes(requirements)),
         PlannedFile("requirements-dev.txt", lines_bytes(["-r requirements.txt", *catalog.dev_requirements()])),
@@ -63,7 +67,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile(payload, json_bytes(SAMPLES[gen.task])),
         inference_amis_file(catalog),
         instance_types_file(catalog),
-        PlannedFile("mcc.yaml", answers_record(spec, "", [])),
+        PlannedFile("mcc.yaml", answers_record(spec, Path(gen.gguf_file).name if gguf else "", [])),
     ]
     return sorted(files, key=lambda f: f.path)
 
@@ -72,11 +76,16 @@ def image_requirements(spec: ProjectSpec, catalog: Catalog) -> list[str]:
     """mcc's own engine: its pinned closure (less what a CUDA base holds); other engines: only the
     boto3 closure the launcher needs to read the token secret (vendored, beside the engine's Python)."""
     engine = catalog.engines[spec.generation.engine]
-    if engine.style != "runtime":
+    if not pip_engine(engine, spec.generation.engine_version):
         return list(catalog.runtime.tool_requirements)
     version = engine.versions[spec.generation.engine_version]
     provided = set(version.gpu_provided) if spec.deployment.accelerator == "gpu" else set()
     return [r for r in version.requirements if r.split("==")[0] not in provided]
+
+
+def pip_engine(engine: Engine, version: str) -> bool:
+    """An engine pip installs on a plain Python image (mcc's own, llama.cpp), not an engine image of its own."""
+    return bool(engine.versions[version].requirements)
 
 
 def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
@@ -84,11 +93,17 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
     gen = spec.generation
     generation = gen.model_dump(mode="json")
     generation["served_model_name"] = gen.model_id or spec.project_name
+    gguf = local_gguf(gen)
+    if gguf:  # built into the image under /opt/ml/model, served with the context it was sized for
+        generation["gguf_file"] = Path(gen.gguf_file).name
+        generation["max_model_len"] = gen.max_model_len or gguf.context_length
     runtime = engine.style == "runtime"
     threads = gen.max_concurrent_sequences or RUNTIME_THREADS
+    entry = engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"})
+    entry["quantizations"] = engine.quantizations_for(gen.engine_version)
     return ServingFile(
         kind="generative",
-        engine=engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"}),
+        engine=entry,
         generation=generation,
         max_payload_mb=spec.serving.max_payload_mb,
         server=ServerSection("flask", "mcc_runtime.llm.app:create_app()", "gthread", threads, 1) if runtime else None,
@@ -146,14 +161,18 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         **shared,
         "engine": engine,
         "engine_version": gen.engine_version,
-        "runtime_engine": engine.style == "runtime",  # mcc's own engine, installed with pip
+        "pip_engine": pip_engine(engine, gen.engine_version),  # installed with pip on a Python base
+        "source_builds": version.source_builds,
+        "build_packages": version.build_packages,
+        "build_env": version.build_env,
+        "model_in_image": local_gguf(gen) is not None,
         "engine_arg_style": "" if engine.style == "runtime" else engine_arg_example(engine.style),
         "properties_engine": engine.style == "properties",
         "proxied": engine.routes == "proxy",  # nginx maps SageMaker's routes to the engine's
         "native_routes": engine.routes == "native",  # the engine answers /ping and /invocations itself
         "base_image": image_in(image, region),
         "generation": gen,
-        "model_source": gen.model_id or gen.model_s3_uri,
+        "model_source": gen.source,
         "nginx_package": version.nginx_package or catalog.runtime.nginx_package,
         "sample_request": json.dumps(SAMPLES[gen.task]),
     }

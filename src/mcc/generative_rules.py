@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mcc_runtime.llm.launch import LaunchError, parse_engine_arg, styled_arg
@@ -11,6 +12,7 @@ from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .catalog import Catalog, Engine, InstanceType
 from .errors import FieldError
 from .errors import answer_error as _error
+from .gguf_metadata import GgufError, GgufModel, read_gguf
 from .sources import Answers
 from .spec import GenerationSpec, ProjectSpec, field_default
 
@@ -65,7 +67,8 @@ def generation_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> 
             *errors,
             _error(answers, "engine", gen.engine, validation.choice_error(gen.engine, catalog.engines, "engine")),
         ]
-    errors += _source_errors(gen, answers)
+    errors += _source_errors(gen, answers) if not gen.gguf_file else []
+    errors += _gguf_errors(gen, engine, catalog, answers)
     engine_errors = _engine_errors(gen, engine, catalog, answers)
     if engine_errors:
         return errors + engine_errors  # sizing needs a valid dtype and quantization
@@ -81,6 +84,26 @@ def _source_errors(gen: GenerationSpec, answers: Answers) -> list[FieldError]:
     problem = validation.model_id_error(gen.model_id) if gen.model_id else validation.s3_prefix_error(gen.model_s3_uri)
     key, value = ("model_id", gen.model_id) if gen.model_id else ("model_s3_uri", gen.model_s3_uri)
     return [_error(answers, key, value, problem)] if problem else []
+
+
+def _gguf_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    """llama.cpp serves one GGUF file: a local one (built into the image), or one named in a Hub repo or S3 prefix."""
+    if engine.model_file_format != "gguf":
+        if gen.gguf_file:
+            servers = ", ".join(name for name, e in catalog.engines.items() if e.model_file_format == "gguf")
+            return [_error(answers, "gguf_file", gen.gguf_file, f"{engine.name} does not serve GGUF ({servers} does)")]
+        return []
+    if not gen.gguf_file:
+        what = "required: the .gguf file (a local path, or its name in the --model-id repo or --model-s3-uri prefix)"
+        return [_error(answers, "gguf_file", None, what)]
+    if gen.model_id or gen.model_s3_uri:
+        errors = _source_errors(gen, answers)
+        if not gen.gguf_file.endswith(".gguf") or gen.gguf_file.startswith("/") or ".." in gen.gguf_file.split("/"):
+            where = "repo" if gen.model_id else "prefix"
+            errors.append(_error(answers, "gguf_file", gen.gguf_file, f"must be a .gguf file's name in the {where}"))
+        return errors
+    problem = validation.gguf_file_error(Path(gen.gguf_file).expanduser())
+    return [_error(answers, "gguf_file", gen.gguf_file, problem)] if problem else []
 
 
 def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
@@ -102,7 +125,7 @@ def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answer
         )
     for key, choices, table in (
         ("dtype", catalog.dtypes, engine.dtypes),
-        ("quantization", catalog.quantizations, {"none": "", **engine.quantizations}),
+        ("quantization", catalog.quantizations, {"none": "", **engine.quantizations_for(gen.engine_version)}),
     ):
         value = getattr(gen, key)
         problem = validation.choice_error(value, choices, key)
@@ -123,6 +146,7 @@ def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answer
 def _engine_arg_errors(gen: GenerationSpec, engine: Engine, answers: Answers) -> list[FieldError]:
     """--engine-arg: a setting mcc does not curate, in the engine's style; mcc's own settings keep their flags."""
     errors = []
+    known = engine.known_options(gen.engine_version) if gen.engine_version in engine.versions else None
     for arg in gen.engine_args:
         try:
             name, _ = styled_arg(engine.style, *parse_engine_arg(arg))
@@ -132,8 +156,12 @@ def _engine_arg_errors(gen: GenerationSpec, engine: Engine, answers: Answers) ->
         if curated:
             flag = "--" + curated.replace("_", "-")
             errors.append(_error(answers, "engine_args", arg, f"{name} is mcc's {flag}: give {flag} instead"))
-        elif name == engine.model_flag:
+        elif name in (engine.model_flag, engine.repo_flag):
             errors.append(_error(answers, "engine_args", arg, "the model comes from --model-id or --model-s3-uri"))
+        elif known is not None and name not in known and name.replace("_", "-") not in known:
+            where = f"{engine.name} {gen.engine_version}"
+            problem = f"{name} is not an option of {where}{validation.suggest(name.replace('_', '-'), known)}"
+            errors.append(_error(answers, "engine_args", arg, problem))
     return errors
 
 
@@ -153,6 +181,11 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
             ]
         return []
     instance = catalog.instance_types[deployment.instance_type]
+    if "gpu" not in engine.accelerators and deployment.accelerator == "gpu":
+        message = (
+            f"{engine.name} runs on CPU here: choose --accelerator cpu or a CPU instance ({_offers(catalog, spec)})"
+        )
+        return [_error(answers, "accelerator", "gpu", message)]
     if deployment.accelerator not in engine.accelerators or (gpu_engine and not instance.gpus):
         return [
             _error(
@@ -224,7 +257,20 @@ def model_params(gen: GenerationSpec, catalog: Catalog) -> float | None:
     return gen.model_params or (known.params_b if known else None)
 
 
+def local_gguf(gen: GenerationSpec) -> GgufModel | None:
+    """The local GGUF file's model (llama.cpp projects built from a local file), None otherwise."""
+    if not gen.gguf_file or gen.model_id or gen.model_s3_uri:
+        return None
+    try:
+        return read_gguf(Path(gen.gguf_file).expanduser())
+    except (GgufError, OSError):
+        return None  # reported by _gguf_errors
+
+
 def need(gen: GenerationSpec, catalog: Catalog) -> sizing.Estimate | None:
+    gguf = local_gguf(gen)
+    if gguf:
+        return sizing.gguf_estimate(gguf, gen.max_model_len)
     params = model_params(gen, catalog)
     if params is None:
         return None
@@ -239,7 +285,7 @@ def _size_errors(
     if estimate is None:
         if "cpu" in engine.accelerators:
             return []  # small CPU models: nothing to size
-        source = gen.model_id or gen.model_s3_uri
+        source = gen.source
         return [
             _error(
                 answers, "model_params", None, f"the size of {source} is unknown to mcc: give --model-params (e.g. 7B)"
@@ -260,13 +306,16 @@ def _size_errors(
             answers,
             "instance_type",
             instance.name,
-            f"cannot hold {gen.model_id or gen.model_s3_uri} in {_precision(gen)}: "
+            f"cannot hold {gen.source} in {_precision(gen)}: "
             f"it needs {estimate.describe()}; {where}. {_offers(catalog, spec)}",
         )
     ]
 
 
 def _precision(gen: GenerationSpec) -> str:
+    gguf = local_gguf(gen)
+    if gguf:
+        return gguf.file_type or "its GGUF quantization"
     if gen.quantization != "none":
         return gen.quantization
     return "16-bit (dtype auto)" if gen.dtype == "auto" else gen.dtype
@@ -274,6 +323,14 @@ def _precision(gen: GenerationSpec) -> str:
 
 def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
     estimate = need(spec.generation, catalog)
+    if "gpu" not in catalog.engines[spec.generation.engine].accelerators:
+        if estimate is None:
+            return f"e.g. {catalog.default_instance_type}"
+        fitting = sizing.smallest_cpu_fitting(catalog, estimate)
+        shorter = " (or lower --max-model-len)" if estimate.context else ""
+        if not fitting:
+            return "No CPU instance in the catalog holds it" + (": lower --max-model-len" if shorter else "")
+        return "Smallest CPU instances that hold it: " + ", ".join(t.label for t in fitting) + shorter
     if estimate is None:
         return "GPU families: " + ", ".join(
             sorted({f"{t.family}.*" for t in catalog.instance_types.values() if t.gpus})

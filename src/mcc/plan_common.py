@@ -123,6 +123,8 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
         del data["deployment"]["base_image"]  # recorded only when the user chose one
     if spec.generative:
         data["model"] = {"framework": spec.model.framework}
+        if model_filename:  # a model file built into the image (llama.cpp's local GGUF)
+            data["generation"]["gguf_file"] = f"model/{model_filename}"
         del data["serving"]["predict_output"]
         del data["serving"]["json_response"]
     else:

@@ -67,7 +67,7 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
     if key in GENERATIVE_QUESTIONS and not generative:
         return False
     if generative:
-        if key in PREDICTIVE_QUESTIONS or (key == "model_id" and "model_s3_uri" in values):
+        if key in PREDICTIVE_QUESTIONS or (key == "model_id" and ("model_s3_uri" in values or "gguf_file" in values)):
             return False
         if key == "accelerator":
             return False  # the engine decides: GPU engines need a GPU, mcc's own follows the instance

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .catalog import Catalog, InstanceType, LlmModel
+from .gguf_metadata import GgufModel
 
 GIB = 2**30
 BYTES_PER_PARAM = {"auto": 2.0, "float16": 2.0, "bfloat16": 2.0, "float32": 4.0}
@@ -71,6 +72,16 @@ def estimate(
     return Estimate(weights, per_token * context / GIB, context)
 
 
+def gguf_estimate(model: GgufModel, max_model_len: int | None) -> Estimate:
+    """A GGUF model: its file's bytes are the weights (quantized as stored), the KV cache (f16) for
+    ``max_model_len`` tokens or the model's trained context."""
+    context = max_model_len or model.context_length
+    if model.context_length:
+        context = min(context, model.context_length)
+    kv = model.kv_cache_bytes(context) if context else 0
+    return Estimate(model.file_bytes / GIB, kv / GIB, context if kv else None)
+
+
 def usable_gib(instance: InstanceType, gpus: int, utilization: float) -> float:
     """Accelerator memory the engine may use on ``gpus`` GPUs (RAM share for CPU instances)."""
     if instance.gpus:
@@ -90,6 +101,12 @@ def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit
         if t.gpus and t.usd_per_hour is not None and fits(need, t, t.gpus, utilization)
     ]
     return sorted(candidates, key=lambda t: (t.usd_per_hour, t.name))[:limit]
+
+
+def smallest_cpu_fitting(catalog: Catalog, need: Estimate, limit: int = 3) -> list[InstanceType]:
+    """CPU instances whose memory holds the model, smallest memory (then fewest vCPUs) first."""
+    candidates = [t for t in catalog.instance_types.values() if not t.gpus and fits(need, t, 0, 1.0)]
+    return sorted(candidates, key=lambda t: (t.memory_gib, t.vcpus, t.name))[:limit]
 
 
 def offer(instance: InstanceType) -> str:

@@ -93,6 +93,7 @@ class GenerationSpec(_Spec):
     task: str = "chat"
     model_id: str = ""
     model_s3_uri: str = ""
+    gguf_file: str = ""  # llama.cpp: a local .gguf path, or the file's name in the model id's repo or S3 prefix
     model_params: Annotated[float | None, BeforeValidator(validation.params_or_none)] = None  # billions
     dtype: str = "auto"
     quantization: str = "none"
@@ -106,6 +107,14 @@ class GenerationSpec(_Spec):
     trust_remote_code: bool = False
     hf_token_secret_arn: SecretArn = ""
     engine_args: EngineArgs = ()  # KEY=VALUE (or KEY), passed in the engine's own style
+
+    @property
+    def source(self) -> str:
+        """Where the model comes from, as the user named it (a GGUF file's name goes with its repo or prefix)."""
+        where = self.model_id or self.model_s3_uri
+        if self.gguf_file:
+            return f"{where.rstrip('/')}/{self.gguf_file}" if where else self.gguf_file
+        return where
 
 
 class ProjectSpec(_Spec):

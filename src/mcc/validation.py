@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from mcc_lifecycle import rules
 from mcc_runtime.llm.launch import parse_engine_arg
@@ -163,4 +164,17 @@ def base_image_error(image: str) -> str | None:
     tag = match.group("tag") or ""
     if not match.group("digest") and (tag == "latest" or not any(c.isdigit() for c in tag)):
         return "is not pinned to a version tag or digest (a moving tag changes the image under the project)"
+    return None
+
+
+def gguf_file_error(path: Path) -> str | None:
+    """A local GGUF model: a file llama.cpp can read."""
+    from .gguf_metadata import GgufError, read_gguf
+
+    if not path.is_file():
+        return "is not a file (give a local .gguf file, or --model-id / --model-s3-uri with the file's name there)"
+    try:
+        read_gguf(path)
+    except (GgufError, OSError) as error:
+        return str(error)
     return None

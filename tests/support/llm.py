@@ -16,7 +16,7 @@ CORPUS = [
 ]
 
 
-def tiny_llama(directory: Path, seed: int = 0) -> Path:
+def tiny_llama(directory: Path, seed: int = 0, hidden: int = 64, heads: int = 4, kv_heads: int = 2) -> Path:
     """A LlamaForCausalLM (2 layers, hidden size 64) and a BPE tokenizer with a chat template."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -37,11 +37,11 @@ def tiny_llama(directory: Path, seed: int = 0) -> Path:
     fast.save_pretrained(directory)
     config = LlamaConfig(
         vocab_size=fast.vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=256,
         bos_token_id=fast.bos_token_id,
         eos_token_id=fast.eos_token_id,

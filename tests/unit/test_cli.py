@@ -116,7 +116,8 @@ def test_schema_catalog_and_version(run):
     assert "0.1.0" in run("--version").output
     assert {"generation"} <= set(schema["properties"])
     engines = run("catalog", "engines").output
-    assert all(name in engines for name in ("vllm", "sglang", "trtllm", "djl-lmi", "djl", "transformers"))
+    assert all(name in engines for name in ("vllm", "sglang", "trtllm", "djl-lmi", "djl", "llamacpp", "transformers"))
+    assert "0.32.0* (13.0)" in engines and "0.19.1 (12.9)" in engines
     assert "meta-llama/Llama-3.1-8B-Instruct" in run("catalog", "models").output
 
 

@@ -13,6 +13,7 @@ from mcc import sizing
 from mcc.checks import check_project
 from mcc_runtime import nginx
 from mcc_runtime.llm import secrets
+from mcc_runtime.llm.launch import engine_launch
 from mcc_runtime.serving_file import ServingFile
 from tests.support.projects import own_tests
 
@@ -94,6 +95,11 @@ def mcc(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedPr
             ["--model-id", LLAMA_8B, "--engine", "djl", "--instance-type", "ml.g5.2xlarge"],
             "or transformers, which take --max-model-len (djl does not)",
         ),
+        (
+            ["--model-id", LLAMA_8B, "--engine-arg", "enable-prefix-cache"],
+            "--enable-prefix-cache is not an option of vllm 0.32.0; did you mean '--enable-prefix-caching'",
+        ),
+        (["--model-id", LLAMA_8B, "--quantization", "bitsandbytes"], "vllm cannot serve quantization bitsandbytes"),
     ],
 )
 def test_invalid_generative_answers_are_refused_before_anything_is_written(tmp_path, args, message):
@@ -128,9 +134,25 @@ def test_engine_arguments_are_recorded_and_reach_the_engine(tmp_path):
     assert record["generation"]["engine_args"] == ["enable-prefix-caching", "seed=7"]
     served = ServingFile.read(tmp_path / "out" / "code")
     assert served.generation["engine_args"] == ["enable-prefix-caching", "seed=7"]
-    from_env = mcc(tmp_path / "env", "--model-id", LLAMA_8B, env={**os.environ, "MCC_ENGINE_ARGS": "seed=1\nseed-x"})
+    env = {**os.environ, "MCC_ENGINE_ARGS": "seed=1\nenable-chunked-prefill"}
+    from_env = mcc(tmp_path / "env", "--model-id", LLAMA_8B, env=env)
     assert from_env.returncode == 0, from_env.stderr
-    assert "- seed-x" in (tmp_path / "env" / "out" / "mcc.yaml").read_text()
+    assert "- enable-chunked-prefill" in (tmp_path / "env" / "out" / "mcc.yaml").read_text()
+
+
+def test_an_engine_version_without_a_recorded_option_list_takes_any_engine_argument(tmp_path):
+    args = ("--model-id", LLAMA_8B, "--engine-version", "0.19.1", "--engine-arg", "some-future-flag=1")
+    result = mcc(tmp_path, *args, "--quantization", "bitsandbytes")  # still in vLLM 0.19.1's tree
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("quantization", "passed"), [("awq", None), ("gptq", None), ("fp8", "fp8")])
+def test_vllm_reads_awq_and_gptq_from_the_checkpoint_so_its_fast_kernels_stay_on(tmp_path, quantization, passed):
+    result = mcc(tmp_path, "--model-id", LLAMA_8B, "--quantization", quantization)
+    assert result.returncode == 0, result.stderr
+    served = ServingFile.read(tmp_path / "out" / "code")
+    launch = engine_launch(served.engine, served.generation, {"SM_NUM_GPUS": "1"})
+    assert launch.setting("--quantization") == passed
 
 
 def test_engine_answers_are_refused_for_predictive_frameworks(tmp_path, wine_model_file):
@@ -262,8 +284,8 @@ def test_bfloat16_needs_an_ampere_or_newer_gpu(tmp_path, instance, ok):
 @pytest.mark.parametrize(
     ("engine", "cuda", "ami", "startup"),
     [
-        ("vllm", "12.9", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
-        ("sglang", "12.9", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("vllm", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("sglang", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("trtllm", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("djl-lmi", "12.8", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("djl", "12.4", "al2-ami-sagemaker-inference-gpu-3-1", 899),
@@ -286,8 +308,9 @@ def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):
     from mcc.spec_check import build_spec
 
     vllm = catalog.engines["vllm"]
-    future = vllm.versions["0.19.1"].model_copy(update={"cuda": "13.2"})
-    engines = {**catalog.engines, "vllm": vllm.model_copy(update={"versions": {"0.19.1": future}})}
+    future = vllm.versions[vllm.default_version].model_copy(update={"cuda": "13.2"})
+    versions = {**vllm.versions, vllm.default_version: future}
+    engines = {**catalog.engines, "vllm": vllm.model_copy(update={"versions": versions})}
     patched = catalog.model_copy(update={"engines": engines})
     answers = {
         "project_name": Given("llm", "flag"),

@@ -221,7 +221,12 @@ class EngineVersion(_Entry):
     gpu_image: str | None = None  # runtime engines: the CUDA base on GPU instances
     gpu_cuda: str | None = None
     gpu_provided: tuple[str, ...] = ()
-    requirements: tuple[str, ...] = ()  # runtime engines: the pinned closure installed into the image
+    quantizations: dict[str, str] | None = None  # this version's, where they differ from the engine's
+    options_file: str = ""  # data/engine_options/<file>: every option this version's parser takes (one a line)
+    requirements: tuple[str, ...] = ()  # engines pip installs: the pinned closure installed into the image
+    source_builds: tuple[str, ...] = ()  # of those, the ones without wheels: built in a builder stage
+    build_packages: tuple[str, ...] = ()  # the builder stage's system packages (compilers)
+    build_env: tuple[str, ...] = ()  # the builder stage's environment (e.g. CMAKE_ARGS)
 
 
 class Engine(_Entry):
@@ -250,6 +255,8 @@ class Engine(_Entry):
     base_image_user: str = ""  # an unprivileged user the engine's image already has
     task_option: str = ""  # properties engines: the key that says the task…
     task_values: dict[str, str] = {}  # …and its value per task
+    model_file_format: str = ""  # engines that serve one model file (gguf): --gguf-file names it
+    repo_flag: str = ""  # …and the flag for the Hub repository holding it (the file goes with model_flag)
 
     @model_validator(mode="after")
     def _consistent(self) -> Engine:
@@ -261,6 +268,19 @@ class Engine(_Entry):
         if unknown:
             raise ValueError(f"{self.name}: switches {sorted(unknown)} are not options")
         return self
+
+    def quantizations_for(self, version: str) -> dict[str, str]:
+        """Our quantization -> the engine's value ("": detected from the checkpoint, not passed)."""
+        own = self.versions[version].quantizations
+        return self.quantizations if own is None else own
+
+    def known_options(self, version: str) -> frozenset[str] | None:
+        """Every option the version's own parser takes, where the catalog records them; None where not."""
+        name = self.versions[version].options_file
+        if not name:
+            return None
+        lines = (DATA_DIR / "engine_options" / name).read_text().splitlines()
+        return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
     def settable(self, option: str) -> bool:
         return option in self.options or option in self.file_options

@@ -151,6 +151,23 @@ def model_reference(generation: Mapping[str, Any], environ: Mapping[str, str]) -
     return environ.get("MCC_MODEL_ID") or generation.get("model_id") or environ.get("MCC_MODEL_DIR") or "/opt/ml/model"
 
 
+def model_args(
+    engine: Mapping[str, Any], generation: Mapping[str, Any], model: str, environ: Mapping[str, str]
+) -> list[str]:
+    """The argv naming the model: the model (a Hub id or a directory), or for engines that serve one file
+    (llama.cpp's GGUF) that file in the directory, or its name in the Hub repository (``MCC_GGUF_FILE``
+    overrides the project's)."""
+    flag = [engine["model_flag"]] if engine["model_flag"] else []
+    if not engine.get("model_file_format"):
+        return [*flag, model]
+    name = environ.get("MCC_GGUF_FILE") or generation.get("gguf_file") or ""
+    if not name:
+        raise LaunchError("no GGUF file: set MCC_GGUF_FILE to the model's .gguf file")
+    if model.startswith(("/", ".")):
+        return [*flag, str(Path(model) / name)]
+    return [engine["repo_flag"], model, *flag, name]
+
+
 def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], environ: Mapping[str, str]) -> Launch:
     """The engine's command line (or environment, for env-configured engines) for this start."""
     values = option_values(generation, engine["routes"], environ)
@@ -182,7 +199,7 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
     }
     file_options = {k: v for k, v in file_options.items() if v is not None}
     if style == "argv":
-        argv += [engine["model_flag"], model] if engine["model_flag"] else [model]
+        argv += model_args(engine, generation, model, environ)
         for flag, value in settings:
             argv += [flag] if value is None else [flag, value]
         argv += list(engine.get("fixed", ()))
@@ -250,7 +267,7 @@ def _engine_value(name: str, value: Any, engine: Mapping[str, Any]) -> Any:
     if name == "quantization":
         if value not in engine["quantizations"]:
             raise LaunchError(f"quantization {value!r} is not served by {engine['name']}")
-        return engine["quantizations"][value]
+        return engine["quantizations"][value] or None  # "": the engine detects it from the checkpoint
     return value
 
 

@@ -106,7 +106,12 @@ def _serve_behind_nginx(launch: Launch, name: str, code_dir: Path, environ: Mapp
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
     os.chdir(run_dir)
-    return serve_behind_nginx((name, argv, drop), nginx_bin, conf, run_dir, {**environ, **launch.env})
+    env = {
+        **environ,
+        **launch.env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(code_dir), environ.get("PYTHONPATH")])),
+    }
+    return serve_behind_nginx((name, argv, drop), nginx_bin, conf, run_dir, env)
 
 
 if __name__ == "__main__":

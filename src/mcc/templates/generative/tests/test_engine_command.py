@@ -18,6 +18,13 @@ def test_the_engine_gets_the_model_and_the_sagemaker_port():
         assert model_reference(SETTINGS["generation"], {}) == model
         return
     found = launch({"SM_NUM_GPUS": "1"})
+    if SETTINGS["engine"]["model_file_format"]:  # one model file (GGUF): in the directory, or in the Hub repo
+        gguf = SETTINGS["generation"]["gguf_file"]
+        if SETTINGS["generation"]["model_id"]:
+            assert found.setting(SETTINGS["engine"]["repo_flag"]) == model
+            model = gguf
+        else:
+            model = f"{model}/{gguf}"
     flag = SETTINGS["engine"]["model_flag"]  # empty: the model is a positional argument
     assert found.setting(flag) == model if flag else model in found.argv
     assert found.port == 8080

@@ -1,0 +1,126 @@
+"""llama.cpp end to end on the CPU: a tiny random Llama written as GGUF → `mcc new --engine llamacpp --gguf-file` →
+the pinned requirements installed (llama-cpp-python compiled from PyPI's source) → code/serve (nginx in front of
+llama-cpp-python's server, with exactly the argv mcc writes) → /ping, chats equal to llama.cpp's own greedy
+completion in-process, streaming, do/test, and bad requests answered 4xx while the server keeps serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mcc.checks import check_project
+from mcc_runtime.llm.smoke import check_stream
+from mcc_runtime.local import LocalServer
+from tests.support.gguf import write_tiny_llama
+from tests.support.projects import own_tests, readable_folder
+from tests.support.venvs import project_venv
+
+pytestmark = pytest.mark.slow
+
+CHAT = {"messages": [{"role": "user", "content": "hello world"}], "max_tokens": 12, "temperature": 0}
+# llama.cpp in-process, with the request defaults its server applies (greedy, and its repeat penalty)
+IN_PROCESS = """
+import json, sys
+from llama_cpp import Llama
+from llama_cpp.server.types import CreateChatCompletionRequest
+llm = Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), verbose=False)
+penalty = CreateChatCompletionRequest.model_fields["repeat_penalty"].default
+answer = llm.create_chat_completion(**json.loads(sys.argv[3]), repeat_penalty=penalty)
+print(json.dumps(answer["choices"][0]["message"]["content"]))
+"""
+
+
+def post(url: str, body: bytes) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+@pytest.fixture(scope="module")
+def llamacpp_server():
+    with readable_folder("mcc-llamacpp-") as parent:
+        model = write_tiny_llama(parent / "tiny-llama.gguf")
+        project = parent / "tiny-gguf"
+        result = subprocess.run(
+            [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "tiny-gguf", "--framework",
+             "transformers", "--engine", "llamacpp", "--gguf-file", str(model), "--output-dir", str(project)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        python = project_venv(project)
+        # The launcher runs the engine's `python3`: the project's virtualenv, as the image's Python.
+        env = {"PATH": f"{Path(python).parent}:{os.environ['PATH']}"}
+        with LocalServer(project, python=python, env=env, ready_timeout=180) as server:
+            yield project, python, server
+
+
+def test_ping_answers_200_once_the_model_is_loaded(llamacpp_server):
+    with urllib.request.urlopen(f"{llamacpp_server[2].url}/ping", timeout=5) as answer:
+        assert answer.status == 200
+
+
+def test_a_chat_gets_llama_cpps_own_greedy_completion(llamacpp_server):
+    project, python, server = llamacpp_server
+    status, content_type, body = post(server.url, json.dumps(CHAT).encode())
+    assert (status, content_type) == (200, "application/json"), body
+    answer = json.loads(body)
+    assert answer["object"] == "chat.completion" and answer["usage"]["completion_tokens"] >= 1
+    model = project / "model" / "tiny-llama.gguf"
+    reference = subprocess.run(
+        [python, "-c", IN_PROCESS, str(model), "512", json.dumps(CHAT)], capture_output=True, text=True, check=True
+    )
+    assert answer["choices"][0]["message"]["content"] == json.loads(reference.stdout)
+
+
+def test_a_streamed_chat_adds_up_to_the_completion(llamacpp_server):
+    server = llamacpp_server[2]
+    _, _, whole = post(server.url, json.dumps(CHAT).encode())
+    status, content_type, raw = post(server.url, json.dumps({**CHAT, "stream": True}).encode())
+    assert status == 200 and content_type.startswith("text/event-stream"), raw
+    assert check_stream(raw) == json.loads(whole)["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        json.dumps({"messages": "not a list"}).encode(),
+        json.dumps({**CHAT, "temperature": "hot"}).encode(),
+        json.dumps({"messages": [{"role": "user", "content": "word " * 600}], "max_tokens": 4}).encode(),  # > n_ctx
+    ],
+)
+def test_bad_requests_get_a_4xx_json_answer_and_the_server_keeps_serving(llamacpp_server, body):
+    server = llamacpp_server[2]
+    status, content_type, raw = post(server.url, body)
+    assert 400 <= status < 500 and content_type == "application/json", (status, raw)
+    assert json.loads(raw)
+    assert post(server.url, json.dumps(CHAT).encode())[0] == 200
+
+
+def test_do_test_sends_a_chat_and_a_streamed_chat(llamacpp_server):
+    project, python, server = llamacpp_server
+    result = subprocess.run(
+        [str(project / "do" / "test"), "--url", server.url],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "streamed" in result.stdout
+
+
+def test_the_project_passes_its_own_tests_and_static_checks(llamacpp_server):
+    project, python, _ = llamacpp_server
+    assert [str(f) for f in check_project(project) if f.severity == "error"] == []
+    result = own_tests(project, python)
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout + result.stderr
