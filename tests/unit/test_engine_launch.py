@@ -44,9 +44,9 @@ CASES = {
         "vllm", "serve", MODEL, *COMMON_VLLM, "--tensor-parallel-size", "4", "--max-model-len", "8192",
         "--gpu-memory-utilization", "0.9", "--max-num-seqs", "64",
     ]),
-    ("vllm", "quantized"): (QUANTIZED, ONE_GPU, [
+    ("vllm", "quantized"): (QUANTIZED, ONE_GPU, [  # AWQ: vLLM reads it from the checkpoint (Marlin kernels stay on)
         "vllm", "serve", MODEL, *COMMON_VLLM, "--tensor-parallel-size", "1", "--max-model-len", "8192",
-        "--dtype", "float16", "--quantization", "awq", "--gpu-memory-utilization", "0.9", "--max-num-seqs", "64",
+        "--dtype", "float16", "--gpu-memory-utilization", "0.9", "--max-num-seqs", "64",
     ]),
     ("vllm", "LoRA"): (LORA, FOUR_GPUS, [
         "vllm", "serve", MODEL, *COMMON_VLLM, "--tensor-parallel-size", "4", "--max-model-len", "8192",
