@@ -39,7 +39,7 @@ def default_for(key: str, values: Mapping[str, Any], catalog: Catalog, environ: 
         model_file = values.get("model_file")
         return (framework.format_for_path(Path(model_file)) if model_file else None) or framework.default_format
     if key == "accelerator":
-        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        instance = catalog.instance(values.get("instance_type") or "")
         serverless = values.get("deploy_mode") == "serverless"
         gpu = instance and instance.gpus and framework and framework.gpu and not serverless
         return "gpu" if gpu else "cpu"
@@ -88,7 +88,7 @@ def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, d
     if key == "instance_type":
         return default_instance_type(dict(values), catalog)
     if key == "accelerator":
-        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        instance = catalog.instance(values.get("instance_type") or "")
         gpu = instance and instance.gpus and values.get("deploy_mode") != "serverless"
         return "gpu" if gpu and engine and "gpu" in engine.accelerators else "cpu"
     return None

@@ -66,7 +66,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile("code/serving.json", json_bytes(serving_settings(spec, engine))),
         PlannedFile(payload, json_bytes(SAMPLES[gen.task])),
         inference_amis_file(catalog),
-        instance_types_file(catalog),
+        instance_types_file(catalog, spec),
         PlannedFile("mcc.yaml", answers_record(spec, Path(gen.gguf_file).name if gguf else "", [])),
     ]
     return sorted(files, key=lambda f: f.path)

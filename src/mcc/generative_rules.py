@@ -180,7 +180,7 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
                 )
             ]
         return []
-    instance = catalog.instance_types[deployment.instance_type]
+    instance = catalog.instance(deployment.instance_type)
     if "gpu" not in engine.accelerators and deployment.accelerator == "gpu":
         message = (
             f"{engine.name} runs on CPU here: choose --accelerator cpu or a CPU instance ({_offers(catalog, spec)})"
@@ -389,7 +389,7 @@ def generation_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
             f"{gen.model_id} is not in mcc's model list: sizing counted its weights only, not its KV cache; "
             "check the engine's start-up log for the context length it can hold"
         )
-    instance = catalog.instance_types.get(spec.deployment.instance_type)
+    instance = catalog.instance(spec.deployment.instance_type)
     if instance and instance.gpus and spec.deployment.accelerator == "cpu":
         warnings.append(f"{instance.name} has {instance.gpus} GPU(s) but the CPU image was chosen: the GPUs sit idle")
     return warnings

@@ -71,7 +71,7 @@ def shared_context(
         mcc_version=__version__,
         project_name=spec.project_name,
         deployment=deployment,
-        instance=catalog.instance_types[deployment.instance_type],
+        instance=catalog.instance(deployment.instance_type),
         region=catalog.regions[deployment.region],
         runtime=catalog.runtime,
         include_tests=spec.include_tests,
@@ -99,12 +99,12 @@ def lifecycle_settings(spec: ProjectSpec) -> Settings:
     )
 
 
-def instance_types_file(catalog: Catalog) -> PlannedFile:
+def instance_types_file(catalog: Catalog, spec: ProjectSpec) -> PlannedFile:
     """do/lib/instance-types.json: vCPUs, memory and GPUs per instance type, the limits do/run --sagemaker
-    gives the container."""
-    table = {
-        i.name: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus} for i in catalog.instance_types.values()
-    }
+    gives the container (the project's own type included when the catalog estimated it)."""
+    chosen = catalog.instance(spec.deployment.instance_type)
+    types = [*catalog.instance_types.values(), *([chosen] if chosen and not chosen.listed else [])]
+    table = {i.name: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus} for i in types}
     return PlannedFile("do/lib/instance-types.json", json_bytes(table))
 
 

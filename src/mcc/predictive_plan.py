@@ -119,7 +119,7 @@ def _plan(
         PlannedFile("requirements-dev.txt", lines_bytes(["-r requirements.txt", *catalog.dev_requirements()])),
         PlannedFile("code/serving.json", json_bytes(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
-        instance_types_file(catalog),
+        instance_types_file(catalog, spec),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
     return sorted(files, key=lambda f: f.path)

@@ -243,7 +243,7 @@ def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
         return [_error(answers, "accelerator", "gpu", f"{framework.display_name} has no GPU image (only {with_gpu})")]
     if spec.deployment.mode == "serverless":
         return [_error(answers, "accelerator", "gpu", "serverless endpoints have no GPUs; use accelerator cpu")]
-    instance = catalog.instance_types[spec.deployment.instance_type]
+    instance = catalog.instance(spec.deployment.instance_type)
     if not instance.gpus:
         suggestions = ", ".join(sorted({f"{i.family}.*" for i in catalog.instance_types.values() if i.gpus}))
         return [
@@ -295,7 +295,7 @@ def sample_install_command(framework: Framework, version: str) -> str:
 
 def predictive_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
     """Valid but probably unintended: GPUs the image will not use."""
-    instance = catalog.instance_types[spec.deployment.instance_type]
+    instance = catalog.instance(spec.deployment.instance_type)
     if spec.deployment.mode == "serverless" or not instance.gpus or spec.deployment.accelerator != "cpu":
         return []
     framework = catalog.frameworks[spec.model.framework]

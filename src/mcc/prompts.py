@@ -83,7 +83,7 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
         model_file = values.get("model_file")
         return bool(framework) and not (model_file and framework.format_for_path(Path(model_file)))
     if key == "accelerator":
-        instance = catalog.instance_types.get(values.get("instance_type") or "")
+        instance = catalog.instance(values.get("instance_type") or "")
         return bool(framework and framework.gpu and instance and instance.gpus)
     return True
 

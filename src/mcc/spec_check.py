@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from .answers import BY_PATH, nest
-from .catalog import Catalog
+from .catalog import Catalog, InstanceType
 from .errors import FieldError, InvalidAnswers
 from .generative_rules import generation_errors, generation_warnings, stray_generation_errors
 from .predictive_rules import predictive_errors, predictive_warnings
@@ -41,7 +41,19 @@ def spec_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
     """Valid but probably unintended choices, said after generating."""
     if spec.deployment.mode == "serverless":
         return []
-    return generation_warnings(spec, catalog) if spec.generative else predictive_warnings(spec, catalog)
+    warnings = generation_warnings(spec, catalog) if spec.generative else predictive_warnings(spec, catalog)
+    instance = catalog.instance(spec.deployment.instance_type)
+    if instance is not None and not instance.listed:
+        warnings.insert(0, unlisted_instance_warning(instance))
+    return warnings
+
+
+def unlisted_instance_warning(instance: InstanceType) -> str:
+    return (
+        f"{instance.name} is a SageMaker instance type mcc has no data for: taken as {instance.vcpus} vCPUs (its "
+        f"size) and {instance.memory_gib:g} GiB (its family class's memory per vCPU), with no GPU; check both "
+        "on AWS's instance page (do/run --sagemaker uses them as the container's limits)"
+    )
 
 
 def _field_error(error: dict, answers: Answers) -> FieldError:

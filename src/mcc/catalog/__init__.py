@@ -168,6 +168,7 @@ class InstanceType(_Entry):
     gpu_model: str = ""
     gpu_compute_capability: float = 0
     usd_per_hour: float | None = None  # approximate list price, for ranking only
+    listed: bool = True  # False: a SageMaker type the catalog has no data for (vCPUs and memory estimated)
 
     @property
     def label(self) -> str:
@@ -177,6 +178,45 @@ class InstanceType(_Entry):
     @property
     def accelerator(self) -> Literal["cpu", "gpu"]:
         return "gpu" if self.gpus else "cpu"
+
+
+ACCELERATED_FAMILY = re.compile(r"^ml\.(p\d|g\d|inf\d|trn\d|dl\d)")  # GPUs, Inferentia, Trainium, Gaudi
+GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*$")  # c7g, m6gd, c6gn, r8g: arm64
+GIB_PER_VCPU = {"c": 2, "m": 4, "t": 4, "r": 8, "z": 8, "x": 16}  # AWS's memory per vCPU in each family class
+SIZE = re.compile(r"^(\d*)xlarge$")
+
+
+@lru_cache(maxsize=1)
+def hosting_instance_types() -> frozenset[str]:
+    """Every instance type SageMaker hosting takes: the ProductionVariantInstanceType enum of botocore's
+    SageMaker model, as mcc recorded it, and the installed botocore's where that is newer."""
+    lines = (DATA_DIR / "sagemaker_instance_types.txt").read_text().splitlines()
+    names = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    try:
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("sagemaker")
+        names |= set(model.shape_for("ProductionVariantInstanceType").enum)
+    except Exception:
+        pass
+    return frozenset(names)
+
+
+def unlisted_instance(name: str) -> InstanceType | None:
+    """A SageMaker CPU instance type the catalog has no data for: vCPUs from its size (xlarge = 4, Nxlarge = 4N,
+    large = 2) and memory from its family class's GiB per vCPU. None when neither can be told (accelerated,
+    Graviton or unknown families, metal sizes)."""
+    family, _, size = name.rpartition(".")
+    ratio = GIB_PER_VCPU.get(family.removeprefix("ml.")[:1])
+    if ACCELERATED_FAMILY.match(family) or GRAVITON_FAMILY.match(family) or ratio is None:
+        return None
+    match = SIZE.match(size)
+    vcpus = 2 if size == "large" else (4 * int(match.group(1) or 1) if match else None)
+    if vcpus is None:
+        return None
+    return InstanceType(
+        name=name, family=family, category="not in mcc's catalog", vcpus=vcpus, memory_gib=vcpus * ratio, listed=False
+    )
 
 
 class Region(_Entry):
@@ -333,6 +373,13 @@ class Catalog(_Entry):
     tasks: dict[str, str] = {}
     llm_models: dict[str, LlmModel] = {}
     inference_amis: dict[str, InferenceAmi] = {}
+
+    def instance(self, name: str) -> InstanceType | None:
+        """The catalog's instance type, or a SageMaker CPU type it has no data for (estimated); None otherwise."""
+        listed = self.instance_types.get(name)
+        if listed is not None or name not in hosting_instance_types():
+            return listed
+        return unlisted_instance(name)
 
     def inference_ami_for(self, cuda: str) -> InferenceAmi | None:
         """The first AMI (oldest driver) whose CUDA covers an image built for ``cuda``."""

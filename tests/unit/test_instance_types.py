@@ -1,0 +1,64 @@
+"""Instance types: botocore's SageMaker model is the list of what exists; the catalog holds the data mcc sizes
+with; a CPU type the catalog lacks is taken with vCPUs and memory estimated from its name and a warning, and
+accelerated or Graviton types mcc cannot build or size for are refused with the reason."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import botocore.session
+import pytest
+
+from mcc.catalog import hosting_instance_types, unlisted_instance
+from mcc.validation import instance_type_error
+
+
+def botocore_hosting_types() -> set[str]:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return set(model.shape_for("ProductionVariantInstanceType").enum)
+
+
+def test_the_recorded_list_is_the_pinned_botocores_and_holds_every_catalog_type(catalog):
+    assert hosting_instance_types() == botocore_hosting_types()
+    assert set(catalog.instance_types) <= hosting_instance_types()
+
+
+@pytest.mark.parametrize(
+    ("name", "vcpus", "memory"),
+    [("ml.m5d.2xlarge", 8, 32), ("ml.c5d.large", 2, 4), ("ml.r5d.24xlarge", 96, 768), ("ml.c6in.xlarge", 4, 8)],
+)
+def test_a_cpu_type_the_catalog_lacks_gets_vcpus_and_memory_from_its_name(catalog, name, vcpus, memory):
+    instance = catalog.instance(name)
+    assert (instance.vcpus, instance.memory_gib, instance.gpus, instance.listed) == (vcpus, memory, 0, False)
+    assert instance_type_error(name, catalog) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ml.m5.huge", "is not a SageMaker hosting instance type; did you mean 'ml.m5.large'"),
+        ("ml.c7g.xlarge", "Graviton (arm64)"),
+        ("ml.g7e.2xlarge", "no data yet for ml.g7e's accelerators"),
+        ("ml.inf2.xlarge", "no data yet for ml.inf2's accelerators"),
+        ("ml.trn1.32xlarge", "no data yet for ml.trn1's accelerators"),
+    ],
+)
+def test_types_mcc_cannot_size_or_build_for_are_refused_with_the_reason(catalog, name, message):
+    assert unlisted_instance(name) is None
+    assert message in instance_type_error(name, catalog)
+
+
+def test_a_project_on_an_unlisted_type_says_so_and_do_run_knows_its_limits(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "m5d", "--sample-model", "--instance-type",
+         "ml.m5d.2xlarge", "--output-dir", str(tmp_path / "m5d")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "ml.m5d.2xlarge is a SageMaker instance type mcc has no data for: taken as 8 vCPUs" in said
+    table = json.loads((tmp_path / "m5d" / "do" / "lib" / "instance-types.json").read_text())
+    assert table["ml.m5d.2xlarge"] == {"vcpus": 8, "memory_gib": 32, "gpus": 0}
+    assert "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.m5d.2xlarge}" in (tmp_path / "m5d" / "do" / "config").read_text()
