@@ -104,8 +104,13 @@ def instance_types_file(catalog: Catalog, spec: ProjectSpec) -> PlannedFile:
     gives the container (the project's own type included when the catalog estimated it)."""
     chosen = catalog.instance(spec.deployment.instance_type)
     types = [*catalog.instance_types.values(), *([chosen] if chosen and not chosen.listed else [])]
-    table = {i.name: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus} for i in types}
+    table = {i.name: _instance_row(i) for i in types}
     return PlannedFile("do/lib/instance-types.json", json_bytes(table))
+
+
+def _instance_row(instance: InstanceType) -> dict[str, Any]:
+    row = {"vcpus": instance.vcpus, "memory_gib": instance.memory_gib, "gpus": instance.gpus}
+    return {**row, "usd_per_hour": instance.usd_per_hour} if instance.usd_per_hour else row  # for do/benchmark
 
 
 def inference_amis_file(catalog: Catalog) -> PlannedFile:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, registry, rules
+from . import benchmark, clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, registry, rules
 from .aws import Aws
 from .settings import Settings, SettingsError
 
-VALIDATED_AS = {"ecr-repository": "push", "ecr-password": "push", "test-endpoint": "test"}
+VALIDATED_AS = {"ecr-repository": "push", "ecr-password": "push", "test-endpoint": "test", "benchmark": "test"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--payload", type=Path, required=True)
     test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
     test.add_argument("--task", choices=["chat", "embedding"], help="a generative model's request kind")
+    bench = actions.add_parser("benchmark", help="sweep concurrencies against a server (--url) or the endpoint")
+    bench.add_argument("--url", help="a running server; default: the deployed endpoint")
+    bench.add_argument("--payload", type=Path, required=True)
+    bench.add_argument("--chat", action="store_true", help="a chat model: stream, measure TTFT and tokens")
+    bench.add_argument("--concurrency", type=_concurrencies, default=[1, 4, 16, 64])
+    bench.add_argument("--requests", type=int, default=200, help="answers per concurrency level")
+    bench.add_argument("--out", type=Path, required=True, help="directory for the JSON and CSV results")
+    bench.add_argument("--instance-table", type=Path, required=True, help="do/lib/instance-types.json")
+    compare = actions.add_parser("benchmark-compare", help="saved benchmark runs side by side, with cost")
+    compare.add_argument("runs", type=Path, nargs="+")
     log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs")
     log.add_argument("--since", type=float, default=30.0, help="minutes back to start (default 30)")
     log.add_argument("--no-follow", action="store_true")
@@ -42,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("target", choices=[*clean.TARGETS, "all"])
     actions.add_parser("bootstrap", help="create the SageMaker and CodeBuild roles and the ECR repository")
     return parser
+
+
+def _concurrencies(text: str) -> list[int]:
+    """``1,4,16`` -> [1, 4, 16]: whole numbers from 1 to 1024."""
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+    if not levels or not all(1 <= level <= 1024 for level in levels):
+        raise argparse.ArgumentTypeError(f"{text!r}: each concurrency must be 1 to 1024")
+    return levels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +134,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             answer = invoke.test_endpoint(aws, args.payload, args.wait)
         print(json.dumps(answer))
         print(f"OK: endpoint {settings.endpoint} answered every row", file=sys.stderr)
+    elif args.action == "benchmark":
+        benchmark.command(aws, args.url, args.payload, args.chat, args.concurrency, args.requests, args.out,
+                          args.instance_table)  # fmt: skip
+    elif args.action == "benchmark-compare":
+        print(benchmark.compare([benchmark.load(path) for path in args.runs]))
     elif args.action == "logs":
         return logs.print_logs(aws, args.since, follow=not args.no_follow)
     elif args.action == "clean":

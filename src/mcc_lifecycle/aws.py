@@ -32,6 +32,11 @@ class Aws:
             self._clients[service] = self._session.client(service, config=_RETRIES)
         return self._clients[service]
 
+    def pooled_client(self, service: str, connections: int) -> Any:
+        """A client for ``connections`` threads at once, without retries (a benchmark counts every failure)."""
+        config = Config(max_pool_connections=connections, retries={"mode": "standard", "max_attempts": 1})
+        return self._session.client(service, config=config)
+
     @functools.cached_property
     def account_id(self) -> str:
         return self.settings.account_id or self.client("sts").get_caller_identity()["Account"]

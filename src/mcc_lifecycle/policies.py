@@ -141,6 +141,7 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 "sagemaker:DeleteEndpoint",
                 "sagemaker:InvokeEndpoint",
                 "sagemaker:InvokeEndpointAsync",
+                "sagemaker:InvokeEndpointWithResponseStream",
                 "sagemaker:CreateTransformJob",
                 "sagemaker:DescribeTransformJob",
                 "sagemaker:AddTags",

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,18 @@ def test_a_streamed_chat_adds_up_to_the_completion(llamacpp_server):
     assert check_stream(raw) == json.loads(whole)["choices"][0]["message"]["content"]
 
 
+def test_concurrent_streams_each_run_to_the_end(llamacpp_server):
+    """llama-cpp-python cuts a stream short when another request arrives unless told not to (mcc tells it)."""
+    server = llamacpp_server[2]
+    long_chat = {**CHAT, "max_tokens": 48}
+    _, _, whole = post(server.url, json.dumps(long_chat).encode())
+    expected = json.loads(whole)["choices"][0]["message"]["content"]
+    streamed = json.dumps({**long_chat, "stream": True}).encode()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post(server.url, streamed), range(4)))
+    assert [check_stream(raw) for _, _, raw in answers] == [expected] * 4
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -124,3 +137,23 @@ def test_the_project_passes_its_own_tests_and_static_checks(llamacpp_server):
     assert [str(f) for f in check_project(project) if f.severity == "error"] == []
     result = own_tests(project, python)
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_do_benchmark_streams_chats_and_reports_time_to_first_token_and_tokens(llamacpp_server):
+    project, python, server = llamacpp_server
+    result = subprocess.run(
+        [str(project / "do" / "benchmark"), "--url", server.url, "--concurrency", "1,2", "--requests", "6"],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "TTFT p50" in result.stdout and "tok/s" in result.stdout
+    (saved,) = (project / "dist" / "benchmark").glob("*.json")
+    run = json.loads(saved.read_text())
+    assert run["chat"] is True
+    for level in run["levels"]:
+        assert level["errors"] == 0 and level["requests"] == 6
+        assert 0 < level["ttft_p50_ms"] <= level["p50_ms"] and level["tokens_per_s"] > 0
+        assert level["itl_p50_ms"] is not None

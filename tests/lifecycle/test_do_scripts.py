@@ -321,7 +321,19 @@ def test_bootstrap_creates_roles_with_the_project_policies(project, aws_env, aws
 
 
 def test_every_script_has_help(project, aws_env):
-    for script in ("build", "push", "submit", "deploy", "run", "test", "logs", "clean", "export", "bootstrap"):
+    for script in (
+        "build",
+        "push",
+        "submit",
+        "deploy",
+        "run",
+        "test",
+        "benchmark",
+        "logs",
+        "clean",
+        "export",
+        "bootstrap",
+    ):
         result = run_do(project, aws_env, script, "--help")
         assert "Usage: do/" + script in result.stdout
 

@@ -72,6 +72,7 @@ def test_a_local_gguf_is_built_into_the_image_and_served_with_its_own_context(tm
     assert launch.argv[:3] == ["python3", "-m", "mcc_runtime.llm.llamacpp_server"]
     assert launch.setting("--model") == "/opt/ml/model/tiny-llama.gguf"
     assert (launch.setting("--n_ctx"), launch.setting("--port"), launch.engine_port) == ("512", "8081", 8081)
+    assert launch.setting("--interrupt_requests") == "false"  # concurrent requests queue, none is cut short
     dockerfile = (project / "Dockerfile").read_text()
     assert "FROM python:3.11.13-slim-bookworm AS wheels" in dockerfile
     assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels llama-cpp-python==0.3.36" in dockerfile
