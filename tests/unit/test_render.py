@@ -54,6 +54,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "do/build",
         "do/run",
         "do/test",
+        "do/benchmark",
         "do/push",
         "do/submit",
         "do/deploy",
@@ -95,6 +96,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "bootstrap",
         "package",
         "register",
+        "benchmark",
     }
     assert {p for p, f in files.items() if f.executable} == {"code/serve", *(f"do/{s}" for s in scripts)}
 
