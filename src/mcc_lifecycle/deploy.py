@@ -14,7 +14,6 @@ from .container import container_environment
 from .names import TRANSFORM_LOG_GROUP, endpoint_log_group, versioned_name
 from .settings import Settings
 
-VARIANT = "AllTraffic"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 POLL_SECONDS = 15.0
 
@@ -38,7 +37,7 @@ def model_request(aws: Aws, name: str, image_uri: str) -> dict[str, Any]:
 
 def endpoint_config_request(aws: Aws, name: str, model_name: str) -> dict[str, Any]:
     settings = aws.settings
-    variant: dict[str, Any] = {"VariantName": VARIANT, "ModelName": model_name}
+    variant: dict[str, Any] = {"VariantName": settings.variant_name, "ModelName": model_name}
     if settings.deploy_mode == "serverless":
         variant["ServerlessConfig"] = {
             "MemorySizeInMB": settings.serverless_memory_mb,
@@ -55,7 +54,13 @@ def endpoint_config_request(aws: Aws, name: str, model_name: str) -> dict[str, A
         if settings.startup_timeout_s:  # large models: time to download and load before /ping must pass
             variant["ContainerStartupHealthCheckTimeoutInSeconds"] = settings.startup_timeout_s
             variant["ModelDataDownloadTimeoutInSeconds"] = settings.startup_timeout_s
+        if settings.volume_size_gb:
+            variant["VolumeSizeInGB"] = settings.volume_size_gb
+        if settings.routing_strategy:
+            variant["RoutingConfig"] = {"RoutingStrategy": settings.routing_strategy}
     request: dict[str, Any] = {"EndpointConfigName": name, "ProductionVariants": [variant], "Tags": aws.tags}
+    if settings.data_capture_percent:
+        request["DataCaptureConfig"] = data_capture_config(aws)
     if settings.deploy_mode == "async":
         output: dict[str, Any] = {"S3OutputPath": settings.async_output_path}
         topics = {"SuccessTopic": settings.async_success_topic, "ErrorTopic": settings.async_error_topic}
@@ -66,6 +71,19 @@ def endpoint_config_request(aws: Aws, name: str, model_name: str) -> dict[str, A
             "ClientConfig": {"MaxConcurrentInvocationsPerInstance": settings.async_max_concurrency},
         }
     return request
+
+
+def data_capture_config(aws: Aws) -> dict[str, Any]:
+    """Model Monitor's input: a share of requests and/or answers written to S3, with their content types."""
+    settings = aws.settings
+    destination = settings.data_capture_s3 or f"s3://{aws.default_bucket()}/{settings.project_name}/data-capture"
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": settings.data_capture_percent,
+        "DestinationS3Uri": destination,
+        "CaptureOptions": [{"CaptureMode": mode} for mode in settings.data_capture_modes.split()],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+    }
 
 
 def scaling_requests(aws: Aws) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -96,7 +114,7 @@ def scaling_requests(aws: Aws) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def scaling_resource(settings: Settings) -> str:
-    return f"endpoint/{settings.endpoint}/variant/{VARIANT}"
+    return f"endpoint/{settings.endpoint}/variant/{settings.variant_name}"
 
 
 def transform_job_request(aws: Aws, name: str, model_name: str) -> dict[str, Any]:

@@ -82,7 +82,18 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
         _allow(["s3:GetObject", "s3:PutObject"], scope.project_objects),
         _list_bucket(scope),
         *_model_source_statements(scope),
+        *_capture_statements(scope),
     )
+
+
+def _capture_statements(scope: Scope) -> list[dict[str, Any]]:
+    """Data capture to a destination of the user's own (the default lies under the project's objects)."""
+    destination = scope.settings.data_capture_s3
+    if not (scope.settings.data_capture_percent and destination):
+        return []
+    bucket, _, prefix = destination.removeprefix("s3://").partition("/")
+    objects = f"{bucket}/{prefix.rstrip('/')}/*" if prefix.strip("/") else f"{bucket}/*"
+    return [_allow(["s3:PutObject"], scope.arn("s3", objects, region=False, account=False), sid="DataCapture")]
 
 
 def _model_source_statements(scope: Scope) -> list[dict[str, Any]]:

@@ -153,6 +153,7 @@ def deploy_errors(settings: Settings) -> list[str]:
     count = settings.batch_instance_count if mode == "batch" else settings.instance_count
     if mode != "serverless" and count < 1:
         errors.append("INSTANCE_COUNT must be at least 1")
+    errors += endpoint_setting_errors(settings)
     if mode == "realtime" and settings.autoscaling_max:
         if not 1 <= settings.autoscaling_min <= settings.autoscaling_max:
             errors.append("autoscaling needs 1 <= AUTOSCALING_MIN <= AUTOSCALING_MAX")
@@ -180,6 +181,30 @@ def deploy_errors(settings: Settings) -> list[str]:
         if ami:
             errors.append(ami)
     _check(errors, "HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn, secret_arn_error(settings.hf_token_secret_arn))
+    return errors
+
+
+ROUTING_STRATEGIES = ("LEAST_OUTSTANDING_REQUESTS", "RANDOM")
+CAPTURE_MODES = ("Input", "Output")
+
+
+def endpoint_setting_errors(settings: Settings) -> list[str]:
+    """The production variant's name, storage, routing and data capture (real-time and async endpoints)."""
+    errors = []
+    _check(errors, "VARIANT_NAME", settings.variant_name, sagemaker_name_error(settings.variant_name))
+    instance_based = settings.deploy_mode in ("realtime", "async")
+    if settings.volume_size_gb and not (instance_based and 1 <= settings.volume_size_gb <= 512):
+        errors.append("VOLUME_SIZE_GB must be 1 to 512 (or 0 for SageMaker's default), on real-time or async endpoints")
+    if settings.routing_strategy and not (instance_based and settings.routing_strategy in ROUTING_STRATEGIES):
+        errors.append(f"ROUTING_STRATEGY={settings.routing_strategy!r} must be empty or one of "
+                      f"{', '.join(ROUTING_STRATEGIES)}, on real-time or async endpoints")  # fmt: skip
+    if settings.data_capture_percent:
+        if not (instance_based and 1 <= settings.data_capture_percent <= 100):
+            errors.append("DATA_CAPTURE_PERCENT must be 1 to 100 (0: off), on real-time or async endpoints")
+        modes = settings.data_capture_modes.split()
+        if not modes or set(modes) - set(CAPTURE_MODES) or len(set(modes)) != len(modes):
+            errors.append(f"DATA_CAPTURE_MODES={settings.data_capture_modes!r} must be Input, Output or both")
+        _check_s3(errors, "DATA_CAPTURE_S3", settings.data_capture_s3, required=False)
     return errors
 
 

@@ -36,6 +36,12 @@ class Settings:
     test_kind: str = "predictive"
     container_env: str = ""
     deploy_timeout_min: int = 30
+    variant_name: str = "AllTraffic"
+    volume_size_gb: int = 0  # 0: SageMaker's default storage
+    routing_strategy: str = ""  # "": SageMaker's default (random)
+    data_capture_percent: int = 0  # 0: off
+    data_capture_s3: str = ""  # "": s3://<artifact bucket>/<project>/data-capture
+    data_capture_modes: str = "Input Output"
     autoscaling_min: int = 0
     autoscaling_max: int = 0
     autoscaling_target: int = 100
