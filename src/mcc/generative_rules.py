@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -261,10 +262,17 @@ def local_gguf(gen: GenerationSpec) -> GgufModel | None:
     """The local GGUF file's model (llama.cpp projects built from a local file), None otherwise."""
     if not gen.gguf_file or gen.model_id or gen.model_s3_uri:
         return None
+    path = Path(gen.gguf_file).expanduser()
     try:
-        return read_gguf(Path(gen.gguf_file).expanduser())
+        return _read_gguf(path, path.stat().st_mtime_ns)
     except (GgufError, OSError):
         return None  # reported by _gguf_errors
+
+
+@lru_cache(maxsize=4)
+def _read_gguf(path: Path, _mtime_ns: int) -> GgufModel:
+    """The header, read once per file version (rules, sizing and the plan all ask)."""
+    return read_gguf(path)
 
 
 def need(gen: GenerationSpec, catalog: Catalog) -> sizing.Estimate | None:

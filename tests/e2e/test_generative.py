@@ -16,7 +16,7 @@ import pytest
 from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
-from tests.support.llm import greedy_reference, minilm_directory, tiny_llama
+from tests.support.llm import greedy_reference, minilm_directory, post, tiny_llama
 from tests.support.projects import own_tests, readable_folder
 from tests.support.venvs import project_venv
 
@@ -38,15 +38,6 @@ def generate(parent: Path, name: str, *flags: str) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return project
-
-
-def post(url: str, body: bytes) -> tuple[int, str, bytes]:
-    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.gguf import write_tiny_llama
+from tests.support.llm import post
 from tests.support.projects import own_tests, readable_folder
 from tests.support.venvs import project_venv
 
@@ -35,15 +36,6 @@ penalty = CreateChatCompletionRequest.model_fields["repeat_penalty"].default
 answer = llm.create_chat_completion(**json.loads(sys.argv[3]), repeat_penalty=penalty)
 print(json.dumps(answer["choices"][0]["message"]["content"]))
 """
-
-
-def post(url: str, body: bytes) -> tuple[int, str, bytes]:
-    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
 @pytest.fixture(scope="module")

