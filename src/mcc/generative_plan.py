@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,16 @@ def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
     return min(STARTUP_MAX_S, STARTUP_BASE_S + int(weights * STARTUP_PER_GIB_S))
 
 
+def ic_memory_mb(spec: ProjectSpec, catalog: Catalog) -> int:
+    """An inference component copy's memory reservation: host memory for the weights it loads (the sizing
+    estimate, on a CPU engine also its KV cache), at least 1 GiB."""
+    estimate = need(spec.generation, catalog)
+    if estimate is None:
+        return 1024
+    host_gib = estimate.total_gib if spec.deployment.accelerator == "cpu" else estimate.weights_gib
+    return max(1024, math.ceil(host_gib * 1024))
+
+
 def engine_arg_example(style: str) -> str:
     """How --engine-arg KEY=VALUE reaches an engine of this style (for the README)."""
     name, value = styled_arg(style, "key", "VALUE")
@@ -156,6 +167,7 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         model_data_prefix=gen.model_s3_uri,
         hf_token_secret_arn=gen.hf_token_secret_arn,
         startup_timeout_s=startup_timeout_s(spec, catalog),
+        ic_memory_mb=ic_memory_mb(spec, catalog),
     )
     return {
         **shared,

@@ -18,7 +18,7 @@ from .sources import Answers
 from .spec import GenerationSpec, ProjectSpec, field_default
 
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
-DEPLOY_MODES = ("realtime", "async", "serverless")  # batch transform is not offered for generative projects
+DEPLOY_MODES = ("realtime", "async", "serverless", "inference-component")  # no batch transform for generative
 # Engine options; their spec defaults leave the engine at its own default (so any engine accepts them).
 OPTION_KEYS = (
     "dtype",

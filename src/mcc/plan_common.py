@@ -57,6 +57,7 @@ class SharedContext:
     model_package_group: str = ""  # do/register's default group
     hf_token_secret_arn: str = ""
     startup_timeout_s: int = 0
+    ic_memory_mb: int = 1024  # an inference component copy's memory reservation
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -26,6 +26,7 @@ DEPLOY_MODE_LABELS = {
     "async": "Asynchronous endpoint (queued requests, results in S3)",
     "serverless": "Serverless endpoint (pay per request, CPU only)",
     "batch": "Batch transform job (files in S3)",
+    "inference-component": "Inference component on an endpoint (own reservation and copies; endpoints shared)",
 }
 
 PREDICT_OUTPUT_LABELS = {

@@ -159,7 +159,7 @@ def http_sender(url: str, body: bytes, content_type: str, stream: bool) -> Send:
     return send
 
 
-def endpoint_sender(client, endpoint: str, body: bytes, content_type: str, stream: bool) -> Send:
+def endpoint_sender(client, target: dict[str, str], body: bytes, content_type: str, stream: bool) -> Send:
     """InvokeEndpoint (or InvokeEndpointWithResponseStream for chat models) on ``client``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -168,12 +168,12 @@ def endpoint_sender(client, endpoint: str, body: bytes, content_type: str, strea
         try:
             if stream:
                 answer = client.invoke_endpoint_with_response_stream(
-                    EndpointName=endpoint, Body=body, ContentType=content_type, Accept="text/event-stream"
+                    **target, Body=body, ContentType=content_type, Accept="text/event-stream"
                 )
                 return stream_sample(_event_lines(answer["Body"]), start)
-            client.invoke_endpoint(
-                EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json"
-            )["Body"].read()
+            client.invoke_endpoint(**target, Body=body, ContentType=content_type, Accept="application/json")[
+                "Body"
+            ].read()
             return Sample(time.perf_counter() - start, True)
         except (BotoCoreError, ClientError, ValueError):
             return Sample(time.perf_counter() - start, False)
@@ -314,7 +314,8 @@ def command(aws, url: str | None, payload: Path, chat: bool, concurrencies: list
         run = Run(f"endpoint {settings.endpoint}", settings.instance_type + count,
                   price * settings.instance_count if price else None, chat)  # fmt: skip
         client = aws.pooled_client("sagemaker-runtime", max(concurrencies))
-        make_sender = lambda: endpoint_sender(client, settings.endpoint, body, content_type, chat)  # noqa: E731
+        target = settings.invocation_target
+        make_sender = lambda: endpoint_sender(client, target, body, content_type, chat)  # noqa: E731
     sweep(make_sender, concurrencies, requests, run)
     print(table(run))
     for path in save(run, out):

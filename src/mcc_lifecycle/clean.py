@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
+from . import inference_components
 from .aws import PROJECT_TAG, Aws, is_missing
 from .deploy import deregister_scaling, scaling_resource
 from .names import codebuild_log_group
@@ -46,6 +47,14 @@ def _owned(aws: Aws, arn: str) -> bool:
 def _clean_endpoint(aws: Aws) -> list[str]:
     settings, sagemaker = aws.settings, aws.client("sagemaker")
     deleted = []
+    if settings.deploy_mode == inference_components.MODE:
+        if inference_components.delete(aws):
+            deleted.append(f"inference component {settings.inference_component}")
+            inference_components.wait_until_gone(aws)
+        others = inference_components.others_on_endpoint(aws)
+        if others:
+            print(f"keeping endpoint {settings.endpoint}: it hosts {', '.join(others)}", file=sys.stderr)
+            return deleted
     if deregister_scaling(aws):
         deleted.append(f"scalable target {scaling_resource(settings)}")
     if _ignore_missing(lambda: sagemaker.delete_endpoint(EndpointName=settings.endpoint)):

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import inference_components
 from .aws import Aws, is_missing
 from .container import container_environment
 from .names import TRANSFORM_LOG_GROUP, endpoint_log_group, versioned_name
@@ -165,6 +166,8 @@ def deploy(aws: Aws, image_uri: str, out=sys.stderr) -> dict[str, Any]:
         sagemaker.create_transform_job(**transform_job_request(aws, name, name))
         print(f"transform job {name}: {settings.batch_input} -> {settings.batch_output}", file=out)
         return wait_for_transform_job(aws, name, out=out)
+    if settings.deploy_mode == inference_components.MODE:
+        return inference_components.deploy(aws, name, wait_for_endpoint, out=out)
     sagemaker.create_endpoint_config(**endpoint_config_request(aws, name, name))
     print(f"endpoint configuration {name} ({describe_mode(settings)})", file=out)
     existing = endpoint_exists(aws)

@@ -24,7 +24,7 @@ def content_type_of(payload: Path) -> str:
 
 def invoke_sync(aws: Aws, payload: bytes, content_type: str) -> tuple[str, bytes]:
     answer = aws.client("sagemaker-runtime").invoke_endpoint(
-        EndpointName=aws.settings.endpoint, ContentType=content_type, Accept="application/json", Body=payload
+        **aws.settings.invocation_target, ContentType=content_type, Accept="application/json", Body=payload
     )
     return answer.get("ContentType", ""), answer["Body"].read()
 
@@ -100,7 +100,7 @@ def test_generative_endpoint(aws: Aws, payload_path: Path, task: str, wait_s: fl
     if mode == "async":
         return {"completion": text, "streamed": "not offered by async endpoints"}
     streamed = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=aws.settings.endpoint,
+        **aws.settings.invocation_target,
         ContentType="application/json",
         Body=json.dumps({**request, "stream": True}).encode(),
     )

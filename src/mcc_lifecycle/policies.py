@@ -155,6 +155,10 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 "sagemaker:InvokeEndpointWithResponseStream",
                 "sagemaker:CreateTransformJob",
                 "sagemaker:DescribeTransformJob",
+                "sagemaker:CreateInferenceComponent",
+                "sagemaker:UpdateInferenceComponent",
+                "sagemaker:DescribeInferenceComponent",
+                "sagemaker:DeleteInferenceComponent",
                 "sagemaker:AddTags",
                 "sagemaker:ListTags",
             ],
@@ -163,6 +167,7 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 scope.sagemaker("endpoint-config", f"{prefix}-*"),
                 scope.sagemaker("endpoint", settings.endpoint),
                 scope.sagemaker("transform-job", f"{prefix}-*"),
+                scope.sagemaker("inference-component", settings.inference_component),
             ],
         ),
         _allow(
@@ -178,7 +183,11 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 scope.sagemaker("model-package", f"{settings.model_package_group or prefix}/*"),
             ],
         ),
-        _allow(["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"], "*", sid="ListingCannotBeScoped"),
+        _allow(
+            ["sagemaker:ListModels", "sagemaker:ListEndpointConfigs", "sagemaker:ListInferenceComponents"],
+            "*",
+            sid="ListingCannotBeScoped",
+        ),
         {
             **_allow(["iam:PassRole"], [scope.arn("iam", f"role/{name}", region=False) for name in roles.values()]),
             "Condition": {

@@ -192,19 +192,40 @@ def endpoint_setting_errors(settings: Settings) -> list[str]:
     """The production variant's name, storage, routing and data capture (real-time and async endpoints)."""
     errors = []
     _check(errors, "VARIANT_NAME", settings.variant_name, sagemaker_name_error(settings.variant_name))
-    instance_based = settings.deploy_mode in ("realtime", "async")
+    instance_based = settings.deploy_mode in ("realtime", "async", "inference-component")
     if settings.volume_size_gb and not (instance_based and 1 <= settings.volume_size_gb <= 512):
-        errors.append("VOLUME_SIZE_GB must be 1 to 512 (or 0 for SageMaker's default), on real-time or async endpoints")
+        errors.append("VOLUME_SIZE_GB must be 1 to 512 (or 0 for SageMaker's default), on endpoints with instances")
     if settings.routing_strategy and not (instance_based and settings.routing_strategy in ROUTING_STRATEGIES):
         errors.append(f"ROUTING_STRATEGY={settings.routing_strategy!r} must be empty or one of "
-                      f"{', '.join(ROUTING_STRATEGIES)}, on real-time or async endpoints")  # fmt: skip
+                      f"{', '.join(ROUTING_STRATEGIES)}, on endpoints with instances")  # fmt: skip
+    if settings.deploy_mode == "inference-component":
+        errors += inference_component_errors(settings)
     if settings.data_capture_percent:
-        if not (instance_based and 1 <= settings.data_capture_percent <= 100):
+        if not (settings.deploy_mode in ("realtime", "async") and 1 <= settings.data_capture_percent <= 100):
             errors.append("DATA_CAPTURE_PERCENT must be 1 to 100 (0: off), on real-time or async endpoints")
         modes = settings.data_capture_modes.split()
         if not modes or set(modes) - set(CAPTURE_MODES) or len(set(modes)) != len(modes):
             errors.append(f"DATA_CAPTURE_MODES={settings.data_capture_modes!r} must be Input, Output or both")
         _check_s3(errors, "DATA_CAPTURE_S3", settings.data_capture_s3, required=False)
+    return errors
+
+
+def inference_component_errors(settings: Settings) -> list[str]:
+    """What each copy reserves, how many copies, and the endpoint's managed instance scaling."""
+    errors = []
+    _check(errors, "INFERENCE_COMPONENT_NAME", settings.inference_component,
+           sagemaker_name_error(settings.inference_component))  # fmt: skip
+    if settings.ic_copy_count < 1:
+        errors.append("IC_COPY_COUNT must be at least 1")
+    if settings.ic_memory_mb < 128:
+        errors.append("IC_MEMORY_MB (each copy's memory reservation) must be at least 128")
+    if settings.ic_accelerators < 0 or settings.ic_cpu_cores < 0:
+        errors.append("IC_ACCELERATORS and IC_CPU_CORES must be 0 (no reservation) or more")
+    if settings.ic_max_instances and not 0 <= settings.ic_min_instances <= settings.ic_max_instances:
+        errors.append("managed instance scaling needs 0 <= IC_MIN_INSTANCES <= IC_MAX_INSTANCES")
+    if settings.autoscaling_max:
+        errors.append("AUTOSCALING_MAX scales a model variant; an inference-component endpoint scales its instances "
+                      "with IC_MIN_INSTANCES/IC_MAX_INSTANCES")  # fmt: skip
     return errors
 
 

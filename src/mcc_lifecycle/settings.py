@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-DEPLOY_MODES = ("realtime", "async", "serverless", "batch")
+DEPLOY_MODES = ("realtime", "async", "serverless", "batch", "inference-component")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,13 @@ class Settings:
     test_kind: str = "predictive"
     container_env: str = ""
     deploy_timeout_min: int = 30
+    inference_component_name: str = ""  # default: the project's name
+    ic_copy_count: int = 1
+    ic_memory_mb: int = 1024  # each copy's memory reservation
+    ic_accelerators: int = 0  # each copy's GPUs (0: GPU_COUNT on a GPU image)
+    ic_cpu_cores: int = 0  # each copy's CPU cores (0: no reservation)
+    ic_min_instances: int = 0  # managed instance scaling (IC_MAX_INSTANCES=0: off)
+    ic_max_instances: int = 0
     variant_name: str = "AllTraffic"
     volume_size_gb: int = 0  # 0: SageMaker's default storage
     routing_strategy: str = ""  # "": SageMaker's default (random)
@@ -91,6 +98,18 @@ class Settings:
     @property
     def endpoint(self) -> str:
         return self.endpoint_name or self.project_name
+
+    @property
+    def inference_component(self) -> str:
+        return self.inference_component_name or self.project_name
+
+    @property
+    def invocation_target(self) -> dict[str, str]:
+        """What InvokeEndpoint names: the endpoint, and on an inference-component endpoint this project's IC."""
+        target = {"EndpointName": self.endpoint}
+        if self.deploy_mode == "inference-component":
+            target["InferenceComponentName"] = self.inference_component
+        return target
 
     @property
     def repository(self) -> str:

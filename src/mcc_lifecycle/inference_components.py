@@ -1,0 +1,214 @@
+"""``DEPLOY_MODE=inference-component``: an endpoint that hosts models as inference components (ICs).
+
+The endpoint's configuration names no model: only the execution role, the instance type and count (and managed
+instance scaling). The model runs as an IC with its own reservation of accelerators, memory and CPU cores and a
+copy count; several ICs (several projects) can share one endpoint. A new image or model updates the IC in place
+(``UpdateInferenceComponent``: SageMaker replaces its copies without downtime). Request building is separate
+from the calls, so each request can be checked against botocore's SageMaker model.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import Aws, is_missing
+from .settings import Settings
+
+MODE = "inference-component"
+DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
+
+
+def endpoint_config_request(aws: Aws, name: str) -> dict[str, Any]:
+    """An endpoint configuration for ICs: the execution role and the instances, no model."""
+    settings = aws.settings
+    variant: dict[str, Any] = {
+        "VariantName": settings.variant_name,
+        "InstanceType": settings.instance_type,
+        "InitialInstanceCount": settings.instance_count,
+        "RoutingConfig": {"RoutingStrategy": settings.routing_strategy or DEFAULT_ROUTING},
+    }
+    if settings.ic_max_instances:
+        variant["ManagedInstanceScaling"] = {
+            "Status": "ENABLED",
+            "MinInstanceCount": settings.ic_min_instances,
+            "MaxInstanceCount": settings.ic_max_instances,
+        }
+    if settings.inference_ami_version:
+        variant["InferenceAmiVersion"] = settings.inference_ami_version
+    if settings.volume_size_gb:
+        variant["VolumeSizeInGB"] = settings.volume_size_gb
+    return {
+        "EndpointConfigName": name,
+        "ExecutionRoleArn": settings.role_arn,
+        "ProductionVariants": [variant],
+        "Tags": aws.tags,
+    }
+
+
+def specification(settings: Settings, model_name: str) -> dict[str, Any]:
+    """The IC's model and what each copy reserves (accelerators: GPU_COUNT unless IC_ACCELERATORS says)."""
+    requirements: dict[str, Any] = {"MinMemoryRequiredInMb": settings.ic_memory_mb}
+    accelerators = settings.ic_accelerators or (settings.gpu_count if settings.gpu_required else 0)
+    if accelerators:
+        requirements["NumberOfAcceleratorDevicesRequired"] = float(accelerators)
+    if settings.ic_cpu_cores:
+        requirements["NumberOfCpuCoresRequired"] = float(settings.ic_cpu_cores)
+    spec: dict[str, Any] = {"ModelName": model_name, "ComputeResourceRequirements": requirements}
+    if settings.startup_timeout_s:
+        spec["StartupParameters"] = {
+            "ModelDataDownloadTimeoutInSeconds": settings.startup_timeout_s,
+            "ContainerStartupHealthCheckTimeoutInSeconds": settings.startup_timeout_s,
+        }
+    return spec
+
+
+def create_request(aws: Aws, model_name: str) -> dict[str, Any]:
+    settings = aws.settings
+    return {
+        "InferenceComponentName": settings.inference_component,
+        "EndpointName": settings.endpoint,
+        "VariantName": settings.variant_name,
+        "Specification": specification(settings, model_name),
+        "RuntimeConfig": {"CopyCount": settings.ic_copy_count},
+        "Tags": aws.tags,
+    }
+
+
+def update_request(aws: Aws, model_name: str) -> dict[str, Any]:
+    """The same IC with a new model (a new image or model data): SageMaker replaces its copies."""
+    settings = aws.settings
+    return {
+        "InferenceComponentName": settings.inference_component,
+        "Specification": specification(settings, model_name),
+        "RuntimeConfig": {"CopyCount": settings.ic_copy_count},
+    }
+
+
+def describe(aws: Aws) -> dict[str, Any] | None:
+    try:
+        return aws.client("sagemaker").describe_inference_component(
+            InferenceComponentName=aws.settings.inference_component
+        )
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise
+
+
+def deploy(aws: Aws, model_name: str, wait_for_endpoint, out=sys.stderr) -> dict[str, Any]:
+    """The endpoint (created when missing, shared when it exists), then this project's IC on it."""
+    from .deploy import endpoint_exists
+
+    settings, sagemaker = aws.settings, aws.client("sagemaker")
+    if endpoint_exists(aws) is None:
+        sagemaker.create_endpoint_config(**endpoint_config_request(aws, model_name))
+        sagemaker.create_endpoint(EndpointName=settings.endpoint, EndpointConfigName=model_name, Tags=aws.tags)
+        print(f"creating endpoint {settings.endpoint} for inference components ({settings.instance_type})", file=out)
+        wait_for_endpoint(aws, out=out)
+    else:
+        print(f"endpoint {settings.endpoint} exists: adding to it", file=out)
+    if describe(aws) is None:
+        sagemaker.create_inference_component(**create_request(aws, model_name))
+        print(f"creating inference component {settings.inference_component}", file=out)
+    else:
+        sagemaker.update_inference_component(**update_request(aws, model_name))
+        print(f"updating inference component {settings.inference_component} to model {model_name}", file=out)
+    for warning in oversubscription(aws):
+        print(f"warning: {warning}", file=out)
+    return wait(aws, out)
+
+
+def wait(aws: Aws, out=sys.stderr, poll: float = 15.0) -> dict[str, Any]:
+    from .deploy import wait_for_status
+
+    settings = aws.settings
+    return wait_for_status(
+        describe=lambda: aws.client("sagemaker").describe_inference_component(
+            InferenceComponentName=settings.inference_component
+        ),
+        status_key="InferenceComponentStatus",
+        done="InService",
+        failed=("Failed",),
+        what=f"inference component {settings.inference_component}",
+        logs=f"/aws/sagemaker/InferenceComponents/{settings.inference_component}",
+        limit_s=settings.deploy_timeout_min * 60,
+        poll=poll,
+        out=out,
+    )
+
+
+def oversubscription(aws: Aws) -> list[str]:
+    """What the endpoint's ICs reserve against what its instances have (from do/lib/instance-types.json)."""
+    settings = aws.settings
+    table = Path(__file__).resolve().parent.parent / "instance-types.json"
+    instance = json.loads(table.read_text()).get(settings.instance_type) if table.exists() else None
+    if not instance:
+        return []
+    listed = aws.client("sagemaker").list_inference_components(EndpointNameEquals=settings.endpoint)
+    reserved = {"memory": 0.0, "accelerators": 0.0}
+    names = {item["InferenceComponentName"] for item in listed.get("InferenceComponents", [])}
+    names.add(settings.inference_component)
+    for name in sorted(names):
+        requirements, copies = _reservation(aws, name)
+        reserved["memory"] += requirements.get("MinMemoryRequiredInMb", 0) * copies
+        reserved["accelerators"] += requirements.get("NumberOfAcceleratorDevicesRequired", 0) * copies
+    return reservation_warnings(reserved, instance, settings.instance_count, settings.instance_type)
+
+
+def _reservation(aws: Aws, name: str) -> tuple[dict[str, Any], int]:
+    if name == aws.settings.inference_component:
+        return specification(aws.settings, "")["ComputeResourceRequirements"], aws.settings.ic_copy_count
+    found = aws.client("sagemaker").describe_inference_component(InferenceComponentName=name)
+    runtime = found.get("RuntimeConfig", {})
+    return found["Specification"].get("ComputeResourceRequirements", {}), runtime.get("CurrentCopyCount", 1)
+
+
+def reservation_warnings(reserved: dict[str, float], instance: dict[str, Any], count: int, name: str) -> list[str]:
+    """Reservations beyond ``count`` instances: the copies that do not fit stay pending."""
+    warnings = []
+    memory_mb = instance["memory_gib"] * 1024 * count
+    if reserved["memory"] > memory_mb:
+        warnings.append(
+            f"the endpoint's inference components reserve {reserved['memory']:.0f} MB of memory; "
+            f"{count} x {name} have {memory_mb:.0f} MB: some copies will not be placed"
+        )
+    gpus = instance.get("gpus", 0) * count
+    if reserved["accelerators"] > gpus:
+        warnings.append(
+            f"the endpoint's inference components reserve {reserved['accelerators']:g} accelerators; "
+            f"{count} x {name} have {gpus}: some copies will not be placed"
+        )
+    return warnings
+
+
+def delete(aws: Aws) -> bool:
+    """Delete this project's IC; False when there is none."""
+    try:
+        aws.client("sagemaker").delete_inference_component(InferenceComponentName=aws.settings.inference_component)
+    except ClientError as exc:
+        if is_missing(exc):
+            return False
+        raise
+    return True
+
+
+def wait_until_gone(aws: Aws, limit_s: float = 900.0, poll: float = 10.0) -> None:
+    """An IC is deleted in the background; its endpoint can go only after it."""
+    deadline = time.monotonic() + limit_s
+    while describe(aws) is not None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"inference component {aws.settings.inference_component} still exists")
+        time.sleep(poll)
+
+
+def others_on_endpoint(aws: Aws) -> list[str]:
+    """ICs of other projects on the endpoint: do/clean then keeps the endpoint."""
+    listed = aws.client("sagemaker").list_inference_components(EndpointNameEquals=aws.settings.endpoint)
+    names = [ic["InferenceComponentName"] for ic in listed.get("InferenceComponents", [])]
+    return [name for name in names if name != aws.settings.inference_component]

@@ -1,0 +1,155 @@
+"""DEPLOY_MODE=inference-component. The AWS emulator has no inference-component calls (moto answers 500), so
+every request do/deploy, do/test, do/benchmark and do/clean make for ICs is checked against botocore's own
+SageMaker models with botocore's own parameter validation, and its content asserted; the rules and the sizing
+of each copy's reservation are checked as the generated project states them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from mcc_lifecycle import inference_components as ic
+from mcc_lifecycle.aws import Aws
+from mcc_lifecycle.rules import settings_errors
+from mcc_lifecycle.settings import Settings
+
+ROLE = "arn:aws:iam::123456789012:role/llm-sagemaker-execution"
+GPU_PROJECT = {
+    "PROJECT_NAME": "llm",
+    "AWS_REGION": "us-east-1",
+    "ROLE_ARN": ROLE,
+    "DEPLOY_MODE": "inference-component",
+    "INSTANCE_TYPE": "ml.g5.12xlarge",
+    "INSTANCE_COUNT": "1",
+    "GPU_REQUIRED": "true",
+    "GPU_COUNT": "4",
+    "IC_MEMORY_MB": "16384",
+    "IC_COPY_COUNT": "2",
+    "STARTUP_TIMEOUT_S": "899",
+    "INFERENCE_AMI_VERSION": "al2023-ami-sagemaker-inference-gpu-4-1",
+}
+
+
+def valid(service: str, operation: str, params: dict) -> dict:
+    """``params`` as botocore validates them for ``operation`` (raises on any unknown, missing or mistyped field)."""
+    model = botocore.session.get_session().get_service_model(service)
+    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
+    assert not report.has_errors(), report.generate_report()
+    return params
+
+
+def aws_for(**overrides: str) -> Aws:
+    return Aws(Settings.from_env({**GPU_PROJECT, **overrides}))
+
+
+def test_the_endpoint_configuration_names_no_model_and_routes_to_the_least_busy_instance():
+    request = valid("sagemaker", "CreateEndpointConfig", ic.endpoint_config_request(aws_for(), "llm-20261130-000000"))
+    (variant,) = request["ProductionVariants"]
+    assert request["ExecutionRoleArn"] == ROLE and "ModelName" not in variant
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.12xlarge", 1)
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+    assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+    assert "ManagedInstanceScaling" not in variant
+    scaled = ic.endpoint_config_request(aws_for(IC_MIN_INSTANCES="0", IC_MAX_INSTANCES="3"), "llm-1")
+    assert valid("sagemaker", "CreateEndpointConfig", scaled)["ProductionVariants"][0]["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": 3,
+    }
+
+
+def test_the_inference_component_reserves_the_gpus_memory_and_copies_the_project_says():
+    request = valid("sagemaker", "CreateInferenceComponent", ic.create_request(aws_for(), "llm-20261130-000000"))
+    assert (request["InferenceComponentName"], request["EndpointName"], request["VariantName"]) == (
+        "llm",
+        "llm",
+        "AllTraffic",
+    )
+    spec = request["Specification"]
+    assert spec["ModelName"] == "llm-20261130-000000"
+    assert spec["ComputeResourceRequirements"] == {
+        "MinMemoryRequiredInMb": 16384,
+        "NumberOfAcceleratorDevicesRequired": 4.0,
+    }
+    assert spec["StartupParameters"] == {"ModelDataDownloadTimeoutInSeconds": 899,
+                                         "ContainerStartupHealthCheckTimeoutInSeconds": 899}  # fmt: skip
+    assert request["RuntimeConfig"] == {"CopyCount": 2}
+    cpu = ic.create_request(aws_for(GPU_REQUIRED="false", GPU_COUNT="0", IC_CPU_CORES="2", STARTUP_TIMEOUT_S="0"), "m")
+    assert valid("sagemaker", "CreateInferenceComponent", cpu)["Specification"] == {
+        "ModelName": "m",
+        "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 16384, "NumberOfCpuCoresRequired": 2.0},
+    }
+
+
+def test_a_new_model_updates_the_same_component_in_place():
+    request = valid("sagemaker", "UpdateInferenceComponent", ic.update_request(aws_for(), "llm-20261201-000000"))
+    assert request["InferenceComponentName"] == "llm" and request["Specification"]["ModelName"] == "llm-20261201-000000"
+
+
+def test_invocations_name_the_component_and_other_calls_are_well_formed():
+    settings = aws_for().settings
+    assert settings.invocation_target == {"EndpointName": "llm", "InferenceComponentName": "llm"}
+    body = {"Body": b"{}", "ContentType": "application/json"}
+    valid("sagemaker-runtime", "InvokeEndpoint", {**settings.invocation_target, **body})
+    valid("sagemaker-runtime", "InvokeEndpointWithResponseStream", {**settings.invocation_target, **body})
+    valid("sagemaker", "DescribeInferenceComponent", {"InferenceComponentName": "llm"})
+    valid("sagemaker", "DeleteInferenceComponent", {"InferenceComponentName": "llm"})
+    valid("sagemaker", "ListInferenceComponents", {"EndpointNameEquals": "llm"})
+    assert "InferenceComponentName" not in aws_for(DEPLOY_MODE="realtime").settings.invocation_target
+
+
+def test_reservations_beyond_the_instances_are_warned_about():
+    instance = {"vcpus": 48, "memory_gib": 192, "gpus": 4}
+    assert ic.reservation_warnings({"memory": 32768, "accelerators": 4}, instance, 1, "ml.g5.12xlarge") == []
+    warnings = ic.reservation_warnings({"memory": 300_000, "accelerators": 6}, instance, 1, "ml.g5.12xlarge")
+    assert len(warnings) == 2 and "reserve 6 accelerators" in warnings[1] and "have 4" in warnings[1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"IC_COPY_COUNT": "0"}, "IC_COPY_COUNT must be at least 1"),
+        ({"IC_MEMORY_MB": "64"}, "IC_MEMORY_MB"),
+        ({"IC_MIN_INSTANCES": "3", "IC_MAX_INSTANCES": "2"}, "IC_MIN_INSTANCES <= IC_MAX_INSTANCES"),
+        ({"AUTOSCALING_MAX": "4", "AUTOSCALING_MIN": "1"}, "IC_MIN_INSTANCES/IC_MAX_INSTANCES"),
+        ({"INFERENCE_COMPONENT_NAME": "llm_v2"}, "INFERENCE_COMPONENT_NAME"),
+        ({"DATA_CAPTURE_PERCENT": "10"}, "DATA_CAPTURE_PERCENT"),
+    ],
+)
+def test_bad_inference_component_settings_are_refused(overrides, message):
+    errors = settings_errors(aws_for(**overrides).settings, "deploy")
+    assert any(message in error for error in errors), errors
+
+
+def test_a_generated_llm_project_reserves_memory_for_its_weights(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "llm", "--framework", "transformers",
+         "--model-id", "meta-llama/Llama-3.1-8B-Instruct", "--instance-type", "ml.g5.12xlarge", "--deploy-mode",
+         "inference-component", "--output-dir", str(tmp_path / "llm")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = (tmp_path / "llm" / "do" / "config").read_text()
+    weights_mb = 8.03e9 * 2 / 2**20  # 16-bit weights of an 8B model
+    reserved = int(config.split("IC_MEMORY_MB=${IC_MEMORY_MB:-", 1)[1].split("}", 1)[0])
+    assert weights_mb <= reserved < weights_mb + 1024
+    assert "DEPLOY_MODE=${DEPLOY_MODE:-inference-component}" in config
+
+
+def test_the_deployer_may_manage_this_projects_component_and_every_policy_has_unique_statement_ids():
+    from mcc_lifecycle.policies import Scope, documents
+
+    scope = Scope("aws", "us-east-1", "123456789012", aws_for(DATA_CAPTURE_PERCENT="0").settings)
+    policies = {name: doc for name, doc in documents(scope).items() if name.endswith("-policy.json")}
+    for name, document in policies.items():
+        sids = [s["Sid"] for s in document["Statement"] if "Sid" in s]
+        assert len(sids) == len(set(sids)), name
+    statements = policies["deployer-policy.json"]["Statement"]
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llm"
+    managing = [s for s in statements if "sagemaker:UpdateInferenceComponent" in s["Action"]]
+    assert len(managing) == 1 and arn in managing[0]["Resource"]
+    assert any("sagemaker:ListInferenceComponents" in s["Action"] for s in statements)
