@@ -48,6 +48,7 @@ def _clean_endpoint(aws: Aws) -> list[str]:
     settings, sagemaker = aws.settings, aws.client("sagemaker")
     deleted = []
     if settings.deploy_mode == inference_components.MODE:
+        deleted += inference_components.remove_scaling(aws)
         if inference_components.delete(aws):
             deleted.append(f"inference component {settings.inference_component}")
             inference_components.wait_until_gone(aws)

@@ -22,6 +22,9 @@ from .settings import Settings
 
 MODE = "inference-component"
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
+SCALABLE_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+CONCURRENCY_METRIC = "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"  # requests that found no copy: the signal to start one
 
 
 def endpoint_config_request(aws: Aws, name: str) -> dict[str, Any]:
@@ -90,6 +93,99 @@ def update_request(aws: Aws, model_name: str) -> dict[str, Any]:
     }
 
 
+def scaling_requests(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Application Auto Scaling of the IC's copies: the scalable target (IC_MIN_COPIES to IC_MAX_COPIES) and
+    target tracking on concurrent requests per copy; with IC_MIN_COPIES=0 also the step policy that starts a
+    copy when requests find none (its CloudWatch alarm: ``scale_out_alarm_request``)."""
+    resource = f"inference-component/{settings.inference_component}"
+    common = {"ServiceNamespace": "sagemaker", "ResourceId": resource, "ScalableDimension": SCALABLE_DIMENSION}
+    requests = {
+        "target": {**common, "MinCapacity": settings.ic_min_copies, "MaxCapacity": settings.ic_max_copies},
+        "tracking": {
+            **common,
+            "PolicyName": f"{settings.inference_component}-concurrency-per-copy",
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": float(settings.ic_target_concurrency),
+                "PredefinedMetricSpecification": {"PredefinedMetricType": CONCURRENCY_METRIC},
+                "ScaleInCooldown": 300,
+                "ScaleOutCooldown": 60,
+            },
+        },
+    }
+    if settings.ic_min_copies == 0:
+        requests["from_zero"] = {
+            **common,
+            "PolicyName": f"{settings.inference_component}-scale-out-from-zero",
+            "PolicyType": "StepScaling",
+            "StepScalingPolicyConfiguration": {
+                "AdjustmentType": "ChangeInCapacity",
+                "MetricAggregationType": "Maximum",
+                "Cooldown": 60,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+            },
+        }
+    return requests
+
+
+def scale_out_alarm_request(settings: Settings, policy_arn: str) -> dict[str, Any]:
+    """The alarm that runs the step policy when a request finds no copy (the IC is at zero)."""
+    return {
+        "AlarmName": alarm_name(settings),
+        "AlarmDescription": f"start a copy of {settings.inference_component} when requests find none",
+        "ActionsEnabled": True,
+        "AlarmActions": [policy_arn],
+        "Namespace": "AWS/SageMaker",
+        "MetricName": NO_CAPACITY_METRIC,
+        "Dimensions": [{"Name": "InferenceComponentName", "Value": settings.inference_component}],
+        "Statistic": "Maximum",
+        "Period": 30,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "missing",
+    }
+
+
+def alarm_name(settings: Settings) -> str:
+    return f"{settings.inference_component}-scale-out-from-zero"
+
+
+def apply_scaling(aws: Aws, out=sys.stderr) -> None:
+    """Register the copies' scaling (IC_MAX_COPIES > 0), and the way back from zero copies."""
+    settings = aws.settings
+    requests = scaling_requests(settings)
+    autoscaling = aws.client("application-autoscaling")
+    autoscaling.register_scalable_target(**requests["target"])
+    autoscaling.put_scaling_policy(**requests["tracking"])
+    print(f"copies: {settings.ic_min_copies}-{settings.ic_max_copies}, target {settings.ic_target_concurrency} "
+          "concurrent requests per copy", file=out)  # fmt: skip
+    if "from_zero" in requests:
+        policy = autoscaling.put_scaling_policy(**requests["from_zero"])
+        aws.client("cloudwatch").put_metric_alarm(**scale_out_alarm_request(settings, policy["PolicyARN"]))
+        budget = f"up to {settings.startup_timeout_s} s" if settings.startup_timeout_s else "minutes"
+        print(f"scale to zero: at 0 copies a request fails ({NO_CAPACITY_METRIC}) and starts a copy, which takes "
+              f"{budget} (STARTUP_TIMEOUT_S); clients retry meanwhile", file=out)  # fmt: skip
+
+
+def remove_scaling(aws: Aws) -> list[str]:
+    """Deregister the copies' scalable target (its policies go with it) and delete the scale-out alarm."""
+    settings, removed = aws.settings, []
+    autoscaling = aws.client("application-autoscaling")
+    target = scaling_requests(settings)["target"]
+    found = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[target["ResourceId"]])
+    if found.get("ScalableTargets"):
+        autoscaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=SCALABLE_DIMENSION
+        )
+        removed.append(f"scalable target {target['ResourceId']}")
+    cloudwatch = aws.client("cloudwatch")
+    if cloudwatch.describe_alarms(AlarmNames=[alarm_name(settings)]).get("MetricAlarms"):
+        cloudwatch.delete_alarms(AlarmNames=[alarm_name(settings)])
+        removed.append(f"alarm {alarm_name(settings)}")
+    return removed
+
+
 def describe(aws: Aws) -> dict[str, Any] | None:
     try:
         return aws.client("sagemaker").describe_inference_component(
@@ -121,7 +217,10 @@ def deploy(aws: Aws, model_name: str, wait_for_endpoint, out=sys.stderr) -> dict
         print(f"updating inference component {settings.inference_component} to model {model_name}", file=out)
     for warning in oversubscription(aws):
         print(f"warning: {warning}", file=out)
-    return wait(aws, out)
+    component = wait(aws, out)
+    if settings.ic_max_copies:
+        apply_scaling(aws, out)
+    return component
 
 
 def wait(aws: Aws, out=sys.stderr, poll: float = 15.0) -> dict[str, Any]:

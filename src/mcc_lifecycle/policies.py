@@ -207,6 +207,11 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
             sid="AutoscalingHasNoResourceScope",
         ),
         _allow(
+            ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+            scope.arn("cloudwatch", f"alarm:{settings.inference_component}-*"),
+            sid="ScaleOutFromZeroAlarm",
+        ),
+        _allow(
             [
                 "ecr:CreateRepository",
                 "ecr:DescribeRepositories",

@@ -221,6 +221,10 @@ def inference_component_errors(settings: Settings) -> list[str]:
         errors.append("IC_MEMORY_MB (each copy's memory reservation) must be at least 128")
     if settings.ic_accelerators < 0 or settings.ic_cpu_cores < 0:
         errors.append("IC_ACCELERATORS and IC_CPU_CORES must be 0 (no reservation) or more")
+    if settings.ic_max_copies and not 0 <= settings.ic_min_copies <= settings.ic_max_copies:
+        errors.append("autoscaling of copies needs 0 <= IC_MIN_COPIES <= IC_MAX_COPIES")
+    if settings.ic_max_copies and settings.ic_target_concurrency < 1:
+        errors.append("IC_TARGET_CONCURRENCY (concurrent requests per copy) must be at least 1")
     if settings.ic_max_instances and not 0 <= settings.ic_min_instances <= settings.ic_max_instances:
         errors.append("managed instance scaling needs 0 <= IC_MIN_INSTANCES <= IC_MAX_INSTANCES")
     if settings.autoscaling_max:

@@ -41,6 +41,9 @@ class Settings:
     ic_memory_mb: int = 1024  # each copy's memory reservation
     ic_accelerators: int = 0  # each copy's GPUs (0: GPU_COUNT on a GPU image)
     ic_cpu_cores: int = 0  # each copy's CPU cores (0: no reservation)
+    ic_min_copies: int = 1  # autoscaling of copies (IC_MAX_COPIES=0: off); 0 copies: scale to zero
+    ic_max_copies: int = 0
+    ic_target_concurrency: int = 4  # concurrent requests per copy the scaling aims at
     ic_min_instances: int = 0  # managed instance scaling (IC_MAX_INSTANCES=0: off)
     ic_max_instances: int = 0
     variant_name: str = "AllTraffic"

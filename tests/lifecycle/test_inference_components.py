@@ -153,3 +153,27 @@ def test_the_deployer_may_manage_this_projects_component_and_every_policy_has_un
     managing = [s for s in statements if "sagemaker:UpdateInferenceComponent" in s["Action"]]
     assert len(managing) == 1 and arn in managing[0]["Resource"]
     assert any("sagemaker:ListInferenceComponents" in s["Action"] for s in statements)
+
+
+def test_copies_scale_on_concurrency_and_back_from_zero_through_an_alarm():
+    settings = aws_for(IC_MIN_COPIES="0", IC_MAX_COPIES="4", IC_TARGET_CONCURRENCY="8").settings
+    requests = ic.scaling_requests(settings)
+    target = valid("application-autoscaling", "RegisterScalableTarget", requests["target"])
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == ("inference-component/llm", 0, 4)
+    assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+    tracking = valid("application-autoscaling", "PutScalingPolicy", requests["tracking"])
+    configuration = tracking["TargetTrackingScalingPolicyConfiguration"]
+    assert configuration["TargetValue"] == 8.0
+    metric = configuration["PredefinedMetricSpecification"]["PredefinedMetricType"]
+    assert metric == "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    step = valid("application-autoscaling", "PutScalingPolicy", requests["from_zero"])
+    assert step["StepScalingPolicyConfiguration"]["StepAdjustments"] == [
+        {"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}
+    ]
+    policy_arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/x:policyName/y"
+    alarm = valid("cloudwatch", "PutMetricAlarm", ic.scale_out_alarm_request(settings, policy_arn))
+    assert (alarm["MetricName"], alarm["AlarmActions"]) == ("NoCapacityInvocationFailures", [policy_arn])
+    assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "llm"}]
+    assert "from_zero" not in ic.scaling_requests(aws_for(IC_MIN_COPIES="1", IC_MAX_COPIES="4").settings)
+    errors = settings_errors(aws_for(IC_MIN_COPIES="5", IC_MAX_COPIES="4").settings, "deploy")
+    assert any("IC_MIN_COPIES <= IC_MAX_COPIES" in e for e in errors)
