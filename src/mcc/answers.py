@@ -243,6 +243,18 @@ ANSWERS: tuple[Answer, ...] = (
     ),
     Answer("enable_lora", ("generation", "enable_lora"), "bool", "Generative: serve LoRA adapters [default: no]"),
     Answer(
+        "max_lora_rank",
+        ("generation", "max_lora_rank"),
+        "int",
+        "Generative (with --enable-lora): the largest adapter rank served [default: the engine's]",
+    ),
+    Answer(
+        "max_loras",
+        ("generation", "max_loras"),
+        "int",
+        "Generative (with --enable-lora): adapters in one batch [default: the engine's]",
+    ),
+    Answer(
         "engine_args",
         ("generation", "engine_args"),
         "list",

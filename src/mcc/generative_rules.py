@@ -30,6 +30,8 @@ OPTION_KEYS = (
     "batch_size",
     "max_batch_delay_ms",
     "enable_lora",
+    "max_lora_rank",
+    "max_loras",
     "trust_remote_code",
 )
 OPTION_DEFAULTS: dict[str, Any] = {key: field_default(("generation", key)) for key in OPTION_KEYS}
@@ -135,6 +137,9 @@ def _engine_errors(gen: GenerationSpec, engine: Engine, catalog: Catalog, answer
         if problem:
             errors.append(_error(answers, key, value, problem))
     errors += _engine_arg_errors(gen, engine, answers)
+    for option in ("max_lora_rank", "max_loras"):
+        if getattr(gen, option) is not None and not gen.enable_lora:
+            errors.append(_error(answers, option, getattr(gen, option), "sizes LoRA serving: give --enable-lora too"))
     for option, default in OPTION_DEFAULTS.items():
         if option in ("dtype", "quantization") or getattr(gen, option) == default or engine.settable(option):
             continue

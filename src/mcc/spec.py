@@ -104,6 +104,8 @@ class GenerationSpec(_Spec):
     batch_size: int | None = Field(default=None, ge=1, le=1024)
     max_batch_delay_ms: int | None = Field(default=None, ge=0, le=60_000)
     enable_lora: bool = False
+    max_lora_rank: int | None = Field(default=None, ge=1, le=512)
+    max_loras: int | None = Field(default=None, ge=1, le=256)
     trust_remote_code: bool = False
     hf_token_secret_arn: SecretArn = ""
     engine_args: EngineArgs = ()  # KEY=VALUE (or KEY), passed in the engine's own style

@@ -9,11 +9,30 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import benchmark, clean, codebuild, deploy, ecr, iam, invoke, logs, model_data, registry, rules
+from . import (
+    benchmark,
+    clean,
+    codebuild,
+    deploy,
+    ecr,
+    iam,
+    inference_components,
+    invoke,
+    logs,
+    model_data,
+    registry,
+    rules,
+)
 from .aws import Aws
 from .settings import Settings, SettingsError
 
-VALIDATED_AS = {"ecr-repository": "push", "ecr-password": "push", "test-endpoint": "test", "benchmark": "test"}
+VALIDATED_AS = {
+    "ecr-repository": "push",
+    "ecr-password": "push",
+    "test-endpoint": "test",
+    "benchmark": "test",
+    "adapter": "test",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--payload", type=Path, required=True)
     test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
     test.add_argument("--task", choices=["chat", "embedding"], help="a generative model's request kind")
+    test.add_argument("--adapter", help="invoke this LoRA adapter's inference component instead")
+    adapter = actions.add_parser("adapter", help="LoRA adapters as inference components: add, list, remove")
+    adapter.add_argument("--root", type=Path, required=True)
+    adapter.add_argument("adapter_action", choices=["add", "list", "remove"])
+    adapter.add_argument("name", nargs="?")
+    adapter.add_argument("artifact_url", nargs="?", help="add: s3://…/adapter.tar.gz")
     bench = actions.add_parser("benchmark", help="sweep concurrencies against a server (--url) or the endpoint")
     bench.add_argument("--url", help="a running server; default: the deployed endpoint")
     bench.add_argument("--payload", type=Path, required=True)
@@ -63,6 +88,24 @@ def _concurrencies(text: str) -> list[int]:
     if not levels or not all(1 <= level <= 1024 for level in levels):
         raise argparse.ArgumentTypeError(f"{text!r}: each concurrency must be 1 to 1024")
     return levels
+
+
+def _adapter(aws: Aws, args: argparse.Namespace) -> int:
+    """do/adapter: check the request against the project (its engine, LoRA, the names) before any call."""
+    if args.adapter_action != "list" and not args.name:
+        raise ValueError(f"do/adapter {args.adapter_action} needs the adapter's NAME")
+    if args.adapter_action == "add" and not args.artifact_url:
+        raise ValueError("do/adapter add needs NAME and S3_URI (s3://…/adapter.tar.gz)")
+    serving_file = args.root / "code" / "serving.json"
+    serving = json.loads(serving_file.read_text()) if serving_file.exists() else {}
+    url = args.artifact_url if args.adapter_action == "add" else None
+    errors = inference_components.adapter_errors(aws.settings, serving, args.name or "adapter", url)
+    if errors:
+        print("cannot manage adapters here; nothing was called:", file=sys.stderr)
+        for error in errors:
+            print(f"  - {error}", file=sys.stderr)
+        return 2
+    return inference_components.adapter_action(aws, args.adapter_action, args.name, args.artifact_url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +170,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"packed {archive}", file=sys.stderr)
         if args.upload:
             print(f"MODEL_DATA_URL={model_data.upload(aws, archive, settings.model_data_url)}")
+    elif args.action == "adapter":
+        return _adapter(aws, args)
     elif args.action == "test-endpoint":
+        if args.adapter:
+            aws = aws.with_component(inference_components.adapter_component(settings, args.adapter))
         if args.task:
             answer = invoke.test_generative_endpoint(aws, args.payload, args.task, args.wait)
         else:

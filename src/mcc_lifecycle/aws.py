@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -31,6 +32,12 @@ class Aws:
         if service not in self._clients:
             self._clients[service] = self._session.client(service, config=_RETRIES)
         return self._clients[service]
+
+    def with_component(self, name: str) -> Aws:
+        """The same clients, for another inference component (an adapter on this project's)."""
+        other = Aws(dataclasses.replace(self.settings, inference_component_name=name))
+        other._session, other._clients = self._session, self._clients
+        return other
 
     def pooled_client(self, service: str, connections: int) -> Any:
         """A client for ``connections`` threads at once, without retries (a benchmark counts every failure)."""

@@ -311,3 +311,90 @@ def others_on_endpoint(aws: Aws) -> list[str]:
     listed = aws.client("sagemaker").list_inference_components(EndpointNameEquals=aws.settings.endpoint)
     names = [ic["InferenceComponentName"] for ic in listed.get("InferenceComponents", [])]
     return [name for name in names if name != aws.settings.inference_component]
+
+
+# LoRA adapters as inference components on top of this project's IC (SageMaker loads them through LMI).
+ADAPTER_ENGINES = ("djl-lmi",)
+
+
+def adapter_component(settings: Settings, adapter: str) -> str:
+    return f"{settings.inference_component}-{adapter}"
+
+
+def adapter_request(aws: Aws, adapter: str, artifact_url: str) -> dict[str, Any]:
+    """An adapter IC: the base IC's model with the adapter's weights (a .tar.gz in S3) on top."""
+    settings = aws.settings
+    return {
+        "InferenceComponentName": adapter_component(settings, adapter),
+        "EndpointName": settings.endpoint,
+        "Specification": {
+            "BaseInferenceComponentName": settings.inference_component,
+            "Container": {"ArtifactUrl": artifact_url},
+        },
+        "Tags": aws.tags,
+    }
+
+
+def adapter_errors(settings: Settings, serving: dict[str, Any], adapter: str, artifact_url: str | None) -> list[str]:
+    """Why ``adapter`` cannot be added (or named) for this project; empty when it can."""
+    from .rules import sagemaker_name_error
+
+    errors = []
+    if settings.deploy_mode != MODE:
+        errors.append(f"adapters are inference components: DEPLOY_MODE must be {MODE} (now {settings.deploy_mode})")
+    engine = (serving.get("engine") or {}).get("name", "")
+    if engine not in ADAPTER_ENGINES:
+        errors.append(f"SageMaker loads adapter components through AWS's LMI container (--engine djl-lmi); {engine} "
+                      "serves local adapters only (MCC_LORA_DIR, with --enable-lora)")  # fmt: skip
+    elif not (serving.get("generation") or {}).get("enable_lora"):
+        errors.append("the project serves no LoRA adapters: generate it with --enable-lora")
+    problem = sagemaker_name_error(adapter_component(settings, adapter))
+    if problem:
+        errors.append(f"adapter name {adapter!r}: the component {adapter_component(settings, adapter)!r} {problem}")
+    if artifact_url is not None and not (artifact_url.startswith("s3://") and artifact_url.endswith(".tar.gz")):
+        errors.append(f"{artifact_url!r} is not an s3://… .tar.gz of the adapter's files")
+    return errors
+
+
+def adapters_of(base: str, described: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The adapter ICs among ``described`` (DescribeInferenceComponent answers) that sit on ``base``."""
+    found = []
+    for component in described:
+        spec = component.get("Specification", {})
+        if spec.get("BaseInferenceComponentName") == base:
+            found.append({
+                "name": component["InferenceComponentName"].removeprefix(f"{base}-"),
+                "component": component["InferenceComponentName"],
+                "status": component.get("InferenceComponentStatus", ""),
+                "artifact": spec.get("Container", {}).get("ArtifactUrl", ""),
+            })  # fmt: skip
+    return found
+
+
+def adapter_action(aws: Aws, action: str, adapter: str | None, artifact_url: str | None, out=sys.stdout) -> int:
+    """do/adapter add NAME S3_URI | list | remove NAME."""
+    settings, sagemaker = aws.settings, aws.client("sagemaker")
+    if action == "list":
+        listed = sagemaker.list_inference_components(EndpointNameEquals=settings.endpoint)
+        described = [
+            sagemaker.describe_inference_component(InferenceComponentName=item["InferenceComponentName"])
+            for item in listed.get("InferenceComponents", [])
+        ]
+        for found in adapters_of(settings.inference_component, described):
+            print(f"{found['name']}\t{found['status']}\t{found['artifact']}", file=out)
+        return 0
+    name = adapter_component(settings, adapter or "")
+    if action == "add":
+        sagemaker.create_inference_component(**adapter_request(aws, adapter or "", artifact_url or ""))
+        print(f"creating adapter component {name} on {settings.inference_component}", file=sys.stderr)
+        wait(aws.with_component(name), sys.stderr)
+        return 0
+    try:
+        sagemaker.delete_inference_component(InferenceComponentName=name)
+    except ClientError as exc:
+        if not is_missing(exc):
+            raise
+        print(f"no adapter {adapter} on {settings.inference_component}", file=sys.stderr)
+        return 0
+    print(f"deleted adapter component {name}", file=sys.stderr)
+    return 0

@@ -168,6 +168,7 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
                 scope.sagemaker("endpoint", settings.endpoint),
                 scope.sagemaker("transform-job", f"{prefix}-*"),
                 scope.sagemaker("inference-component", settings.inference_component),
+                scope.sagemaker("inference-component", f"{settings.inference_component}-*"),  # its adapters
             ],
         ),
         _allow(

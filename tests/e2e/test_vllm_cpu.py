@@ -80,10 +80,15 @@ def emittable_generations(base: dict) -> list[dict]:
         "gpu_memory_utilization": 0.85,
         "max_concurrent_sequences": 64,
         "enable_lora": True,
+        "max_lora_rank": 64,
+        "max_loras": 4,
         "trust_remote_code": True,
     }
     assert set(values) | {"host", "port", "served_model_name", "dtype", "quantization"} == set(engine.options)
-    variants = [{**base, name: value} for name, value in values.items()]
+    lora = {"enable_lora": True}
+    variants = [
+        {**base, **(lora if name.startswith("max_lora") else {}), name: value} for name, value in values.items()
+    ]
     variants += [{**base, "dtype": dtype} for dtype in engine.dtypes]
     variants += [{**base, "quantization": q} for q in engine.quantizations_for(VERSION)]
     variants.append({**base, **values, "dtype": "bfloat16", "engine_args": list(ENGINE_ARGS)})
@@ -98,10 +103,15 @@ def test_the_catalogs_list_of_vllm_options_is_vllms_own(vllm_python):
 def test_vllms_own_parser_accepts_every_argv_mcc_can_write(vllm_python, workdir):
     project = generate(workdir, "parsed", "--model-id", "meta-llama/Llama-3.1-8B-Instruct")
     settings = json.loads((project / "code" / "serving.json").read_text())
+    for adapter in ("sql", "chat-de"):  # local LoRA adapters: --lora-modules NAME=PATH …
+        (workdir / "adapters" / adapter).mkdir(parents=True, exist_ok=True)
+        (workdir / "adapters" / adapter / "adapter_config.json").write_text("{}")
+    environ = {"SM_NUM_GPUS": "4", "MCC_LORA_DIR": str(workdir / "adapters")}
     argvs = [
-        engine_launch(settings["engine"], generation, {"SM_NUM_GPUS": "4"}).argv
+        engine_launch(settings["engine"], generation, environ).argv
         for generation in emittable_generations(settings["generation"])
     ]
+    assert sum("--lora-modules" in argv for argv in argvs) >= 2
     assert all(argv[:2] == ["vllm", "serve"] for argv in argvs)
     results = parse(vllm_python, "check", [*argvs, [*argvs[0], "--no-such-option", "1"]])
     refused = [

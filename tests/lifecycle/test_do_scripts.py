@@ -329,6 +329,7 @@ def test_every_script_has_help(project, aws_env):
         "run",
         "test",
         "benchmark",
+        "adapter",
         "logs",
         "clean",
         "export",

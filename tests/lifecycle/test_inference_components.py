@@ -177,3 +177,51 @@ def test_copies_scale_on_concurrency_and_back_from_zero_through_an_alarm():
     assert "from_zero" not in ic.scaling_requests(aws_for(IC_MIN_COPIES="1", IC_MAX_COPIES="4").settings)
     errors = settings_errors(aws_for(IC_MIN_COPIES="5", IC_MAX_COPIES="4").settings, "deploy")
     assert any("IC_MIN_COPIES <= IC_MAX_COPIES" in e for e in errors)
+
+
+LMI = {"engine": {"name": "djl-lmi"}, "generation": {"enable_lora": True}}
+
+
+def test_an_adapter_is_a_component_on_the_base_with_its_weights():
+    aws = aws_for()
+    request = valid("sagemaker", "CreateInferenceComponent", ic.adapter_request(aws, "sql", "s3://b/sql.tar.gz"))
+    assert request["InferenceComponentName"] == "llm-sql" and request["EndpointName"] == "llm"
+    assert request["Specification"] == {"BaseInferenceComponentName": "llm",
+                                        "Container": {"ArtifactUrl": "s3://b/sql.tar.gz"}}  # fmt: skip
+    adapter = aws.with_component(ic.adapter_component(aws.settings, "sql"))
+    assert adapter.settings.invocation_target == {"EndpointName": "llm", "InferenceComponentName": "llm-sql"}
+    described = [
+        {"InferenceComponentName": "llm", "Specification": {"ModelName": "m"}},
+        {"InferenceComponentName": "llm-sql", "InferenceComponentStatus": "InService",
+         "Specification": {"BaseInferenceComponentName": "llm", "Container": {"ArtifactUrl": "s3://b/sql.tar.gz"}}},
+        {"InferenceComponentName": "other-x", "Specification": {"BaseInferenceComponentName": "other"}},
+    ]  # fmt: skip
+    assert ic.adapters_of("llm", described) == [
+        {"name": "sql", "component": "llm-sql", "status": "InService", "artifact": "s3://b/sql.tar.gz"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "serving", "name", "url", "message"),
+    [
+        ({}, LMI, "sql", "s3://b/sql.tar.gz", None),
+        ({"DEPLOY_MODE": "realtime"}, LMI, "sql", "s3://b/sql.tar.gz", "DEPLOY_MODE must be inference-component"),
+        ({}, {"engine": {"name": "vllm"}, "generation": {"enable_lora": True}}, "sql", None, "through AWS's LMI"),
+        ({}, {"engine": {"name": "djl-lmi"}, "generation": {}}, "sql", None, "with --enable-lora"),
+        ({}, LMI, "sql_v2", None, "adapter name 'sql_v2'"),
+        ({}, LMI, "sql", "s3://b/sql/", "is not an s3://… .tar.gz"),
+    ],
+)
+def test_adapters_are_checked_against_the_project_before_any_call(overrides, serving, name, url, message):
+    errors = ic.adapter_errors(aws_for(**overrides).settings, serving, name, url)
+    assert errors == [] if message is None else any(message in e for e in errors), errors
+
+
+def test_do_adapter_refuses_a_project_that_cannot_have_adapter_components(project, aws_env):
+    from tests.lifecycle.conftest import run_do
+
+    result = run_do(project, aws_env, "adapter", "add", "sql", "s3://b/sql.tar.gz", check=False)
+    assert result.returncode == 2 and "nothing was called" in result.stderr
+    assert "DEPLOY_MODE must be inference-component" in result.stderr and "through AWS's LMI" in result.stderr
+    missing = run_do(project, aws_env, "adapter", "remove", check=False)
+    assert missing.returncode == 2 and "needs the adapter's NAME" in missing.stderr

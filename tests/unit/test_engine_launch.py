@@ -260,3 +260,20 @@ def test_mcc_engine_args_at_start_replace_the_projects_engine_arguments():
 def test_an_engine_argument_cannot_take_over_one_of_mccs_own_settings():
     with pytest.raises(LaunchError, match="--max-model-len is mcc's own setting"):
         engine_launch(engine("vllm"), BASE, {**ONE_GPU, "MCC_ENGINE_ARGS": "max-model-len=4096"})
+
+
+def test_local_lora_adapters_reach_vllm_by_name_with_their_rank_and_count(tmp_path):
+    for name in ("sql", "chat-de"):
+        (tmp_path / "adapters" / name).mkdir(parents=True)
+        (tmp_path / "adapters" / name / "adapter_config.json").write_text("{}")
+    (tmp_path / "adapters" / "notes").mkdir()  # no adapter_config.json: not an adapter
+    generation = {**LORA, "max_lora_rank": 64, "max_loras": 4}
+    launch = engine_launch(engine("vllm"), generation, {**ONE_GPU, "MCC_MODEL_DIR": str(tmp_path)})
+    at = launch.argv.index("--lora-modules")
+    assert launch.argv[at + 1 : at + 3] == [f"chat-de={tmp_path}/adapters/chat-de", f"sql={tmp_path}/adapters/sql"]
+    assert (launch.setting("--max-lora-rank"), launch.setting("--max-loras")) == ("64", "4")
+    elsewhere = {**ONE_GPU, "MCC_LORA_DIR": str(tmp_path / "adapters"), "MCC_MODEL_DIR": "/nowhere"}
+    assert "--lora-modules" in engine_launch(engine("vllm"), generation, elsewhere).argv
+    assert "--lora-modules" not in engine_launch(engine("vllm"), {**generation, "enable_lora": False}, elsewhere).argv
+    lmi = engine_launch(engine("djl-lmi"), generation, ONE_GPU)
+    assert (lmi.env["OPTION_MAX_LORA_RANK"], lmi.env["OPTION_MAX_LORAS"]) == ("64", "4")

@@ -100,6 +100,8 @@ def mcc(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedPr
             "--enable-prefix-cache is not an option of vllm 0.32.0; did you mean '--enable-prefix-caching'",
         ),
         (["--model-id", LLAMA_8B, "--quantization", "bitsandbytes"], "vllm cannot serve quantization bitsandbytes"),
+        (["--model-id", LLAMA_8B, "--max-lora-rank", "64"], "sizes LoRA serving: give --enable-lora too"),
+        (["--model-id", LLAMA_8B, "--engine", "trtllm", "--enable-lora", "--max-loras", "2"], "no such option"),
     ],
 )
 def test_invalid_generative_answers_are_refused_before_anything_is_written(tmp_path, args, message):

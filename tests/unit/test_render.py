@@ -97,6 +97,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "package",
         "register",
         "benchmark",
+        "adapter",
     }
     assert {p for p, f in files.items() if f.executable} == {"code/serve", *(f"do/{s}" for s in scripts)}
 

@@ -297,6 +297,7 @@ class Engine(_Entry):
     task_values: dict[str, str] = {}  # …and its value per task
     model_file_format: str = ""  # engines that serve one model file (gguf): --gguf-file names it
     repo_flag: str = ""  # …and the flag for the Hub repository holding it (the file goes with model_flag)
+    lora_modules_flag: str = ""  # the flag that names local LoRA adapters (NAME=PATH …), with LoRA on
 
     @model_validator(mode="after")
     def _consistent(self) -> Engine:

@@ -37,9 +37,18 @@ OPTIONS = (
     "batch_size",
     "max_batch_delay_ms",
     "enable_lora",
+    "max_lora_rank",
+    "max_loras",
     "trust_remote_code",
 )
-WHOLE_NUMBERS = ("tensor_parallel_degree", "max_model_len", "max_concurrent_sequences", "batch_size")
+WHOLE_NUMBERS = (
+    "tensor_parallel_degree",
+    "max_model_len",
+    "max_concurrent_sequences",
+    "batch_size",
+    "max_lora_rank",
+    "max_loras",
+)
 WORKDIR = "@WORKDIR@"  # in argv and files: the directory the launcher writes the engine's files to
 
 
@@ -145,6 +154,18 @@ def styled_arg(style: str, key: str, value: str | None) -> tuple[str, str | None
     raise LaunchError(f"the {style} engine takes no engine arguments")
 
 
+def lora_modules(engine: Mapping[str, Any], values: Mapping[str, Any], environ: Mapping[str, str]) -> list:
+    """Local LoRA adapters for engines that take them by flag (vLLM's ``--lora-modules NAME=PATH …``): every
+    directory under ``MCC_LORA_DIR`` (default: ``adapters/`` in the model directory) that holds an
+    ``adapter_config.json``, by its directory's name; only with LoRA on."""
+    flag = engine.get("lora_modules_flag")
+    if not flag or not values.get("enable_lora") or not truthy("enable_lora", values["enable_lora"]):
+        return []
+    root = Path(environ.get("MCC_LORA_DIR") or Path(environ.get("MCC_MODEL_DIR") or "/opt/ml/model") / "adapters")
+    found = sorted(p for p in root.glob("*/adapter_config.json")) if root.is_dir() else []
+    return [(flag, tuple(f"{p.parent.name}={p.parent}" for p in found))] if found else []
+
+
 def model_reference(generation: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     """``MCC_MODEL_ID`` (another id or a local directory), else the project's Hugging Face id, else the
     directory SageMaker put the S3 model data in."""
@@ -188,6 +209,7 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
                 settings.append((options[name], None if style == "argv" else "true"))
             continue
         settings.append((options[name], str(value)))
+    settings += lora_modules(engine, values, environ)
     curated = set(options.values()) | {engine["model_flag"]}
     for key, value in engine_args(generation, environ):
         name, styled = styled_arg(style, key, value)
@@ -201,7 +223,7 @@ def engine_launch(engine: Mapping[str, Any], generation: Mapping[str, Any], envi
     if style == "argv":
         argv += model_args(engine, generation, model, environ)
         for flag, value in settings:
-            argv += [flag] if value is None else [flag, value]
+            argv += [flag] if value is None else [flag, *value] if isinstance(value, tuple) else [flag, value]
         argv += list(engine.get("fixed", ()))
         if file_options:
             files["engine-options.yaml"] = "".join(f"{k}: {json.dumps(v)}\n" for k, v in sorted(file_options.items()))
