@@ -22,6 +22,7 @@ from . import (
     model_data,
     registry,
     rules,
+    status,
 )
 from .aws import Aws
 from .settings import Settings, SettingsError
@@ -32,6 +33,7 @@ VALIDATED_AS = {
     "test-endpoint": "test",
     "benchmark": "test",
     "adapter": "test",
+    "status": "test",
 }
 
 
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--instance-table", type=Path, required=True, help="do/lib/instance-types.json")
     compare = actions.add_parser("benchmark-compare", help="saved benchmark runs side by side, with cost")
     compare.add_argument("runs", type=Path, nargs="+")
+    actions.add_parser("status", help="the endpoint, its instances, this project's inference component and adapters")
     log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs")
     log.add_argument("--since", type=float, default=30.0, help="minutes back to start (default 30)")
     log.add_argument("--no-follow", action="store_true")
@@ -186,6 +189,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                           args.instance_table)  # fmt: skip
     elif args.action == "benchmark-compare":
         print(benchmark.compare([benchmark.load(path) for path in args.runs]))
+    elif args.action == "status":
+        return status.print_status(aws)
     elif args.action == "logs":
         return logs.print_logs(aws, args.since, follow=not args.no_follow)
     elif args.action == "clean":

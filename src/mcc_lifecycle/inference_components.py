@@ -287,13 +287,19 @@ def reservation_warnings(reserved: dict[str, float], instance: dict[str, Any], c
 
 
 def delete(aws: Aws) -> bool:
-    """Delete this project's IC; False when there is none."""
-    try:
-        aws.client("sagemaker").delete_inference_component(InferenceComponentName=aws.settings.inference_component)
-    except ClientError as exc:
-        if is_missing(exc):
-            return False
-        raise
+    """Delete this project's IC (only when it carries the project's tag); False when there is none to delete."""
+    from .aws import PROJECT_TAG
+
+    found = describe(aws)
+    if found is None:
+        return False
+    sagemaker = aws.client("sagemaker")
+    tags = sagemaker.list_tags(ResourceArn=found["InferenceComponentArn"]).get("Tags", [])
+    if {"Key": PROJECT_TAG, "Value": aws.settings.project_name} not in tags:
+        print(f"keeping inference component {aws.settings.inference_component}: not tagged as this project's",
+              file=sys.stderr)  # fmt: skip
+        return False
+    sagemaker.delete_inference_component(InferenceComponentName=aws.settings.inference_component)
     return True
 
 
@@ -371,16 +377,22 @@ def adapters_of(base: str, described: list[dict[str, Any]]) -> list[dict[str, st
     return found
 
 
+def adapters_on_endpoint(aws: Aws) -> list[dict[str, str]]:
+    """This project's adapters, as the endpoint's components say."""
+    sagemaker = aws.client("sagemaker")
+    listed = sagemaker.list_inference_components(EndpointNameEquals=aws.settings.endpoint)
+    described = [
+        sagemaker.describe_inference_component(InferenceComponentName=item["InferenceComponentName"])
+        for item in listed.get("InferenceComponents", [])
+    ]
+    return adapters_of(aws.settings.inference_component, described)
+
+
 def adapter_action(aws: Aws, action: str, adapter: str | None, artifact_url: str | None, out=sys.stdout) -> int:
     """do/adapter add NAME S3_URI | list | remove NAME."""
     settings, sagemaker = aws.settings, aws.client("sagemaker")
     if action == "list":
-        listed = sagemaker.list_inference_components(EndpointNameEquals=settings.endpoint)
-        described = [
-            sagemaker.describe_inference_component(InferenceComponentName=item["InferenceComponentName"])
-            for item in listed.get("InferenceComponents", [])
-        ]
-        for found in adapters_of(settings.inference_component, described):
+        for found in adapters_on_endpoint(aws):
             print(f"{found['name']}\t{found['status']}\t{found['artifact']}", file=out)
         return 0
     name = adapter_component(settings, adapter or "")

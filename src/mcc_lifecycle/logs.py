@@ -9,12 +9,16 @@ import time
 from botocore.exceptions import ClientError
 
 from .aws import Aws, is_missing
-from .names import endpoint_log_group
+from .names import endpoint_log_group, inference_component_log_group
 
 
 def print_logs(aws: Aws, since_min: float, follow: bool, out=sys.stdout, poll: float = 5.0) -> int:
     """Print events newer than ``since_min`` minutes; with ``follow`` keep polling until interrupted."""
-    group = endpoint_log_group(aws.settings.endpoint)
+    settings = aws.settings
+    if settings.deploy_mode == "inference-component":
+        group = inference_component_log_group(settings.inference_component)
+    else:
+        group = endpoint_log_group(settings.endpoint)
     logs = aws.client("logs")
     start_ms = int((dt.datetime.now(dt.UTC).timestamp() - since_min * 60) * 1000)
     seen: set[str] = set()

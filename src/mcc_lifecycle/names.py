@@ -20,6 +20,11 @@ def endpoint_log_group(endpoint: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
+def inference_component_log_group(component: str) -> str:
+    """Where the containers of an inference component (and its adapters: COMPONENT-NAME) log."""
+    return f"/aws/sagemaker/InferenceComponents/{component}"
+
+
 def codebuild_log_group(settings: Settings) -> str:
     return f"/aws/codebuild/{settings.codebuild_name}"
 

@@ -9,7 +9,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .names import TRANSFORM_LOG_GROUP, artifact_bucket, codebuild_log_group, endpoint_log_group, role_names
+from .names import (
+    TRANSFORM_LOG_GROUP,
+    artifact_bucket,
+    codebuild_log_group,
+    endpoint_log_group,
+    inference_component_log_group,
+    role_names,
+)
 from .settings import Settings
 
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
@@ -55,6 +62,7 @@ def trust_policy(service: str) -> dict[str, Any]:
 def execution_policy(scope: Scope) -> dict[str, Any]:
     """What SageMaker needs to run the container: pull the image, write logs and metrics, read/write S3."""
     endpoint = scope.settings.endpoint
+    component_logs = inference_component_log_group(scope.settings.inference_component) + "*"  # and its adapters
     return _document(
         _allow(
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], scope.repository
@@ -65,6 +73,7 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
             [
                 scope.arn("logs", f"log-group:{endpoint_log_group(endpoint)}:*"),
                 scope.arn("logs", f"log-group:{TRANSFORM_LOG_GROUP}:log-stream:{scope.settings.project_name}-*"),
+                scope.arn("logs", f"log-group:{component_logs}:*"),
             ],
         ),
         _allow(
@@ -72,6 +81,7 @@ def execution_policy(scope: Scope) -> dict[str, Any]:
             [
                 scope.arn("logs", f"log-group:{endpoint_log_group(endpoint)}:*"),
                 scope.arn("logs", f"log-group:{TRANSFORM_LOG_GROUP}:*"),
+                scope.arn("logs", f"log-group:{component_logs}:*"),
             ],
             sid="TransformJobsShareOneLogGroup",
         ),

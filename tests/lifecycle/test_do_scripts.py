@@ -330,6 +330,7 @@ def test_every_script_has_help(project, aws_env):
         "test",
         "benchmark",
         "adapter",
+        "status",
         "logs",
         "clean",
         "export",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import botocore.session
 import pytest
@@ -225,3 +226,42 @@ def test_do_adapter_refuses_a_project_that_cannot_have_adapter_components(projec
     assert "DEPLOY_MODE must be inference-component" in result.stderr and "through AWS's LMI" in result.stderr
     missing = run_do(project, aws_env, "adapter", "remove", check=False)
     assert missing.returncode == 2 and "needs the adapter's NAME" in missing.stderr
+
+
+def test_do_status_says_what_runs_and_do_logs_reads_the_components_log_group(project, aws_env, aws):
+    from tests.lifecycle.conftest import run_do
+    from tests.lifecycle.test_do_scripts import build_and_push
+
+    assert run_do(project, aws_env, "status", check=False).returncode == 1  # nothing deployed yet
+    build_and_push(project, aws_env, aws)
+    run_do(project, {**aws_env, "INSTANCE_COUNT": "2"}, "deploy")
+    said = run_do(project, aws_env, "status").stdout
+    assert "endpoint wine-life: InService" in said and "variant AllTraffic: 2 instance(s) running" in said
+    run_do(project, aws_env, "clean", "all")
+    logs = aws("logs")
+    group = "/aws/sagemaker/InferenceComponents/wine-life"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="copy-1")
+    logs.put_log_events(logGroupName=group, logStreamName="copy-1",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "copy 1 serving"}])  # fmt: skip
+    printed = run_do(project, {**aws_env, "DEPLOY_MODE": "inference-component"}, "logs", "--no-follow").stdout
+    assert "copy-1: copy 1 serving" in printed
+
+
+def test_status_lines_of_a_component_with_copies_and_an_adapter():
+    endpoint = {"EndpointName": "llm", "EndpointStatus": "InService", "EndpointConfigName": "llm-1",
+                "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}]}  # fmt: skip
+    component = {
+        "InferenceComponentName": "llm",
+        "InferenceComponentStatus": "InService",
+        "RuntimeConfig": {"CurrentCopyCount": 1, "DesiredCopyCount": 2},
+        "Specification": {"ModelName": "llm-1", "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 16384,
+                          "NumberOfAcceleratorDevicesRequired": 1.0}},
+    }  # fmt: skip
+    adapters = [{"name": "sql", "component": "llm-sql", "status": "Creating", "artifact": "s3://b/sql.tar.gz"}]
+    from mcc_lifecycle.status import status_lines
+
+    lines = status_lines(endpoint, component, adapters)
+    assert lines[2] == ("inference component llm: InService, 1 of 2 copies (model llm-1; each copy: 16384 MB memory, "
+                        "1 accelerator(s))")  # fmt: skip
+    assert lines[3] == "  adapter sql: Creating (s3://b/sql.tar.gz)"

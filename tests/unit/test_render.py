@@ -98,6 +98,7 @@ def test_plan_holds_the_whole_project(planned, catalog):
         "register",
         "benchmark",
         "adapter",
+        "status",
     }
     assert {p for p, f in files.items() if f.executable} == {"code/serve", *(f"do/{s}" for s in scripts)}
 
