@@ -138,6 +138,8 @@ def test_code_serve_starts_real_vllm_which_answers_ping_chat_and_a_stream(vllm_p
     with LocalServer(project, python=vllm_python, env=env, ready_timeout=300) as server:
         with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as answer:
             assert answer.status == 200
+        with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as answer:  # the catalog's metrics route
+            assert answer.status == 200 and b"vllm:" in answer.read()
         status, _, raw = post(server.url, json.dumps(CHAT).encode())
         body = json.loads(raw)
         assert status == 200 and body["object"] == "chat.completion" and body["usage"]["completion_tokens"] >= 1

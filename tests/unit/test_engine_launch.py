@@ -55,22 +55,22 @@ CASES = {
     ("sglang", "1 GPU"): (BASE, ONE_GPU, [
         "python3", "-m", "sglang.launch_server", "--model-path", MODEL, "--host", "0.0.0.0", "--port", "8080",
         "--served-model-name", MODEL, "--tp-size", "1", "--context-length", "8192", "--mem-fraction-static", "0.9",
-        "--max-running-requests", "64",
+        "--max-running-requests", "64", "--enable-metrics",
     ]),
     ("sglang", "4 GPUs"): (BASE, FOUR_GPUS, [
         "python3", "-m", "sglang.launch_server", "--model-path", MODEL, "--host", "0.0.0.0", "--port", "8080",
         "--served-model-name", MODEL, "--tp-size", "4", "--context-length", "8192", "--mem-fraction-static", "0.9",
-        "--max-running-requests", "64",
+        "--max-running-requests", "64", "--enable-metrics",
     ]),
     ("sglang", "quantized"): (QUANTIZED, ONE_GPU, [
         "python3", "-m", "sglang.launch_server", "--model-path", MODEL, "--host", "0.0.0.0", "--port", "8080",
         "--served-model-name", MODEL, "--tp-size", "1", "--context-length", "8192", "--dtype", "float16",
-        "--quantization", "awq", "--mem-fraction-static", "0.9", "--max-running-requests", "64",
+        "--quantization", "awq", "--mem-fraction-static", "0.9", "--max-running-requests", "64", "--enable-metrics",
     ]),
     ("sglang", "LoRA"): (LORA, FOUR_GPUS, [
         "python3", "-m", "sglang.launch_server", "--model-path", MODEL, "--host", "0.0.0.0", "--port", "8080",
         "--served-model-name", MODEL, "--tp-size", "4", "--context-length", "8192", "--mem-fraction-static", "0.9",
-        "--max-running-requests", "64", "--enable-lora", "--trust-remote-code",
+        "--max-running-requests", "64", "--enable-lora", "--trust-remote-code", "--enable-metrics",
     ]),
     ("trtllm", "1 GPU"): (BASE, ONE_GPU, [
         "trtllm-serve", MODEL, "--host", "127.0.0.1", "--port", "8081", "--served_model_name", MODEL,

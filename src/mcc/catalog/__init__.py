@@ -298,6 +298,7 @@ class Engine(_Entry):
     model_file_format: str = ""  # engines that serve one model file (gguf): --gguf-file names it
     repo_flag: str = ""  # …and the flag for the Hub repository holding it (the file goes with model_flag)
     lora_modules_flag: str = ""  # the flag that names local LoRA adapters (NAME=PATH …), with LoRA on
+    metrics: str = ""  # the engine's Prometheus route (on the container's port; nginx forwards it where proxied)
 
     @model_validator(mode="after")
     def _consistent(self) -> Engine:
