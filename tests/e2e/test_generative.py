@@ -17,7 +17,7 @@ from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.llm import greedy_reference, minilm_directory, post, tiny_llama
-from tests.support.projects import own_tests, readable_folder
+from tests.support.projects import own_tests, readable_folder, run_script
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -130,13 +130,7 @@ def test_malformed_bodies_get_400_and_the_server_keeps_serving(chat_server, body
 
 def test_do_test_sends_a_chat_and_a_streamed_chat(chat_server):
     project, _, python, server = chat_server
-    result = subprocess.run(
-        [str(project / "do" / "test"), "--url", server.url],
-        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(project, "test", "--url", server.url, python=python)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "streamed" in result.stdout
 

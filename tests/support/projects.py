@@ -47,3 +47,14 @@ def own_tests(project: Path, python: str) -> subprocess.CompletedProcess:
     """The generated project's own tests (its tests/), run with its environment's Python."""
     command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     return subprocess.run(command, cwd=project, capture_output=True, text=True)
+
+
+def run_script(project: Path, script: str, *args: str, python: str) -> subprocess.CompletedProcess:
+    """``do/SCRIPT ARGS`` of a generated project, with its environment's Python, as a user runs it."""
+    return subprocess.run(
+        [str(project / "do" / script), *args],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": python},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

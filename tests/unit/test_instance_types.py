@@ -5,14 +5,13 @@ accelerated or Graviton types mcc cannot build or size for are refused with the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import botocore.session
 import pytest
 
 from mcc.catalog import hosting_instance_types, unlisted_instance
 from mcc.validation import instance_type_error
+from tests.support.projects import run_mcc_new
 
 
 def botocore_hosting_types() -> set[str]:
@@ -51,11 +50,7 @@ def test_types_mcc_cannot_size_or_build_for_are_refused_with_the_reason(catalog,
 
 
 def test_a_project_on_an_unlisted_type_says_so_and_do_run_knows_its_limits(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "m5d", "--sample-model", "--instance-type",
-         "ml.m5d.2xlarge", "--output-dir", str(tmp_path / "m5d")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    result = run_mcc_new(tmp_path / "m5d", "--sample-model", "--instance-type", "ml.m5d.2xlarge")
     assert result.returncode == 0, result.stderr
     said = " ".join((result.stdout + result.stderr).split())
     assert "ml.m5d.2xlarge is a SageMaker instance type mcc has no data for: taken as 8 vCPUs" in said

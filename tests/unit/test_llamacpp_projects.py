@@ -15,7 +15,7 @@ from mcc.checks import check_project
 from mcc.gguf_metadata import FILE_TYPES, GgufError, read_gguf
 from mcc_runtime.llm.launch import engine_launch
 from tests.support.gguf import write_tiny_llama
-from tests.support.projects import own_tests
+from tests.support.projects import own_tests, run_mcc_new, stderr_text
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,8 @@ def tiny_gguf(tmp_path_factory):
 
 
 def mcc(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "tiny-gguf", "--framework", "transformers",
-         "--engine", "llamacpp", "--output-dir", str(tmp_path / "out"), *args],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    engine = ("--framework", "transformers", "--engine", "llamacpp")
+    return run_mcc_new(tmp_path / "out", *engine, *args, name="tiny-gguf")
 
 
 def serving(project):
@@ -111,7 +108,7 @@ def test_sizing_counts_the_files_weights_and_the_kv_cache_of_its_context(tmp_pat
     huge_context = write_tiny_llama(tmp_path / "long.gguf", context=2**30)  # a 1G-token trained context
     refused = mcc(tmp_path, "--gguf-file", str(huge_context))
     assert refused.returncode == 2 and not (tmp_path / "out").exists()
-    stderr = " ".join(refused.stderr.split())
+    stderr = stderr_text(refused)
     assert "cannot hold" in stderr and "in F32" in stderr and "lower --max-model-len" in stderr
     kv_gib = 2 * 2 * 2 * 16 * 2**30 * 2 / 2**30
     assert f"KV cache {kv_gib:.1f} GiB" in stderr
@@ -135,5 +132,5 @@ def test_sizing_counts_the_files_weights_and_the_kv_cache_of_its_context(tmp_pat
 def test_invalid_llamacpp_answers_are_refused_before_anything_is_written(tmp_path, args, message):
     result = mcc(tmp_path, *args)
     assert result.returncode == 2, result.stdout
-    assert message in " ".join(result.stderr.split())
+    assert message in stderr_text(result)
     assert not (tmp_path / "out").exists()
