@@ -213,6 +213,7 @@ def deploy(aws: Aws, model_name: str, wait_for_endpoint, out=sys.stderr) -> dict
         sagemaker.create_inference_component(**create_request(aws, model_name))
         print(f"creating inference component {settings.inference_component}", file=out)
     else:
+        remove_scaling(aws)  # as for variants: the update sets the copy count, then the scaling comes back
         sagemaker.update_inference_component(**update_request(aws, model_name))
         print(f"updating inference component {settings.inference_component} to model {model_name}", file=out)
     for warning in oversubscription(aws):
