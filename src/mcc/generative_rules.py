@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from .answers import ANSWERS, GENERATIVE_KEYS, PREDICTIVE_KEYS
 from .catalog import Catalog, Engine, InstanceType
 from .errors import FieldError
 from .errors import answer_error as _error
-from .gguf_metadata import GgufError, GgufModel, read_gguf
+from .gguf_metadata import GgufError, GgufModel, read_gguf_once
 from .sources import Answers
 from .spec import GenerationSpec, ProjectSpec, field_default
 
@@ -267,17 +266,10 @@ def local_gguf(gen: GenerationSpec) -> GgufModel | None:
     """The local GGUF file's model (llama.cpp projects built from a local file), None otherwise."""
     if not gen.gguf_file or gen.model_id or gen.model_s3_uri:
         return None
-    path = Path(gen.gguf_file).expanduser()
     try:
-        return _read_gguf(path, path.stat().st_mtime_ns)
+        return read_gguf_once(Path(gen.gguf_file).expanduser())
     except (GgufError, OSError):
         return None  # reported by _gguf_errors
-
-
-@lru_cache(maxsize=4)
-def _read_gguf(path: Path, _mtime_ns: int) -> GgufModel:
-    """The header, read once per file version (rules, sizing and the plan all ask)."""
-    return read_gguf(path)
 
 
 def need(gen: GenerationSpec, catalog: Catalog) -> sizing.Estimate | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -58,6 +59,16 @@ class GgufModel:
         quantization = f", {self.file_type}" if self.file_type else ""
         context = f", trained context {self.context_length} tokens" if self.context_length else ""
         return f"{self.architecture} {self.parameters / 1e6:,.1f}M parameters{quantization}{context}"
+
+
+def read_gguf_once(path: Path) -> GgufModel:
+    """``read_gguf``, once per file version: validation, sizing and the plan all ask."""
+    return _read_version(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _read_version(path: Path, _mtime_ns: int) -> GgufModel:
+    return read_gguf(path)
 
 
 def read_gguf(path: Path) -> GgufModel:

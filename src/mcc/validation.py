@@ -181,12 +181,12 @@ def base_image_error(image: str) -> str | None:
 
 def gguf_file_error(path: Path) -> str | None:
     """A local GGUF model: a file llama.cpp can read."""
-    from .gguf_metadata import GgufError, read_gguf
+    from .gguf_metadata import GgufError, read_gguf_once
 
     if not path.is_file():
         return "is not a file (give a local .gguf file, or --model-id / --model-s3-uri with the file's name there)"
     try:
-        read_gguf(path)
+        read_gguf_once(path)
     except (GgufError, OSError) as error:
         return str(error)
     return None
