@@ -238,10 +238,8 @@ def table(run: Run) -> str:
     for level in run.levels:
         values = [getattr(level, name) for name, _, _ in columns]
         rows.append(["-" if v is None else form.format(v) for v, (_, _, form) in zip(values, columns, strict=True)])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     price = f", ${run.usd_per_hour:g}/h" if run.usd_per_hour else ""
-    head = f"{run.target} ({run.instance_type}{price})"
-    return "\n".join([head, *("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows)])
+    return f"{run.target} ({run.instance_type}{price})\n" + aligned(rows)
 
 
 def save(run: Run, directory: Path) -> tuple[Path, Path]:
@@ -280,6 +278,11 @@ def compare(runs: list[Run]) -> str:
                 f"{best.usd_per_million:.4f}" if best.usd_per_million else "-",
             ]
         )
+    return aligned(rows)
+
+
+def aligned(rows: list[list[str]]) -> str:
+    """Rows of cells, each column right-aligned to its widest cell."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
 
@@ -293,7 +296,9 @@ def instance_price(table_file: Path, instance_type: str) -> float | None:
 
 def request_body(payload: Path, chat: bool) -> tuple[bytes, str]:
     """The payload file's bytes and content type; a chat request is made a streamed one."""
-    content_type = "text/csv" if payload.suffix.lower() == ".csv" else "application/json"
+    from .invoke import content_type_of
+
+    content_type = content_type_of(payload)
     body = payload.read_bytes()
     if chat:
         body = json.dumps({**json.loads(body), "stream": True}).encode()

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .aws import Aws, is_missing
+from .local_host import INSTANCE_TABLE
 from .settings import Settings
 
 MODE = "inference-component"
@@ -246,8 +246,8 @@ def wait(aws: Aws, out=sys.stderr, poll: float = 15.0) -> dict[str, Any]:
 def oversubscription(aws: Aws) -> list[str]:
     """What the endpoint's ICs reserve against what its instances have (from do/lib/instance-types.json)."""
     settings = aws.settings
-    table = Path(__file__).resolve().parent.parent / "instance-types.json"
-    instance = json.loads(table.read_text()).get(settings.instance_type) if table.exists() else None
+    table = json.loads(INSTANCE_TABLE.read_text()) if INSTANCE_TABLE.exists() else {}
+    instance = table.get(settings.instance_type)
     if not instance:
         return []
     listed = aws.client("sagemaker").list_inference_components(EndpointNameEquals=settings.endpoint)
