@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mcc_lifecycle import amis
 from mcc_runtime.llm.launch import LaunchError, parse_engine_arg, styled_arg
 
 from . import sizing, validation
@@ -17,6 +18,8 @@ from .sources import Answers
 from .spec import GenerationSpec, ProjectSpec, field_default
 
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
+# The first CUDA whose kernels run on each GPU generation (compute capability -> CUDA version): Blackwell needs 12.8.
+FIRST_CUDA_FOR = {10.0: "12.8", 12.0: "12.8"}
 DEPLOY_MODES = ("realtime", "async", "serverless", "inference-component")  # no batch transform for generative
 # Engine options; their spec defaults leave the engine at its own default (so any engine accepts them).
 OPTION_KEYS = (
@@ -243,6 +246,18 @@ def _known_failure_errors(
             )
         )
     cuda = engine.versions[gen.engine_version].cuda
+    first = FIRST_CUDA_FOR.get(instance.gpu_compute_capability) if instance.gpus else None
+    if cuda and first and not amis.covers(cuda, first):
+        newer = [v for v, entry in engine.versions.items() if entry.cuda and amis.covers(entry.cuda, first)]
+        errors.append(
+            _error(
+                answers,
+                "engine_version",
+                gen.engine_version,
+                f"its image is built for CUDA {cuda}; {instance.gpu_model} GPUs ({instance.name}) need CUDA {first} "
+                f"or newer ({engine.name} versions that have it: {', '.join(newer) or 'none'})",
+            )
+        )
     if instance.gpus and cuda and catalog.inference_ami_for(cuda) is None:
         newest = max(catalog.inference_amis.values(), key=lambda a: a.driver)
         errors.append(

@@ -94,13 +94,11 @@ def fits(need: Estimate, instance: InstanceType, gpus: int, utilization: float) 
 
 
 def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit: int = 3) -> list[InstanceType]:
-    """GPU instances that hold the model on all their GPUs, cheapest first."""
-    candidates = [
-        t
-        for t in catalog.instance_types.values()
-        if t.gpus and t.usd_per_hour is not None and fits(need, t, t.gpus, utilization)
-    ]
-    return sorted(candidates, key=lambda t: (t.usd_per_hour, t.name))[:limit]
+    """GPU instances that hold the model on all their GPUs, cheapest first; those without a recorded price
+    after them, least GPU memory first."""
+    candidates = [t for t in catalog.instance_types.values() if t.gpus and fits(need, t, t.gpus, utilization)]
+    unpriced = float("inf")
+    return sorted(candidates, key=lambda t: (t.usd_per_hour or unpriced, t.gpus * t.gpu_memory_gib, t.name))[:limit]
 
 
 def smallest_cpu_fitting(catalog: Catalog, need: Estimate, limit: int = 3) -> list[InstanceType]:
@@ -112,4 +110,5 @@ def smallest_cpu_fitting(catalog: Catalog, need: Estimate, limit: int = 3) -> li
 def offer(instance: InstanceType) -> str:
     """``ml.g5.12xlarge (4x A10G 24 GiB, ~$7.09/h)``."""
     gpus = f"{instance.gpus}x {instance.gpu_model} {instance.gpu_memory_gib:g} GiB"
-    return f"{instance.name} ({gpus}, ~${instance.usd_per_hour:g}/h)"
+    price = f"~${instance.usd_per_hour:g}/h" if instance.usd_per_hour else "price not recorded"
+    return f"{instance.name} ({gpus}, {price})"

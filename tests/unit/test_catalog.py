@@ -4,7 +4,7 @@ import itertools
 import pytest
 from pydantic import ValidationError
 
-from mcc import samples
+from mcc import samples, sizing
 from mcc.artifacts import CHECKS
 from mcc.catalog import Catalog, Framework, load_catalog, merge_pins
 from mcc_runtime.handlers import load_handler
@@ -178,4 +178,14 @@ def test_engines_installed_with_pip_pin_what_the_projects_test_requirements_pin(
 def test_curated_models_and_gpu_prices(catalog):
     assert catalog.llm_models["meta-llama/Llama-3.1-8B-Instruct"].params_b == 8.03
     gpu_types = [t for t in catalog.instance_types.values() if t.gpus]
-    assert gpu_types and all(t.usd_per_hour and t.gpu_memory_gib for t in gpu_types)
+    assert gpu_types and all(t.gpu_memory_gib for t in gpu_types)
+    # Families without a SageMaker list price mcc trusts come after every priced one that holds the model.
+    unpriced = {t.family for t in gpu_types if t.usd_per_hour is None}
+    assert unpriced == {"ml.p5e", "ml.p5en", "ml.p6-b200", "ml.g7e"}
+    small, huge = sizing.Estimate(10, 1, None), sizing.Estimate(700, 100, None)
+    assert all(t.usd_per_hour for t in sizing.cheapest_fitting(catalog, small, 0.9))
+    assert [t.name for t in sizing.cheapest_fitting(catalog, huge, 0.9)] == [
+        "ml.p5e.48xlarge",
+        "ml.p5en.48xlarge",
+        "ml.p6-b200.48xlarge",
+    ]

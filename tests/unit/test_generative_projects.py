@@ -125,7 +125,7 @@ def test_the_lmi_image_comes_from_the_regions_own_deep_learning_container_regist
     args = ("--engine", "djl-lmi", "--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge", "--region", region)
     result = mcc(tmp_path, *args)
     assert result.returncode == 0, result.stderr
-    assert f"FROM {registry}/djl-inference:0.36.0-lmi20.0.0-cu128" in (tmp_path / "out" / "Dockerfile").read_text()
+    assert f"FROM {registry}/djl-inference:0.36.0-lmi27.0.0-cu130-v1.1" in (tmp_path / "out" / "Dockerfile").read_text()
 
 
 def test_engine_arguments_are_recorded_and_reach_the_engine(tmp_path):
@@ -290,7 +290,7 @@ def test_bfloat16_needs_an_ampere_or_newer_gpu(tmp_path, instance, ok):
         ("vllm", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("sglang", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("trtllm", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
-        ("djl-lmi", "12.8", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
+        ("djl-lmi", "13.0", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
         ("djl", "12.4", "al2-ami-sagemaker-inference-gpu-3-1", 899),
         ("transformers", "12.8", "al2023-ami-sagemaker-inference-gpu-4-1", 899),
     ],
@@ -302,6 +302,29 @@ def test_each_engine_gets_the_ami_its_cuda_needs_and_a_startup_budget(tmp_path, 
     assert f"IMAGE_CUDA=${{IMAGE_CUDA:-{cuda}}}" in config
     assert f"INFERENCE_AMI_VERSION=${{INFERENCE_AMI_VERSION:-{ami}}}" in config
     assert f"STARTUP_TIMEOUT_S=${{STARTUP_TIMEOUT_S:-{startup}}}" in config
+
+
+@pytest.mark.parametrize(
+    ("engine", "refused_with"),
+    [
+        ("vllm", None),
+        ("djl-lmi", None),
+        ("djl", "its image is built for CUDA 12.4; RTX PRO 6000 Blackwell GPUs (ml.g7e.2xlarge) need CUDA 12.8"),
+    ],
+)
+def test_blackwell_gpus_take_only_engine_images_built_for_cuda_12_8_or_newer(tmp_path, engine, refused_with):
+    result = mcc(tmp_path, "--engine", engine, "--model-id", LLAMA_8B, "--instance-type", "ml.g7e.2xlarge")
+    if refused_with is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 2 and refused_with in " ".join(result.stderr.split()), result.stderr
+
+
+def test_the_default_lmi_version_can_still_be_the_older_cuda_12_8_image(tmp_path):
+    result = mcc(tmp_path, "--engine", "djl-lmi", "--engine-version", "0.36.0-lmi20.0.0", "--model-id", LLAMA_8B,
+                 "--instance-type", "ml.g5.12xlarge")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "djl-inference:0.36.0-lmi20.0.0-cu128" in (tmp_path / "out" / "Dockerfile").read_text()
 
 
 def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):

@@ -39,7 +39,7 @@ def test_a_cpu_type_the_catalog_lacks_gets_vcpus_and_memory_from_its_name(catalo
     [
         ("ml.m5.huge", "is not a SageMaker hosting instance type; did you mean 'ml.m5.large'"),
         ("ml.c7g.xlarge", "Graviton (arm64)"),
-        ("ml.g7e.2xlarge", "no data yet for ml.g7e's accelerators"),
+        ("ml.p6-b300.48xlarge", "no data yet for ml.p6-b300's accelerators"),
         ("ml.inf2.xlarge", "no data yet for ml.inf2's accelerators"),
         ("ml.trn1.32xlarge", "no data yet for ml.trn1's accelerators"),
     ],
@@ -57,3 +57,17 @@ def test_a_project_on_an_unlisted_type_says_so_and_do_run_knows_its_limits(tmp_p
     table = json.loads((tmp_path / "m5d" / "do" / "lib" / "instance-types.json").read_text())
     assert table["ml.m5d.2xlarge"] == {"vcpus": 8, "memory_gib": 32, "gpus": 0}
     assert "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.m5d.2xlarge}" in (tmp_path / "m5d" / "do" / "config").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "gpus", "gpu_memory", "compute_capability"),
+    [("ml.p5e.48xlarge", 8, 141, 9.0), ("ml.p6-b200.48xlarge", 8, 179, 10.0), ("ml.g7e.12xlarge", 2, 96, 12.0)],
+)
+def test_the_newest_gpu_families_are_sized_from_catalog_data(catalog, name, gpus, gpu_memory, compute_capability):
+    instance = catalog.instance(name)
+    assert (instance.gpus, instance.gpu_memory_gib, instance.gpu_compute_capability) == (
+        gpus,
+        gpu_memory,
+        compute_capability,
+    )
+    assert instance.listed and instance_type_error(name, catalog) is None
