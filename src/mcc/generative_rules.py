@@ -189,6 +189,9 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
             ]
         return []
     instance = catalog.instance(deployment.instance_type)
+    if instance.architecture == "arm64":
+        message = f"is a Graviton (arm64) instance type; {engine.name}'s image is built for linux/amd64 only"
+        return [_error(answers, "instance_type", instance.name, message)]
     if "gpu" not in engine.accelerators and deployment.accelerator == "gpu":
         message = (
             f"{engine.name} runs on CPU here: choose --accelerator cpu or a CPU instance ({_offers(catalog, spec)})"

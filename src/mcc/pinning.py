@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .catalog import PIN, Catalog, Framework, merge_pins
 from .resolution import Target, resolve
+from .spec import ProjectSpec
 from .training_version import Recorded, recorded_versions
 
 PICKLED_LIBRARIES = ("scikit-learn",)  # their classes in a pickle must come from the release that wrote it
@@ -65,7 +66,16 @@ def pinning(framework: Framework, version: str, found: Recorded | None) -> Pinni
     return Pinning(version, found, tuple(f"{name}=={v}" for name, v in others.items()), tested)
 
 
-def release_closure(pinned: Pinning, framework: Framework, catalog: Catalog, server: str) -> tuple[str, ...]:
+def machine(spec: ProjectSpec, catalog: Catalog) -> str:
+    """The CPU architecture the image is built for, in pip's platform-tag spelling (x86_64, aarch64)."""
+    instance = catalog.instance(spec.deployment.instance_type)
+    graviton = spec.deployment.mode != "serverless" and instance is not None and instance.architecture == "arm64"
+    return "aarch64" if graviton else "x86_64"
+
+
+def release_closure(
+    pinned: Pinning, framework: Framework, catalog: Catalog, server: str, machine: str = "x86_64"
+) -> tuple[str, ...]:
     """The complete pinned closure pip resolves for an untested release (ResolutionError when it cannot): the
     framework release with its age's constraints, the pickled libraries' releases, its companions, pandas for
     tabular models (their columns are read when the server starts), and the runtime's and web server's own pins;
@@ -73,7 +83,7 @@ def release_closure(pinned: Pinning, framework: Framework, catalog: Catalog, ser
     frame = ("pandas",) if framework.schema_at_generation else ()
     own = merge_pins(catalog.runtime.requirements, catalog.servers[server].requirements)
     default = framework.versions[framework.default_version]
-    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url)
+    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url, machine)
     release = framework.release_requirements(pinned.framework_version)
     requirements = (*release, *pinned.pins, *framework.companions, *frame, *own)
     return resolve(requirements, target, tuple(catalog.dev_requirements()))

@@ -58,6 +58,7 @@ class SharedContext:
     hf_token_secret_arn: str = ""
     startup_timeout_s: int = 0
     ic_memory_mb: int = 1024  # an inference component copy's memory reservation
+    image_platform: str = "linux/amd64"  # what the endpoint runs: linux/arm64 on Graviton
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -79,6 +80,7 @@ def shared_context(
         payload_file=payload_file,
         test_kind=test_kind,
         gpu=deployment.accelerator == "gpu",
+        image_platform=lifecycle_settings(spec).target_platform,
         **decided,
     ).as_dict()
 

@@ -16,7 +16,7 @@ from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import PAYLOAD_TYPES, schema_or_declared
 from .model_registry import package_group
-from .pinning import Pinning, pinning, recorded, release_closure
+from .pinning import Pinning, machine, pinning, recorded, release_closure
 from .plan_common import (
     LIFECYCLE_PACKAGE,
     PREDICTIVE,
@@ -275,7 +275,7 @@ def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None
     pinned = project_pinning(spec, catalog)
     if pinned.resolved:
         framework = catalog.frameworks[model.framework]
-        return list(release_closure(pinned, framework, catalog, spec.serving.web_server))
+        return list(release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec, catalog)))
     dataframe = bool(schema and schema.needs_pandas)
     return catalog.requirements(
         model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe

@@ -17,7 +17,7 @@ from .catalog import Catalog, Framework, ModelFormat
 from .errors import FieldError
 from .errors import answer_error as _error
 from .input_schema import PayloadMismatch, schema_or_declared
-from .pinning import pinning, recorded, recorded_framework_version, release_closure
+from .pinning import machine, pinning, recorded, recorded_framework_version, release_closure
 from .requirement_files import read_requirements, requirement_name
 from .resolution import ResolutionError
 from .sagemaker_archive import reserved_names
@@ -57,6 +57,7 @@ def predictive_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> 
     else:
         errors += _sample_errors(framework, model.framework_version, answers)
     errors += accelerator_errors(spec, catalog, answers)
+    errors += architecture_errors(spec, framework, catalog, answers)
     errors += _optimize_errors(model, answers)
     errors += payload_errors
     return errors or version_errors(spec, framework, catalog, answers)  # pip's resolver runs last, on valid answers
@@ -91,9 +92,9 @@ def version_errors(spec: ProjectSpec, framework: Framework, catalog: Catalog, an
         return [_error(answers, "framework_version", version,
                        f"has no GPU image: GPU images exist for the tested versions only ({tested})")]  # fmt: skip
     try:
-        release_closure(pinned, framework, catalog, spec.serving.web_server)
+        release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec, catalog))
     except ResolutionError as exc:
-        where = f"Python {catalog.runtime.python_version}, Linux x86_64, wheels only"
+        where = f"Python {catalog.runtime.python_version}, Linux {machine(spec, catalog)}, wheels only"
         return [_error(answers, "framework_version", version,
                        f"is not a version mcc tests ({tested}), and pip could not resolve it for the image "
                        f"({where}): {exc}")]  # fmt: skip
@@ -255,6 +256,28 @@ def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) ->
             )
         ]
     return []
+
+
+def architecture_errors(
+    spec: ProjectSpec, framework: Framework, catalog: Catalog, answers: Answers
+) -> list[FieldError]:
+    """A Graviton (arm64) instance needs a framework version whose pinned packages all have aarch64 wheels (an
+    untested version is resolved for aarch64 instead; serverless endpoints run x86_64)."""
+    instance = catalog.instance(spec.deployment.instance_type)
+    entry = framework.versions.get(spec.model.framework_version)
+    if spec.deployment.mode == "serverless" or instance.architecture != "arm64" or entry is None:
+        return []
+    if "arm64" in entry.architectures:
+        return []
+    on_graviton = ", ".join(
+        f.name for f in catalog.frameworks.values() if any("arm64" in v.architectures for v in f.versions.values())
+    )
+    message = (
+        f"is a Graviton (arm64) instance type, and {framework.display_name} {spec.model.framework_version}'s pinned "
+        f"packages have no aarch64 wheels; choose an x86_64 type (ml.c7i, ml.m7i …) or a framework that runs on "
+        f"Graviton ({on_graviton})"
+    )
+    return [_error(answers, "instance_type", instance.name, message)]
 
 
 def _sample_errors(framework: Framework, version: str, answers: Answers) -> list[FieldError]:

@@ -1,7 +1,8 @@
 """A complete pinned closure for a framework release the catalog does not pin, from pip's own resolver.
 
 ``pip install --dry-run --report`` resolves for the image, not for this machine: its Python version, Linux on
-x86_64 with manylinux wheels up to the base image's C library, and wheels only (the slim image has no compiler).
+x86_64 (aarch64 for Graviton) with manylinux wheels up to the base image's C library, and wheels only (the
+slim image has no compiler).
 Nothing is installed; the report lists every distribution pip would install, and each becomes a ``==`` pin.
 """
 
@@ -17,7 +18,6 @@ from pathlib import Path
 
 from .requirement_files import requirement_name
 
-MACHINE = "x86_64"  # SageMaker's CPU instance families the catalog lists
 OLDEST_MANYLINUX = 17  # manylinux2014
 TIMEOUT_S = 180
 
@@ -33,11 +33,12 @@ class Target:
     python_version: str  # "3.11"
     glibc: str  # "2.36"
     extra_index_url: str | None = None
+    machine: str = "x86_64"  # or "aarch64" (Graviton)
 
     def platforms(self) -> list[str]:
         newest = int(self.glibc.split(".")[1])
-        return [f"manylinux_2_{minor}_{MACHINE}" for minor in range(newest, OLDEST_MANYLINUX - 1, -1)] + [
-            f"manylinux2014_{MACHINE}"
+        return [f"manylinux_2_{minor}_{self.machine}" for minor in range(newest, OLDEST_MANYLINUX - 1, -1)] + [
+            f"manylinux2014_{self.machine}"
         ]
 
 

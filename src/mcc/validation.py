@@ -58,7 +58,7 @@ def region_error(region: str, catalog: Catalog) -> str | None:
 def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
     """A SageMaker hosting instance type (botocore's list) that mcc can size: the catalog's, or a CPU type whose
     vCPUs and memory its name tells (a warning says so)."""
-    from .catalog import ACCELERATED_FAMILY, GRAVITON_FAMILY, hosting_instance_types
+    from .catalog import ACCELERATED_FAMILY, hosting_instance_types
 
     if catalog.instance(instance_type) is not None:
         return None
@@ -67,8 +67,6 @@ def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
         listing = "run `mcc catalog instances` for the ones mcc has data for"
         return choice_error(instance_type, known, "SageMaker hosting instance type", listing)
     family = instance_type.rpartition(".")[0]
-    if GRAVITON_FAMILY.match(family):
-        return "is a Graviton (arm64) instance type; mcc builds linux/amd64 images only so far"
     if ACCELERATED_FAMILY.match(family):
         families = ", ".join(sorted({f"{t.family}.*" for t in catalog.instance_types.values() if t.gpus}))
         return f"mcc has no data yet for {family}'s accelerators (count, memory) to size and start it; " \

@@ -150,6 +150,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "endpoint": settings.endpoint,
             "repository": settings.repository,
             "codebuild": settings.codebuild_name,
+            "platform": settings.image_platform,
         }
         print(json.dumps({**settings.as_dict(), "derived": derived}, indent=2))
     elif args.action == "check":

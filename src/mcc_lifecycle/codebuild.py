@@ -51,19 +51,20 @@ def source_key(aws: Aws, tag: str) -> str:
 
 def project_request(aws: Aws, repository_uri: str, bucket: str, key: str) -> dict[str, Any]:
     settings = aws.settings
+    kind, image, compute = settings.codebuild_host
     return {
         "name": settings.codebuild_name,
         "description": f"Builds the {settings.project_name} inference image and pushes it to ECR",
         "source": {"type": "S3", "location": f"{bucket}/{key}", "buildspec": "buildspec.yml"},
         "artifacts": {"type": "NO_ARTIFACTS"},
         "environment": {
-            "type": "LINUX_CONTAINER",
-            "image": settings.codebuild_image,
-            "computeType": settings.codebuild_compute_type,
+            "type": kind,
+            "image": image,
+            "computeType": compute,
             "privilegedMode": True,  # docker build needs it
             "environmentVariables": [
                 {"name": "IMAGE_REPO_URI", "value": repository_uri, "type": "PLAINTEXT"},
-                {"name": "PLATFORM", "value": settings.platform, "type": "PLAINTEXT"},
+                {"name": "PLATFORM", "value": settings.image_platform, "type": "PLAINTEXT"},
                 {"name": "PUSH_LATEST", "value": _push_latest(aws), "type": "PLAINTEXT"},
                 *_pip_index_variables(settings),
             ],
@@ -87,7 +88,7 @@ def project_changes(existing: dict[str, Any], request: dict[str, Any]) -> list[s
         if existing.get(key) != request[key]:
             changed.append(key)
     environment, wanted = existing.get("environment", {}), request["environment"]
-    for key in ("image", "computeType", "privilegedMode"):
+    for key in ("type", "image", "computeType", "privilegedMode"):
         if environment.get(key) != wanted[key]:
             changed.append(f"environment.{key}")
     have = {v["name"]: v["value"] for v in environment.get("environmentVariables", [])}

@@ -50,7 +50,7 @@ def docker_run(
 ) -> list[str]:
     """``docker run OPTIONS ... IMAGE serve`` as SageMaker starts the image: the model read-only at
     /opt/ml/model, ``environment`` (and ``forwarded`` variables by name), GPUs for a CUDA image."""
-    arguments = ["run", *options, "--platform", settings.platform, "--publish", f"{port}:{CONTAINER_PORT}"]
+    arguments = ["run", *options, "--platform", settings.image_platform, "--publish", f"{port}:{CONTAINER_PORT}"]
     if model_dir is not None:
         arguments += ["--volume", f"{model_dir}:{MODEL_DIR}:ro"]
     if settings.image_cuda:

@@ -51,10 +51,10 @@ class Verdict:
         return "\n".join(lines)
 
 
-def image_problem(architecture: str, os_name: str, size_bytes: int, deploy_mode: str) -> str | None:
-    """What SageMaker refuses before starting the image."""
-    if (os_name, architecture) != ("linux", "amd64"):
-        return f"the image is {os_name}/{architecture}; SageMaker runs linux/amd64 images only (rebuild with do/build)"
+def image_problem(architecture: str, os_name: str, size_bytes: int, deploy_mode: str, target: str) -> str | None:
+    """What SageMaker refuses before starting the image on an endpoint that runs ``target`` images."""
+    if f"{os_name}/{architecture}" != target:
+        return f"the image is {os_name}/{architecture}; the endpoint runs {target} images (rebuild with do/build)"
     if deploy_mode == "serverless" and size_bytes > SERVERLESS_IMAGE_LIMIT_GB * 1e9:
         limit = SERVERLESS_IMAGE_LIMIT_GB
         return f"the image is {size_bytes / 1e9:.1f} GB; serverless endpoints take images up to {limit} GB"
@@ -108,7 +108,8 @@ class LocalHost:
         if inspected.returncode != 0:
             return Verdict(False, f"no image {self.image}: build it first with do/build", [inspected.stderr.strip()])
         architecture, os_name, size = inspected.stdout.split()
-        problem = image_problem(architecture, os_name, int(size), self.settings.deploy_mode)
+        settings = self.settings
+        problem = image_problem(architecture, os_name, int(size), settings.deploy_mode, settings.target_platform)
         if problem:
             return Verdict(False, problem)
         with tempfile.TemporaryDirectory(prefix="mcc-local-host-") as scratch:

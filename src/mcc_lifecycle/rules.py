@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import amis
+from . import amis, platforms
 from .container import container_environment
 from .settings import DEPLOY_MODES, Settings, SettingsError
 
@@ -21,7 +21,6 @@ NAME_SUFFIX_LEN = 16  # "-YYYYmmdd-HHMMSS": what versioned model and configurati
 
 
 BATCH_ACCEPTS = ("text/csv", "application/jsonlines")  # answers with one line per record
-SAGEMAKER_PLATFORM = "linux/amd64"  # every instance type in mcc's catalog is x86_64
 
 
 def sagemaker_name_error(name: str) -> str | None:
@@ -62,11 +61,8 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         errors.append(f"ECR_TAG_MUTABILITY={settings.ecr_tag_mutability!r} must be MUTABLE or IMMUTABLE")
     if action in ("deploy", "submit"):
         errors += _role_errors(settings, action)
-    if action == "submit" and settings.platform != SAGEMAKER_PLATFORM:
-        errors.append(
-            f"PLATFORM={settings.platform!r}: SageMaker runs {SAGEMAKER_PLATFORM} images; another platform's image "
-            "fails to start there"
-        )
+    if action == "submit":
+        errors += _platform_errors(settings)
     if action == "deploy":
         errors += deploy_errors(settings)
     if action == "submit":
@@ -108,6 +104,11 @@ def register_errors(settings: Settings) -> list[str]:
         errors.append(f"MODEL_APPROVAL_STATUS={settings.model_approval_status!r} must be one of "
                       f"{', '.join(APPROVAL_STATUSES)}")  # fmt: skip
     return errors
+
+
+def _platform_errors(settings: Settings) -> list[str]:
+    error = platforms.platform_error(settings.platform, settings.deploy_mode, settings.instance_type)
+    return [error] if error else []
 
 
 def _role_errors(settings: Settings, action: str) -> list[str]:

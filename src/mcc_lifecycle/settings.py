@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
+from . import platforms
+
 DEPLOY_MODES = ("realtime", "async", "serverless", "batch", "inference-component")
 
 
@@ -71,10 +73,10 @@ class Settings:
     artifact_bucket: str = ""
     codebuild_project: str = ""
     codebuild_role_arn: str = ""
-    codebuild_compute_type: str = "BUILD_GENERAL1_MEDIUM"
-    codebuild_image: str = "aws/codebuild/standard:7.0"
+    codebuild_compute_type: str = ""  # empty: the compute type of the platform's CodeBuild host
+    codebuild_image: str = ""  # empty: the image of the platform's CodeBuild host
     codebuild_timeout_min: int = 60
-    platform: str = "linux/amd64"
+    platform: str = ""  # empty: the platform the endpoint runs (platforms.endpoint_platform)
     build_index_url: str = ""  # pip's index inside the image build (a mirror)
     build_extra_index_url: str = ""  # an extra index inside the image build
 
@@ -97,6 +99,23 @@ class Settings:
         if missing:
             raise SettingsError(", ".join(n.upper() for n in missing) + " must be set (do/config sets them)")
         return cls(**values)
+
+    @property
+    def target_platform(self) -> str:
+        """The platform the endpoint runs images on."""
+        return platforms.endpoint_platform(self.deploy_mode, self.instance_type)
+
+    @property
+    def image_platform(self) -> str:
+        """The platform do/build and do/submit build for: PLATFORM, else the endpoint's."""
+        return self.platform or self.target_platform
+
+    @property
+    def codebuild_host(self) -> tuple[str, str, str]:
+        """CodeBuild's (environment type, image, compute type) that builds the image natively."""
+        hosts = platforms.CODEBUILD_HOSTS
+        kind, image, compute = hosts.get(self.image_platform, hosts[platforms.AMD64])
+        return kind, self.codebuild_image or image, self.codebuild_compute_type or compute
 
     @property
     def endpoint(self) -> str:

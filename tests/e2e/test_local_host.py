@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mcc_lifecycle.local_host import image_problem
+from mcc_lifecycle.platforms import AMD64, ARM64
 from mcc_runtime.local import free_port
 from tests.support.docker import docker, remove_repository
 from tests.support.projects import mcc_new
@@ -143,9 +144,15 @@ def test_an_image_for_another_platform_is_refused_before_it_starts(project, tmp_
     finally:
         docker("image", "rm", "--force", "mcc-arm64:latest", check=False)
     assert result.returncode == 1
-    assert "FAIL: the image is linux/arm64; SageMaker runs linux/amd64 images only" in verdict(result)
+    assert "FAIL: the image is linux/arm64; the endpoint runs linux/amd64 images" in verdict(result)
 
 
 def test_an_image_over_10_gb_is_refused_for_serverless_only():
-    assert "serverless endpoints take images up to 10 GB" in image_problem("amd64", "linux", 11 * 10**9, "serverless")
-    assert image_problem("amd64", "linux", 11 * 10**9, "realtime") is None
+    big = 11 * 10**9
+    assert "serverless endpoints take images up to 10 GB" in image_problem("amd64", "linux", big, "serverless", AMD64)
+    assert image_problem("amd64", "linux", big, "realtime", AMD64) is None
+
+
+def test_a_graviton_endpoint_takes_arm64_images_only():
+    assert image_problem("arm64", "linux", 10**9, "realtime", ARM64) is None
+    assert "the endpoint runs linux/arm64 images" in image_problem("amd64", "linux", 10**9, "realtime", ARM64)

@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 
+from mcc_lifecycle.codebuild import project_changes
 from tests.lifecycle.conftest import (
     CODEBUILD_ROLE_ARN,
     ROLE_ARN,
@@ -115,6 +116,24 @@ def test_submit_uploads_the_context_and_runs_codebuild(project, aws_env, aws):
 
     again = run_do(project, {**aws_env, "IMAGE_TAG": "cb2"}, "submit")
     assert "CodeBuild project wine-life-image: unchanged" in again.stderr
+
+
+def test_a_graviton_instance_type_gets_arm64_images_built_locally_and_on_an_arm_codebuild_host(project, aws_env, aws):
+    env = {**aws_env, "INSTANCE_TYPE": "ml.c7g.xlarge", "IMAGE_TAG": "arm1"}
+    build = run_do(project, env, "build")
+    assert docker_calls(env)[0]["argv"][:3] == ["build", "--platform", "linux/arm64"]
+    assert "building linux/arm64 images on this x86_64 machine runs every build step under QEMU" in " ".join(
+        build.stderr.split()
+    )
+    run_do(project, env, "submit")
+    found = aws("codebuild").batch_get_projects(names=["wine-life-image"])["projects"][0]
+    environment = found["environment"]
+    host = (environment["type"], environment["image"], environment["computeType"])
+    assert host == ("ARM_CONTAINER", "aws/codebuild/amazonlinux2-aarch64-standard:3.0", "BUILD_GENERAL1_LARGE")
+    assert {v["name"]: v["value"] for v in environment["environmentVariables"]}["PLATFORM"] == "linux/arm64"
+    # back on an x86_64 type, the project must move host (moto has no UpdateProject: the comparison is checked)
+    amd64 = {**environment, "type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0"}
+    assert project_changes(found, {**found, "environment": amd64}) == ["environment.type", "environment.image"]
 
 
 def test_submit_without_a_codebuild_role_calls_nothing(project, aws_env, aws):

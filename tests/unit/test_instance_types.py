@@ -1,17 +1,21 @@
 """Instance types: botocore's SageMaker model is the list of what exists; the catalog holds the data mcc sizes
-with; a CPU type the catalog lacks is taken with vCPUs and memory estimated from its name and a warning, and
-accelerated or Graviton types mcc cannot build or size for are refused with the reason."""
+with; a CPU type the catalog lacks (x86_64 or Graviton) is taken with vCPUs and memory estimated from its name and
+a warning, and accelerated types mcc cannot size are refused with the reason. Graviton types get linux/arm64
+images where the framework's pins have aarch64 wheels."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import botocore.session
 import pytest
 
 from mcc.catalog import hosting_instance_types, unlisted_instance
 from mcc.validation import instance_type_error
-from tests.support.projects import run_mcc_new
+from tests.support.projects import run_mcc_new, stderr_text
 
 
 def botocore_hosting_types() -> set[str]:
@@ -26,7 +30,14 @@ def test_the_recorded_list_is_the_pinned_botocores_and_holds_every_catalog_type(
 
 @pytest.mark.parametrize(
     ("name", "vcpus", "memory"),
-    [("ml.m5d.2xlarge", 8, 32), ("ml.c5d.large", 2, 4), ("ml.r5d.24xlarge", 96, 768), ("ml.c6in.xlarge", 4, 8)],
+    [
+        ("ml.m5d.2xlarge", 8, 32),
+        ("ml.c5d.large", 2, 4),
+        ("ml.r5d.24xlarge", 96, 768),
+        ("ml.c6in.xlarge", 4, 8),
+        ("ml.c6gd.2xlarge", 8, 16),
+        ("ml.r7gd.medium", 1, 8),
+    ],
 )
 def test_a_cpu_type_the_catalog_lacks_gets_vcpus_and_memory_from_its_name(catalog, name, vcpus, memory):
     instance = catalog.instance(name)
@@ -38,7 +49,6 @@ def test_a_cpu_type_the_catalog_lacks_gets_vcpus_and_memory_from_its_name(catalo
     ("name", "message"),
     [
         ("ml.m5.huge", "is not a SageMaker hosting instance type; did you mean 'ml.m5.large'"),
-        ("ml.c7g.xlarge", "Graviton (arm64)"),
         ("ml.p6-b300.48xlarge", "no data yet for ml.p6-b300's accelerators"),
         ("ml.inf2.xlarge", "no data yet for ml.inf2's accelerators"),
         ("ml.trn1.32xlarge", "no data yet for ml.trn1's accelerators"),
@@ -71,3 +81,47 @@ def test_the_newest_gpu_families_are_sized_from_catalog_data(catalog, name, gpus
         compute_capability,
     )
     assert instance.listed and instance_type_error(name, catalog) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "platform"),
+    [("ml.c7g.xlarge", "linux/arm64"), ("ml.m6gd.large", "linux/arm64"), ("ml.c7i.xlarge", "linux/amd64"),
+     ("ml.g5.xlarge", "linux/amd64")],
+)  # fmt: skip
+def test_graviton_families_run_arm64_images(catalog, name, platform):
+    assert catalog.instance(name).platform == platform
+
+
+def test_a_graviton_project_builds_arm64_images_everywhere_it_says_so(tmp_path):
+    result = run_mcc_new(
+        tmp_path / "arm", "--sample-model", "--framework", "xgboost", "--instance-type", "ml.c7g.xlarge"
+    )
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "arm"
+    assert "for linux/arm64, the platform ml.c7g.xlarge runs" in (project / "Dockerfile").read_text()
+    assert "docker build --platform linux/arm64" in (project / "README.md").read_text()
+    config = (project / "do" / "config").read_text()
+    assert "PLATFORM=${PLATFORM:-}" in config and "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.c7g.xlarge}" in config
+    check = subprocess.run(
+        [sys.executable, "-m", "mcc_lifecycle.platforms"],
+        env={**os.environ, "PYTHONPATH": str(project / "do" / "lib"), "INSTANCE_TYPE": "ml.c7g.xlarge"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip() == "linux/arm64"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--sample-model", "--framework", "pytorch"), "PyTorch 2.13.0's pinned packages have no aarch64 wheels"),
+        (("--framework", "transformers", "--model-id", "sentence-transformers/all-MiniLM-L6-v2", "--engine", "djl"),
+         "djl's image is built for linux/amd64 only"),
+    ],
+)  # fmt: skip
+def test_graviton_is_refused_where_the_image_cannot_be_built_for_arm64(tmp_path, flags, message):
+    result = run_mcc_new(tmp_path / "arm", *flags, "--instance-type", "ml.c7g.xlarge")
+    assert result.returncode == 2, result.stderr
+    assert message in stderr_text(result)
+    assert not (tmp_path / "arm").exists()

@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mcc_lifecycle import amis
+from mcc_lifecycle import amis, platforms
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: the catalog loads ~10x faster
 
@@ -60,6 +60,9 @@ class OnnxSupport(_Entry):
 
 class FrameworkVersion(_Entry):
     requirements: tuple[str, ...]
+    # Where its pinned closure installs: arm64 (Graviton) where every pin has an aarch64 wheel
+    # (tests/e2e/test_graviton.py resolves it for aarch64 with pip and finds the same pins).
+    architectures: tuple[Literal["x86_64", "arm64"], ...] = ("x86_64",)
     extra_index_url: str | None = None
     gpu: GpuImage | None = None
     onnx: OnnxSupport | None = None  # onnxruntime: what its models may need
@@ -179,11 +182,20 @@ class InstanceType(_Entry):
     def accelerator(self) -> Literal["cpu", "gpu"]:
         return "gpu" if self.gpus else "cpu"
 
+    @property
+    def platform(self) -> str:
+        """The platform of the images it runs: linux/arm64 on Graviton, else linux/amd64."""
+        return platforms.instance_platform(self.name)
+
+    @property
+    def architecture(self) -> Literal["x86_64", "arm64"]:
+        return "arm64" if self.platform == platforms.ARM64 else "x86_64"
+
 
 ACCELERATED_FAMILY = re.compile(r"^ml\.(p\d|g\d|inf\d|trn\d|dl\d)")  # GPUs, Inferentia, Trainium, Gaudi
-GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*$")  # c7g, m6gd, c6gn, r8g: arm64
 GIB_PER_VCPU = {"c": 2, "m": 4, "t": 4, "r": 8, "z": 8, "x": 16}  # AWS's memory per vCPU in each family class
 SIZE = re.compile(r"^(\d*)xlarge$")
+VCPUS_OF_SIZE = {"medium": 1, "large": 2}  # xlarge: 4, Nxlarge: 4N
 
 
 @lru_cache(maxsize=1)
@@ -203,15 +215,15 @@ def hosting_instance_types() -> frozenset[str]:
 
 
 def unlisted_instance(name: str) -> InstanceType | None:
-    """A SageMaker CPU instance type the catalog has no data for: vCPUs from its size (xlarge = 4, Nxlarge = 4N,
-    large = 2) and memory from its family class's GiB per vCPU. None when neither can be told (accelerated,
-    Graviton or unknown families, metal sizes)."""
+    """A SageMaker CPU instance type the catalog has no data for (x86_64 or Graviton): vCPUs from its size
+    (medium = 1, large = 2, xlarge = 4, Nxlarge = 4N) and memory from its family class's GiB per vCPU. None when
+    neither can be told (accelerated or unknown families, metal sizes)."""
     family, _, size = name.rpartition(".")
     ratio = GIB_PER_VCPU.get(family.removeprefix("ml.")[:1])
-    if ACCELERATED_FAMILY.match(family) or GRAVITON_FAMILY.match(family) or ratio is None:
+    if ACCELERATED_FAMILY.match(family) or ratio is None:
         return None
     match = SIZE.match(size)
-    vcpus = 2 if size == "large" else (4 * int(match.group(1) or 1) if match else None)
+    vcpus = VCPUS_OF_SIZE.get(size) or (4 * int(match.group(1) or 1) if match else None)
     if vcpus is None:
         return None
     return InstanceType(
