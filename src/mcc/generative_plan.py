@@ -100,8 +100,10 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
         generation["max_model_len"] = gen.max_model_len or gguf.context_length
     runtime = engine.style == "runtime"
     threads = gen.max_concurrent_sequences or RUNTIME_THREADS
-    entry = engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks"})
+    entry = engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks", "gpu_fixed"})
     entry["quantizations"] = engine.quantizations_for(gen.engine_version)
+    if spec.deployment.accelerator == "gpu":
+        entry["fixed"] = [*engine.fixed, *engine.gpu_fixed]
     return ServingFile(
         kind="generative",
         engine=entry,
@@ -142,6 +144,9 @@ def base_image(engine: Engine, version_name: str, gpu: bool) -> tuple[str, str]:
     version = engine.versions[version_name]
     if engine.style == "runtime":
         return (version.gpu_image, version.gpu_cuda or "") if gpu else (version.image, "")
+    if version.requirements:  # pip-installed: the bases of its CPU or GPU build
+        built = version.pip_image(gpu)
+        return built.image, built.cuda
     if not gpu and version.cpu_image:
         return version.cpu_image, ""
     return version.image, version.cuda
@@ -154,6 +159,8 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
     gpu = deployment.accelerator == "gpu"
     region = catalog.regions[deployment.region]
     image, cuda = base_image(engine, gen.engine_version, gpu)
+    built = version.pip_image(gpu)  # pip-installed engines: bases, compilers, system packages
+    nginx_package = built.nginx_package or catalog.runtime.nginx_package
     ami = catalog.inference_ami_for(cuda) if gpu and cuda else None
     shared = shared_context(
         spec,
@@ -174,9 +181,10 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "engine": engine,
         "engine_version": gen.engine_version,
         "pip_engine": pip_engine(engine, gen.engine_version),  # installed with pip on a Python base
+        "pip_image": built,
+        "builder_packages": [*built.python_packages, *built.build_packages],
+        "runtime_packages": [nginx_package, *built.system_packages, *built.python_packages],
         "source_builds": version.source_builds,
-        "build_packages": version.build_packages,
-        "build_env": version.build_env,
         "model_in_image": local_gguf(gen) is not None,
         "engine_arg_style": "" if engine.style == "runtime" else engine_arg_example(engine.style),
         "properties_engine": engine.style == "properties",
@@ -185,6 +193,6 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "base_image": image_in(image, region),
         "generation": gen,
         "model_source": gen.source,
-        "nginx_package": version.nginx_package or catalog.runtime.nginx_package,
+        "nginx_package": nginx_package,
         "sample_request": json.dumps(SAMPLES[gen.task]),
     }

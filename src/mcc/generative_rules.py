@@ -346,7 +346,7 @@ def _precision(gen: GenerationSpec) -> str:
 
 def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
     estimate = need(spec.generation, catalog)
-    if "gpu" not in catalog.engines[spec.generation.engine].accelerators:
+    if spec.deployment.accelerator == "cpu" and "cpu" in catalog.engines[spec.generation.engine].accelerators:
         if estimate is None:
             return f"e.g. {catalog.default_instance_type}"
         fitting = sizing.smallest_cpu_fitting(catalog, estimate)

@@ -102,8 +102,13 @@ def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit
 
 
 def smallest_cpu_fitting(catalog: Catalog, need: Estimate, limit: int = 3) -> list[InstanceType]:
-    """CPU instances whose memory holds the model, smallest memory (then fewest vCPUs) first."""
-    candidates = [t for t in catalog.instance_types.values() if not t.gpus and fits(need, t, 0, 1.0)]
+    """x86_64 CPU instances (the engines' images are linux/amd64) whose memory holds the model, smallest memory
+    (then fewest vCPUs) first."""
+    candidates = [
+        t
+        for t in catalog.instance_types.values()
+        if not t.gpus and t.architecture == "x86_64" and fits(need, t, 0, 1.0)
+    ]
     return sorted(candidates, key=lambda t: (t.memory_gib, t.vcpus, t.name))[:limit]
 
 

@@ -132,3 +132,53 @@ def test_do_benchmark_streams_chats_and_reports_time_to_first_token_and_tokens(l
         assert level["errors"] == 0 and level["requests"] == 6
         assert 0 < level["ttft_p50_ms"] <= level["p50_ms"] and level["tokens_per_s"] > 0
         assert level["itl_p50_ms"] is not None
+
+
+def test_the_gpu_projects_launcher_argv_is_taken_by_llama_cpp_and_answers_the_same(llamacpp_server):
+    """The GPU project's argv (--n_gpu_layers -1 beside everything else) through real llama-cpp-python: this CPU
+    build parses and serves it (with no GPU backend the layers stay on the CPU), answering as the CPU project."""
+    project, python, server = llamacpp_server
+    gpu_project = mcc_new(project.parent / "tiny-gguf-gpu", "tiny-gguf-gpu", "--framework", "transformers",
+                          "--engine", "llamacpp", "--gguf-file", str(project / "model" / "tiny-llama.gguf"),
+                          "--instance-type", "ml.g5.xlarge")  # fmt: skip
+    fixed = json.loads((gpu_project / "code" / "serving.json").read_text())["engine"]["fixed"]
+    assert fixed[-2:] == ["--n_gpu_layers", "-1"]
+    # beside the CPU project's server: its engine on a port of its own
+    env = {"PATH": f"{Path(python).parent}:{os.environ['PATH']}", "SAGEMAKER_SAFE_PORT_RANGE": "18181-18190"}
+    with LocalServer(gpu_project, python=python, env=env, ready_timeout=180) as gpu_server:
+        on_gpu_project = post(gpu_server.url, json.dumps(CHAT).encode())
+    on_cpu_project = post(server.url, json.dumps(CHAT).encode())
+    assert on_gpu_project[0] == 200, on_gpu_project
+    answer = json.loads(on_gpu_project[2])["choices"][0]["message"]["content"]
+    assert answer == json.loads(on_cpu_project[2])["choices"][0]["message"]["content"]
+
+
+# In every Debian/Ubuntu base already (the C and C++ runtimes); anything else llama.cpp links needs its package.
+BASE_LIBRARIES = (
+    "linux-vdso",
+    "ld-linux",
+    "libc.so",
+    "libm.so",
+    "libstdc++.so",
+    "libgcc_s.so",
+    "libpthread",
+    "libdl.so",
+)
+PACKAGE_OF = {"libgomp.so.1": "libgomp1"}  # OpenMP's runtime (llama.cpp's CPU backend)
+
+
+def test_every_system_library_llama_cpp_links_is_installed_in_the_served_image(llamacpp_server):
+    project, python, _ = llamacpp_server
+    libraries = list(Path(python).parent.parent.glob("lib/python3*/site-packages/llama_cpp/lib/*.so"))
+    assert libraries
+    needed = set()
+    for library in libraries:
+        for line in subprocess.run(["ldd", str(library)], capture_output=True, text=True, check=True).stdout.split(
+            "\n"
+        ):
+            name = line.split()[0] if line.split() else ""
+            if name and "site-packages" not in line and not name.startswith(BASE_LIBRARIES):
+                needed.add(name)
+    served_stage = (project / "Dockerfile").read_text().split("FROM python:3.11.13-slim-bookworm\n", 1)[1]
+    installed = served_stage.split("apt-get install", 1)[1].split("&&", 1)[0]
+    assert needed and all(f" {PACKAGE_OF.get(name, name)}=" in installed for name in needed), (needed, installed)

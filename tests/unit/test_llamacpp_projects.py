@@ -84,6 +84,48 @@ def test_a_local_gguf_is_built_into_the_image_and_served_with_its_own_context(tm
     assert own.returncode == 0 and " passed" in own.stdout, own.stdout[-3000:]
 
 
+def test_on_a_gpu_instance_llama_cpp_is_compiled_for_cuda_and_offloads_every_layer(tmp_path, tiny_gguf):
+    result = mcc(tmp_path, "--gguf-file", str(tiny_gguf), "--instance-type", "ml.g5.xlarge")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out"
+    settings = serving(project)
+    launch = engine_launch(settings["engine"], settings["generation"], {"MCC_MODEL_DIR": "/opt/ml/model"})
+    assert launch.setting("--n_gpu_layers") == "-1" and launch.setting("--interrupt_requests") == "false"
+    dockerfile = (project / "Dockerfile").read_text()
+    builder, served_stage = dockerfile.split("FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04\n", 1)
+    assert "FROM nvidia/cuda:12.8.1-devel-ubuntu24.04 AS wheels" in builder and "-DGGML_CUDA=ON" in builder
+    assert "CMAKE_CUDA_ARCHITECTURES=75-real;80-real;86-real;89-real;90-real;100-real;120-real" in builder
+    # the served stage: CUDA's runtime libraries from the base, Ubuntu's Python in a virtualenv, no compilers
+    assert "build-essential" not in served_stage and "nvcc" not in served_stage
+    assert "libgomp1=14.*" in served_stage and "python3-venv=3.12.*" in served_stage
+    assert 'ENV PATH="/opt/venv/bin:$PATH"' in served_stage
+    config = (project / "do" / "config").read_text()
+    assert "IMAGE_CUDA=${IMAGE_CUDA:-12.8}" in config and "GPU_REQUIRED=${GPU_REQUIRED:-true}" in config
+    assert [str(f) for f in check_project(project, require_linters=True)] == []
+    own = own_tests(project, sys.executable)
+    assert own.returncode == 0 and " passed" in own.stdout, own.stdout[-3000:]
+
+
+def test_on_a_cpu_instance_the_image_gets_openmps_runtime_and_no_gpu_offload(tmp_path, tiny_gguf):
+    result = mcc(tmp_path, "--gguf-file", str(tiny_gguf))
+    assert result.returncode == 0, result.stderr
+    settings = serving(tmp_path / "out")
+    assert "--n_gpu_layers" not in settings["engine"]["fixed"]
+    served_stage = (tmp_path / "out" / "Dockerfile").read_text().split("FROM python:3.11.13-slim-bookworm\n", 1)[1]
+    assert "libgomp1=12.*" in served_stage
+
+
+@pytest.mark.slow
+def test_the_pinned_closure_installs_on_the_gpu_images_python_too(catalog):
+    """The GPU image runs Ubuntu 24.04's Python 3.12 (glibc 2.39): pip resolves the same pins there."""
+    from mcc.resolution import Target, resolve
+
+    version = catalog.engines["llamacpp"].versions["0.3.36"]
+    python = next(p.split("=")[1].rstrip(".*") for p in version.gpu_build.python_packages if p.startswith("python3="))
+    wheels = tuple(pin for pin in version.requirements if pin.split("==")[0] not in {"llama-cpp-python"})
+    assert set(resolve(wheels, Target(python, "2.39"))) == set(wheels)
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
@@ -112,6 +154,9 @@ def test_sizing_counts_the_files_weights_and_the_kv_cache_of_its_context(tmp_pat
     assert "cannot hold" in stderr and "in F32" in stderr and "lower --max-model-len" in stderr
     kv_gib = 2 * 2 * 2 * 16 * 2**30 * 2 / 2**30
     assert f"KV cache {kv_gib:.1f} GiB" in stderr
+    assert "Smallest CPU instances that hold it" in stderr and "Graviton" not in stderr  # amd64 images only
+    on_gpu = stderr_text(mcc(tmp_path, "--gguf-file", str(huge_context), "--instance-type", "ml.g5.xlarge"))
+    assert "1 of its 1x 24 GiB GPUs give 21.6 GiB" in on_gpu and "Cheapest that hold it" in on_gpu
     accepted = mcc(tmp_path, "--gguf-file", str(huge_context), "--max-model-len", "4096")
     assert accepted.returncode == 0, accepted.stderr
     assert serving(tmp_path / "out")["generation"]["max_model_len"] == 4096
@@ -126,7 +171,7 @@ def test_sizing_counts_the_files_weights_and_the_kv_cache_of_its_context(tmp_pat
         (["--model-s3-uri", "s3://models/tiny/", "--gguf-file", "tiny.bin"], "in the prefix"),
         (["--gguf-file", "x.gguf", "--engine", "vllm", "--model-id", "acme/m"], "vllm does not serve GGUF (llamacpp"),
         (["--gguf-file", "x.gguf", "--quantization", "awq"], "llamacpp cannot serve quantization awq"),
-        (["--gguf-file", "x.gguf", "--instance-type", "ml.g5.xlarge", "--accelerator", "gpu"], "runs on CPU here"),
+        (["--gguf-file", "x.gguf", "--instance-type", "ml.c7g.xlarge"], "is a Graviton (arm64) instance type"),
     ],
 )
 def test_invalid_llamacpp_answers_are_refused_before_anything_is_written(tmp_path, args, message):

@@ -264,6 +264,20 @@ class RuntimeBase(_Entry):
     tool_requirements: tuple[str, ...]
 
 
+class PipEngineImage(_Entry):
+    """How a pip-installed engine's image is built on one kind of instance: the bases, the builder stage's
+    compilers and environment, and the runtime's system packages."""
+
+    image: str  # the runtime base
+    cuda: str = ""
+    build_image: str = ""  # the builder stage's base (empty: the runtime base)
+    build_packages: tuple[str, ...] = ()  # the builder stage's system packages (compilers)
+    build_env: tuple[str, ...] = ()  # the builder stage's environment (e.g. CMAKE_ARGS)
+    system_packages: tuple[str, ...] = ()  # the runtime's system packages beyond nginx (e.g. OpenMP's runtime)
+    nginx_package: str = ""  # empty: the runtime table's (Debian's)
+    python_packages: tuple[str, ...] = ()  # a base without Python: its OS's, in a virtualenv at /opt/venv
+
+
 class EngineVersion(_Entry):
     image: str  # may hold {region}, or {dlc_registry}: AWS's deep learning container registry of the Region
     cuda: str
@@ -279,6 +293,20 @@ class EngineVersion(_Entry):
     source_builds: tuple[str, ...] = ()  # of those, the ones without wheels: built in a builder stage
     build_packages: tuple[str, ...] = ()  # the builder stage's system packages (compilers)
     build_env: tuple[str, ...] = ()  # the builder stage's environment (e.g. CMAKE_ARGS)
+    system_packages: tuple[str, ...] = ()  # the runtime's system packages beyond nginx (e.g. OpenMP's runtime)
+    gpu_build: PipEngineImage | None = None  # source-built engines on GPU instances: compiled for CUDA
+
+    def pip_image(self, gpu: bool) -> PipEngineImage:
+        """How this pip-installed version's image is built on a GPU or a CPU instance."""
+        if gpu and self.gpu_build:
+            return self.gpu_build
+        return PipEngineImage(
+            image=self.image,
+            build_packages=self.build_packages,
+            build_env=self.build_env,
+            system_packages=self.system_packages,
+            nginx_package=self.nginx_package,
+        )
 
 
 class Engine(_Entry):
@@ -299,6 +327,7 @@ class Engine(_Entry):
     options: dict[str, str]
     switches: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
+    gpu_fixed: tuple[str, ...] = ()  # flags or variables always set on GPU instances (e.g. offload every layer)
     file_flag: str = ""
     file_options: dict[str, str] = {}
     dtypes: dict[str, str]

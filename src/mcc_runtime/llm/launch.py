@@ -71,7 +71,8 @@ class Launch:
         way this engine takes it; "" for a bare switch, None when it is not set."""
         if key in self.argv:
             following = self.argv[self.argv.index(key) + 1 :]
-            return following[0] if following and not following[0].startswith("-") else ""
+            value = following[0] if following else ""
+            return value if not value.startswith("-") or _negative_number(value) else ""
         if key in self.env:
             return self.env[key]
         for content in self.files.values():
@@ -317,3 +318,12 @@ def _fraction(name: str, raw: Any) -> float:
 def load_settings(code_dir: Path) -> ServingFile:
     """The project's serving.json (a generative project: its engine entry and generation settings)."""
     return ServingFile.read(code_dir)
+
+
+def _negative_number(text: str) -> bool:
+    """``-1``: a flag's value, not the next flag."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
