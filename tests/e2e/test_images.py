@@ -95,13 +95,26 @@ def test_the_model_directory_is_mounted_read_only_and_workers_run_unprivileged(b
     identifier, _ = container
     mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", identifier).stdout)
     assert [(m["Destination"], m["RW"]) for m in mounts] == [("/opt/ml/model", False)]
-    listing = docker("top", identifier, "-eo", "user,pid,args").stdout.splitlines()[1:]
-    processes = [(user, command) for user, _, command in (line.split(None, 2) for line in listing)]
-    as_root = sorted(command.split()[0] for user, command in processes if user == "root")
+    # A worker just forked (a slow start under load) is root for the instant before it drops its privileges,
+    # before it serves anything: look again for a few seconds rather than at one instant.
+    deadline = time.monotonic() + 10
+    while True:
+        processes = _processes(identifier)
+        as_root = sorted(command.split()[0] for user, command in processes if user == "root")
+        nginx_workers = {user for user, command in processes if "nginx: worker process" in command}
+        app_workers = [user for user, command in processes if "gunicorn" in command and user != "root"]
+        settled = len(as_root) == 3 and nginx_workers == {"10001"} and app_workers and set(app_workers) == {"10001"}
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert len(as_root) == 3, processes  # only code/serve, the nginx master and the gunicorn master
-    nginx_workers = {user for user, command in processes if "nginx: worker process" in command}
-    app_workers = [user for user, command in processes if "gunicorn" in command and user != "root"]
     assert nginx_workers == {"10001"} and app_workers and set(app_workers) == {"10001"}, processes
+
+
+def _processes(identifier: str) -> list[tuple[str, str]]:
+    """(user, command line) of every process in the container."""
+    listing = docker("top", identifier, "-eo", "user,pid,args").stdout.splitlines()[1:]
+    return [(user, command) for user, _, command in (line.split(None, 2) for line in listing)]
 
 
 def test_docker_stop_ends_the_container_with_exit_0_within_the_grace_period(built, container):
