@@ -176,7 +176,7 @@ def test_every_system_library_llama_cpp_links_is_installed_in_the_served_image(l
         for line in subprocess.run(["ldd", str(library)], capture_output=True, text=True, check=True).stdout.split(
             "\n"
         ):
-            name = line.split()[0] if line.split() else ""
+            name = Path(line.split()[0]).name if line.split() else ""
             if name and "site-packages" not in line and not name.startswith(BASE_LIBRARIES):
                 needed.add(name)
     served_stage = (project / "Dockerfile").read_text().split("FROM python:3.11.13-slim-bookworm\n", 1)[1]
