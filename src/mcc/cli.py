@@ -17,7 +17,7 @@ from .answers import ANSWERS, Answer
 if TYPE_CHECKING:  # the commands import what they need when they run: `mcc --help` starts in a fraction of that
     from rich.console import Console
 
-    from .catalog import Catalog
+    from .catalog import Catalog, EngineVersion
     from .errors import MccError
     from .prompts import Aborted
     from .render import Written
@@ -242,7 +242,7 @@ def catalog_command(table: str) -> None:
             listing.add_column(column)
         for e in catalog.engines.values():
             marks = {n: "*" if n == e.default_version else "" for n in e.versions}
-            versions = [f"{n}{marks[n]} ({v.cuda or 'CPU'})" for n, v in e.versions.items()]
+            versions = [f"{n}{marks[n]} ({_cuda_label(v)})" for n, v in e.versions.items()]
             listing.add_row(e.name, "\n".join(versions), ", ".join(e.accelerators), ", ".join(e.tasks), e.routes)
     elif table == "models":
         for column in ("model id", "parameters", "context", "architecture"):
@@ -386,3 +386,11 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
     )
     for line in (f"cd {shown}", *steps):
         out().print(f"  {line}", highlight=False, markup=False)
+
+
+def _cuda_label(version: EngineVersion) -> str:
+    """An engine version's CUDA, or CPU; both where it has a CPU and a GPU image (``CPU; GPU 12.8``)."""
+    gpu_cuda = version.gpu_cuda or (version.gpu_build.cuda if version.gpu_build else "")
+    if version.cuda:
+        return version.cuda
+    return f"CPU; GPU {gpu_cuda}" if gpu_cuda else "CPU"

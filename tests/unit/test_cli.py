@@ -117,7 +117,7 @@ def test_schema_catalog_and_version(run):
     assert {"generation"} <= set(schema["properties"])
     engines = run("catalog", "engines").output
     assert all(name in engines for name in ("vllm", "sglang", "trtllm", "djl-lmi", "djl", "llamacpp", "transformers"))
-    assert "0.32.0* (13.0)" in engines and "0.19.1 (12.9)" in engines
+    assert "0.32.0* (13.0)" in engines and "0.19.1 (12.9)" in engines and "0.3.36* (CPU; GPU" in engines
     assert "meta-llama/Llama-3.1-8B-Instruct" in run("catalog", "models").output
 
 
