@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mcc_lifecycle import platforms
 from mcc_runtime.llm.launch import styled_arg
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
@@ -18,6 +19,7 @@ from .plan_common import (
     RUNTIME_PACKAGE,
     answers_record,
     iam_files,
+    image_platforms_file,
     inference_amis_file,
     instance_types_file,
     json_bytes,
@@ -68,6 +70,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile(payload, json_bytes(SAMPLES[gen.task])),
         inference_amis_file(catalog),
         instance_types_file(catalog, spec),
+        image_platforms_file([platforms.AMD64]),  # the engines' images
         PlannedFile("mcc.yaml", answers_record(spec, Path(gen.gguf_file).name if gguf else "", [])),
     ]
     return sorted(files, key=lambda f: f.path)

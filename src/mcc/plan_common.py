@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from mcc_lifecycle import policies
+from mcc_lifecycle import platforms, policies
 from mcc_lifecycle.settings import Settings
 
 from . import __version__
@@ -114,6 +114,12 @@ def instance_types_file(catalog: Catalog, spec: ProjectSpec) -> PlannedFile:
 def _instance_row(instance: InstanceType) -> dict[str, Any]:
     row = {"vcpus": instance.vcpus, "memory_gib": instance.memory_gib, "gpus": instance.gpus}
     return {**row, "usd_per_hour": instance.usd_per_hour} if instance.usd_per_hour else row  # for do/benchmark
+
+
+def image_platforms_file(supported: list[str]) -> PlannedFile:
+    """do/lib/image-platforms.json: the platforms the project's image builds for (its pins install there);
+    do/build and do/submit refuse an INSTANCE_TYPE that runs another."""
+    return PlannedFile(f"do/lib/{platforms.PLATFORMS_FILE}", json_bytes(supported))
 
 
 def inference_amis_file(catalog: Catalog) -> PlannedFile:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcc_lifecycle import names
+from mcc_lifecycle import names, platforms
 from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
@@ -23,6 +23,7 @@ from .plan_common import (
     RUNTIME_PACKAGE,
     answers_record,
     iam_files,
+    image_platforms_file,
     inference_amis_file,
     instance_types_file,
     json_bytes,
@@ -120,6 +121,7 @@ def _plan(
         PlannedFile("code/serving.json", json_bytes(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
         instance_types_file(catalog, spec),
+        image_platforms_file(image_platforms(spec, catalog)),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
     return sorted(files, key=lambda f: f.path)
@@ -280,6 +282,17 @@ def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None
     return catalog.requirements(
         model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
     )
+
+
+def image_platforms(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+    """Where the image's pins install: the tested framework version's architectures (CPU images), or the one
+    platform an untested release was resolved for; GPU images are linux/amd64."""
+    if spec.deployment.accelerator == "gpu":
+        return [platforms.AMD64]
+    if project_pinning(spec, catalog).resolved:
+        return [platforms.ARM64 if machine(spec, catalog) == "aarch64" else platforms.AMD64]
+    entry = catalog.frameworks[spec.model.framework].versions[spec.model.framework_version]
+    return [platforms.ARM64 if arch == "arm64" else platforms.AMD64 for arch in entry.architectures]
 
 
 def project_pinning(spec: ProjectSpec, catalog: Catalog) -> Pinning:

@@ -3,12 +3,15 @@ on every other instance type and on serverless endpoints."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+from pathlib import Path
 
 GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*$")  # c7g, m6gd, c6gn, r8g
 AMD64, ARM64 = "linux/amd64", "linux/arm64"
+PLATFORMS_FILE = "image-platforms.json"  # in do/lib: the platforms the project's image builds for
 # CodeBuild hosts that build each platform natively: (environment type, image, compute type).
 CODEBUILD_HOSTS = {
     AMD64: ("LINUX_CONTAINER", "aws/codebuild/standard:7.0", "BUILD_GENERAL1_MEDIUM"),
@@ -38,14 +41,33 @@ def platform_error(platform: str, deploy_mode: str, instance_type: str) -> str |
     )
 
 
+def buildable_platforms(lib_dir: Path | None = None) -> list[str] | None:
+    """The platforms the project's pinned packages install on, as mcc new recorded them in do/lib (or
+    ``lib_dir``); None when not recorded."""
+    recorded = (lib_dir or Path(__file__).resolve().parent.parent) / PLATFORMS_FILE
+    return json.loads(recorded.read_text()) if recorded.is_file() else None
+
+
+def unbuildable_error(platform: str, buildable: list[str] | None) -> str | None:
+    """Why the image cannot be built for ``platform``; None when it can (or nothing was recorded)."""
+    if buildable is None or platform in buildable:
+        return None
+    return (
+        f"the image is needed for {platform}, but its pinned packages install on {', '.join(buildable)} only (mcc "
+        f"new checked their wheels); choose an INSTANCE_TYPE that runs {buildable[0]}, or regenerate the project "
+        "with --instance-type to see what runs where"
+    )
+
+
 def main() -> int:
     """do/build's check, standard library only: print the platform to build for, or why PLATFORM is wrong."""
     platform, mode, instance = (os.environ.get(n, "") for n in ("PLATFORM", "DEPLOY_MODE", "INSTANCE_TYPE"))
-    error = platform_error(platform, mode, instance)
+    chosen = platform or endpoint_platform(mode, instance)
+    error = platform_error(platform, mode, instance) or unbuildable_error(chosen, buildable_platforms())
     if error:
         print(f"do/build: {error}", file=sys.stderr)
         return 2
-    print(platform or endpoint_platform(mode, instance))
+    print(chosen)
     return 0
 
 

@@ -108,6 +108,7 @@ def register_errors(settings: Settings) -> list[str]:
 
 def _platform_errors(settings: Settings) -> list[str]:
     error = platforms.platform_error(settings.platform, settings.deploy_mode, settings.instance_type)
+    error = error or platforms.unbuildable_error(settings.image_platform, platforms.buildable_platforms())
     return [error] if error else []
 
 

@@ -110,6 +110,23 @@ def test_a_graviton_project_builds_arm64_images_everywhere_it_says_so(tmp_path):
         check=True,
     )
     assert check.stdout.strip() == "linux/arm64"
+    assert json.loads((project / "do" / "lib" / "image-platforms.json").read_text()) == ["linux/amd64", "linux/arm64"]
+
+
+def test_a_project_whose_pins_have_no_arm64_wheels_refuses_a_graviton_instance_type_set_later(tmp_path):
+    result = run_mcc_new(tmp_path / "pt", "--sample-model", "--framework", "pytorch")
+    assert result.returncode == 0, result.stderr
+    lib = tmp_path / "pt" / "do" / "lib"
+    assert json.loads((lib / "image-platforms.json").read_text()) == ["linux/amd64"]
+
+    def build_platform(instance_type: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(lib), "INSTANCE_TYPE": instance_type}
+        command = [sys.executable, "-m", "mcc_lifecycle.platforms"]
+        return subprocess.run(command, env=env, capture_output=True, text=True)
+
+    assert build_platform("ml.c7i.xlarge").stdout.strip() == "linux/amd64"
+    refused = build_platform("ml.c7g.xlarge")
+    assert refused.returncode == 2 and "its pinned packages install on linux/amd64 only" in refused.stderr
 
 
 @pytest.mark.parametrize(

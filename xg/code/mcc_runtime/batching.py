@@ -1,0 +1,237 @@
+"""Adaptive batching: requests that arrive while the model is busy are answered by one model call.
+
+One thread per worker runs the model (not every framework's predict is thread-safe). Each time it is free it
+takes every request already queued, up to ``max_batch_size``; while more requests are on their way (received,
+body not yet read) it waits for them, at most ``max_wait_s``. An idle server never waits: a lone request is
+predicted at once. The batch's rows go through ``predict_fn`` once and each request gets exactly its own rows'
+answer, written in its own Accept type. When the rows cannot be joined (other columns, a custom input_fn's
+objects), or the joined call fails, each request is predicted on its own, so a bad request never fails the others.
+
+A watchdog replaces the worker when one model call runs longer than the worker timeout: in a threaded or async
+worker gunicorn's own heartbeat keeps beating while the model thread hangs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .service import INTERNAL_ERROR, InferenceService, Prepared, Reply
+
+log = logging.getLogger("mcc_runtime")
+STUCK_EXIT_CODE = 70  # EX_SOFTWARE
+
+
+def exit_worker() -> None:
+    """Leave at once: the stuck thread cannot be stopped, so a graceful exit would wait for it forever."""
+    logging.shutdown()
+    os._exit(STUCK_EXIT_CODE)
+
+
+@dataclass
+class Request:
+    body: bytes
+    content_type: str | None
+    accept: str | None
+    answer: Future[Reply] = field(default_factory=Future)
+
+
+def row_count(data: Any) -> int | None:
+    """Rows in a decoded request that can be joined with others: a 2-D+ array or a DataFrame, else None."""
+    if isinstance(data, np.ndarray):
+        return data.shape[0] if data.ndim >= 2 else None
+    if type(data).__name__ == "DataFrame" and hasattr(data, "dtypes"):
+        return len(data)
+    return None
+
+
+def join(parts: Sequence[Any]) -> Any | None:
+    """The parts' rows as one array or DataFrame, or None when they do not join without changing a value's type."""
+    first = parts[0]
+    if isinstance(first, np.ndarray):
+        same = all(
+            isinstance(p, np.ndarray) and p.dtype == first.dtype and p.shape[1:] == first.shape[1:] for p in parts
+        )
+        return np.concatenate(parts) if same else None
+    import pandas as pd
+
+    columns, dtypes = list(first.columns), _dtypes(first)
+    if not all(list(p.columns) == columns and _dtypes(p) == dtypes for p in parts):
+        return None
+    joined = pd.concat(parts, ignore_index=True)
+    return joined if _dtypes(joined) == dtypes else None
+
+
+def _dtypes(frame: Any) -> list[tuple[str, tuple[Any, ...] | None]]:
+    """Each column's dtype, with a categorical's categories in order (pandas calls two orders equal; codes differ)."""
+    return [(str(t), tuple(t.categories) if hasattr(t, "categories") else None) for t in frame.dtypes]
+
+
+def split(prediction: Any, sizes: Sequence[int]) -> list[Any] | None:
+    """One slice of the prediction per request, or None when it is not one entry per row."""
+    total = sum(sizes)
+    if isinstance(prediction, dict):
+        columns = {name: split(values, sizes) for name, values in prediction.items()}
+        if not columns or any(parts is None for parts in columns.values()):
+            return None
+        return [{name: parts[i] for name, parts in columns.items()} for i in range(len(sizes))]
+    if not isinstance(prediction, np.ndarray) or prediction.ndim == 0 or prediction.shape[0] != total:
+        return None
+    bounds = np.cumsum(sizes)[:-1]
+    return np.split(prediction, bounds)
+
+
+class Dispatcher:
+    """Queues requests for the worker's model thread; answers come back as futures."""
+
+    def __init__(
+        self,
+        service: InferenceService,
+        max_batch_size: int | None = None,
+        max_wait_s: float | None = None,
+        on_stuck: Callable[[], None] = exit_worker,
+    ) -> None:
+        """Batch sizes and wait: the service's settings unless given."""
+        self.service = service
+        size = service.max_batch_size if max_batch_size is None else max_batch_size
+        wait = service.max_batch_wait_ms / 1000 if max_wait_s is None else max_wait_s
+        self.max_batch_size = max(1, size)
+        self.max_wait_s = max(0.0, wait)
+        self.on_stuck = on_stuck
+        self._lock = threading.Lock()
+        self._pid: int | None = None  # threads do not survive fork: start them in the process that serves
+        self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._arriving = 0
+        self._running_since: float | None = None
+        self._arrivals = threading.Lock()  # threaded workers count arrivals from several threads
+        self.joined_calls = 0  # model calls that answered several requests at once
+        self.joined_requests = 0
+
+    @property
+    def batching(self) -> bool:
+        return self.max_batch_size > 1 and self.service.batchable
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """A context for a request from the moment it is received until it is queued (see the module doc)."""
+        with self._arrivals:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._arrivals:
+                self._arriving -= 1
+
+    def submit(self, body: bytes, content_type: str | None, accept: str | None) -> Future[Reply]:
+        self._start()
+        request = Request(body, content_type, accept)
+        self._queue.put(request)
+        return request.answer
+
+    def _start(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._queue = queue.SimpleQueue()
+            self._pid = os.getpid()
+            threading.Thread(target=self._serve, name="mcc-model", daemon=True).start()
+            threading.Thread(target=self._watch, name="mcc-watchdog", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            batch = self._gather()
+            self._running_since = time.monotonic()
+            try:
+                self.run(batch)
+            except BaseException:  # never leave a caller waiting
+                log.exception("the model thread failed")
+                for request in batch:
+                    if not request.answer.done():
+                        request.answer.set_result(Reply(500, INTERNAL_ERROR))
+            finally:
+                self._running_since = None
+
+    def _gather(self) -> list[Request]:
+        batch = [self._queue.get()]
+        if not self.batching:
+            return batch
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = deadline - time.monotonic()
+            if self._arriving <= 0 or left <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    def run(self, batch: list[Request]) -> None:
+        """Answer every request of the batch (on the calling thread)."""
+        service = self.service
+        if len(batch) == 1 or not self.batching:
+            for request in batch:
+                request.answer.set_result(service.invoke(request.body, request.content_type, request.accept))
+            return
+        ready: list[tuple[Request, Prepared]] = []
+        for request in batch:
+            prepared = service.guarded(service.prepare, request.body, request.content_type, request.accept)
+            if isinstance(prepared, Reply):
+                request.answer.set_result(prepared)
+            else:
+                ready.append((request, prepared))
+        if ready:
+            self._predict_together(ready)
+
+    def _predict_together(self, ready: list[tuple[Request, Prepared]]) -> None:
+        service = self.service
+        sizes = [row_count(prepared.data) for _, prepared in ready]
+        joined = None
+        if len(ready) > 1 and None not in sizes:
+            joined = join([prepared.data for _, prepared in ready])
+        parts = None
+        if joined is not None:
+            try:
+                parts = split(service.predict(joined), sizes)
+            except Exception:  # one bad request (or a model that refuses the batch): each on its own below
+                parts = None
+        if parts is None:
+            for request, prepared in ready:
+                request.answer.set_result(service.guarded(service.answer, prepared))
+            return
+        self.joined_calls += 1
+        self.joined_requests += len(ready)
+        log.debug("one model call answered %d requests (%d rows)", len(ready), sum(sizes))
+        for (request, prepared), part in zip(ready, parts, strict=True):
+            request.answer.set_result(service.guarded(service.finish, part, prepared.response_type))
+
+    def _watch(self) -> None:
+        period = min(1.0, self.service.worker_timeout_s / 4)
+        while True:
+            time.sleep(period)
+            started = self._running_since
+            if started is not None and time.monotonic() - started > self.service.worker_timeout_s:
+                log.error(
+                    "a prediction has run over %g s; replacing this worker (pid %d)",
+                    self.service.worker_timeout_s,
+                    os.getpid(),
+                )
+                self.on_stuck()
+                return

@@ -1,0 +1,373 @@
+"""Request decoding, response encoding and Accept negotiation (no model code here).
+
+Requests parse to rows (:class:`mcc_runtime.tabular.Table`) that the model's input schema turns into a 2-D
+float array or a DataFrame. Predictions encode from an array (one entry or row per input row) or from a dict
+of such arrays (``{"predictions": labels, "probabilities": p}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+from . import recordio, tabular
+from .errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from .schema import InputSchema
+from .tabular import Table
+
+JSON = "application/json"
+CSV = "text/csv"
+JSONLINES = "application/jsonlines"
+NPY = "application/x-npy"
+LIBSVM = "text/libsvm"  # XGBoost's sparse rows (the SageMaker SDK's XGBoostPredictor sends them)
+NPZ = "application/x-npz"  # a SciPy sparse matrix (scipy.sparse.save_npz), for models that take sparse input
+RECORDIO = "application/x-recordio-protobuf"  # SageMaker's built-in algorithms' RecordIO-wrapped protobuf Records
+INPUT_TYPES: tuple[str, ...] = (CSV, JSON, JSONLINES, NPY)
+OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY)
+DEFAULT_OUTPUT = JSON
+JSON_KEYS = ("instances", "inputs")
+ALIASES = {
+    "application/jsonl": JSONLINES,
+    "application/x-jsonlines": JSONLINES,
+    "application/npy": NPY,
+    "application/x-libsvm": LIBSVM,
+}
+BOM = "\ufeff"  # Excel's "CSV UTF-8" starts with it
+# One JSON Lines answer line per row: the column "predictions" is named in the singular there.
+ROW_KEYS = {"predictions": "prediction"}
+
+
+def media_type(header: str | None) -> str:
+    """``text/csv; charset=utf-8`` -> ``text/csv``; missing -> ``""``; aliases -> their canonical name."""
+    if not header:
+        return ""
+    media = header.split(";", 1)[0].strip().lower()
+    return ALIASES.get(media, media)
+
+
+def negotiate(accept: str | None, offered: Sequence[str] = OUTPUT_TYPES, default: str = DEFAULT_OUTPUT) -> str:
+    """Pick the response type from an Accept header (q-values honoured); raise 406 when none fits."""
+    if not accept or not accept.strip():
+        return default
+    ranges: list[tuple[float, int, str]] = []
+    for position, item in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranges.append((-quality, position, ALIASES.get(media.lower(), media.lower())))
+    for _, _, media in sorted(ranges):
+        if media in ("*/*", "*"):
+            return default
+        if media.endswith("/*"):
+            family = media[:-1]
+            matches = [t for t in offered if t.startswith(family)]
+            if matches:
+                return default if default in matches else matches[0]
+        elif media in offered:
+            return media
+    raise NotAcceptable(f"cannot answer with Accept {accept!r}; available: {', '.join(offered)}")
+
+
+def decode(
+    body: bytes | str, content_type: str, schema: InputSchema | None = None, accepted: Sequence[str] = INPUT_TYPES
+) -> Any:
+    """Decode a request body (bytes; or str for CSV and JSON, as input_fn receives them) into what the model
+    takes: a 2-D float array, or a DataFrame for models fitted on one with text or categorical columns (see
+    :mod:`mcc_runtime.tabular`)."""
+    schema = schema or InputSchema()
+    media = ALIASES.get(content_type, content_type)
+    parser = PARSERS.get(media) if media in accepted else None
+    if parser is None:
+        shown = content_type or "(none)"
+        raise UnsupportedMediaType(f"unsupported Content-Type {shown}; send one of: {', '.join(accepted)}")
+    if not body or not body.strip():
+        raise BadRequest("the request body is empty")
+    return tabular.conform(parser(body, schema), schema)
+
+
+def parse_csv(body: bytes | str, schema: InputSchema) -> Table:
+    """CSV rows; a first row of column names (any order) is a header when the model declares names."""
+    text = _text(body)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise BadRequest("the CSV body has no rows")
+    rows = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
+    if not _is_header(rows[0], schema):
+        return Table(rows)
+    if not schema.names:
+        raise BadRequest("the CSV has a header row, but this model declares no column names; send values only")
+    if len(rows) == 1:
+        raise BadRequest("the CSV body has a header but no rows")
+    return Table(rows[1:], tabular.names_of(rows[0]))
+
+
+def parse_json(body: bytes | str, schema: InputSchema) -> Table:
+    """``{"instances": rows}``, ``{"inputs": rows}``, a bare list (a flat list is one row), one object keyed by
+    column name, or the pandas/MLflow split shape ``{"columns": [...], "data": [...]}``; rows are lists or
+    objects keyed by column name."""
+    document = _json(body)
+    if isinstance(document, dict):
+        document = document.get("dataframe_split", document)
+        if "dataframe_records" in document:
+            document = document["dataframe_records"]
+        elif "columns" in document and "data" in document:
+            return _split(document)
+        elif key := next((k for k in JSON_KEYS if k in document), None):
+            document = document[key]
+        elif schema.names and set(document) <= set(schema.names):
+            return Table(records=[document])
+        else:
+            raise BadRequest(
+                'a JSON object must hold the rows under "instances" or "inputs", be one row keyed by column name, '
+                'or be {"columns": [...], "data": [...]}'
+            )
+    if not isinstance(document, list) or not document:
+        raise BadRequest("expected a non-empty list of rows")
+    return _records_or_rows(document)
+
+
+def parse_jsonlines(body: bytes, schema: InputSchema) -> Table:
+    """One row per line: a list of values, or an object keyed by column name."""
+    lines = [line for line in _text(body).splitlines() if line.strip()]
+    if not lines:
+        raise BadRequest("the JSON Lines body has no rows")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"JSON Lines line {number} is not valid JSON: {exc}") from None
+    return _records_or_rows(records)
+
+
+def parse_npy(body: bytes, schema: InputSchema) -> np.ndarray:
+    """A NumPy ``.npy`` array of numbers: 1-D is one row, 2-D is rows (pickled objects are refused)."""
+    try:
+        array = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise BadRequest(f"the body is not a readable .npy array: {exc}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise BadRequest(f"the .npy array must hold numbers, not {getattr(array, 'dtype', type(array))}")
+    return array.astype(np.float64, copy=False)
+
+
+def parse_recordio(body: bytes, schema: InputSchema) -> np.ndarray:
+    """Records of SageMaker's RecordIO-protobuf, their ``values`` feature as rows (see :mod:`mcc_runtime.recordio`)."""
+    return recordio.parse(body, schema.features)
+
+
+def parse_npz(body: bytes, schema: InputSchema) -> Any:
+    """A SciPy sparse matrix saved with ``scipy.sparse.save_npz`` (no pickled objects), handed to the model as
+    sparse input: what a left-out entry means is the model's own rule (zero for scikit-learn and LightGBM,
+    missing for XGBoost)."""
+    import scipy.sparse
+
+    try:
+        matrix = scipy.sparse.load_npz(io.BytesIO(body))
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise BadRequest(f"the body is not a readable .npz sparse matrix: {exc}") from None
+    if matrix.dtype.kind not in "biuf":
+        raise BadRequest(f"the sparse matrix must hold numbers, not {matrix.dtype}")
+    return scipy.sparse.csr_matrix(matrix, dtype=np.float64)
+
+
+def parse_libsvm(body: bytes, schema: InputSchema) -> np.ndarray:
+    """LIBSVM rows (``[label] index:value ...``, indices from 0 as XGBoost reads them; the label is ignored).
+    A feature a row leaves out is missing (NaN), as it is for XGBoost's own sparse input."""
+    lines = [line for line in _text(body).splitlines() if line.strip()]
+    if not lines:
+        raise BadRequest("the LIBSVM body has no rows")
+    entries: list[list[tuple[int, float]]] = []
+    for number, line in enumerate(lines, start=1):
+        tokens = line.split("#", 1)[0].split()
+        if tokens and ":" not in tokens[0]:
+            tokens = tokens[1:]  # the label
+        row = []
+        for token in tokens:
+            index, _, value = token.partition(":")
+            try:
+                row.append((int(index), float(value)))
+            except ValueError:
+                raise BadRequest(f"LIBSVM row {number}: {token[:40]!r} is not index:value") from None
+            if row[-1][0] < 0:
+                raise BadRequest(f"LIBSVM row {number}: index {index} is negative")
+        entries.append(row)
+    width = schema.features or 1 + max((i for row in entries for i, _ in row), default=0)
+    array = np.full((len(entries), width), np.nan)
+    for r, row in enumerate(entries):
+        for index, value in row:
+            if index >= width:
+                raise BadRequest(f"LIBSVM row {r + 1}: feature index {index}, but the model takes {width} features")
+            array[r, index] = value
+    return array
+
+
+def encode(prediction: object, accept: str, bare_json: bool = False) -> bytes:
+    """Encode a prediction for the negotiated response type; ``bare_json``: JSON answers are the bare array
+    (as AWS's framework containers answer) instead of ``{"predictions": [...]}``."""
+    if bare_json and accept == JSON:
+        return encode_bare_json(prediction)
+    encoder = ENCODERS.get(accept)
+    if encoder is None:
+        raise NotAcceptable(f"cannot answer with {accept}; available: {', '.join(OUTPUT_TYPES)}")
+    return encoder(prediction)
+
+
+def encode_json(prediction: object) -> bytes:
+    """``{"predictions": [...]}``; a dict prediction is written as it is."""
+    if isinstance(prediction, dict):
+        return orjson.dumps({k: _jsonable(v) for k, v in prediction.items()}, option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.dumps({"predictions": _jsonable(prediction)}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode_bare_json(prediction: object) -> bytes:
+    """The predictions as a bare JSON array; with several columns (label and probabilities), one object per row."""
+    columns = _columns(prediction, JSON)
+    return orjson.dumps(_per_row(columns, single=len(columns) == 1))
+
+
+def encode_csv(prediction: object) -> bytes:
+    """One line per input row; multi-output rows and several columns (label, probabilities) side by side."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in zip(*(_as_2d(column).tolist() for column in _columns(prediction, "text/csv").values()), strict=True):
+        writer.writerow([cell for part in row for cell in part])
+    return buffer.getvalue().encode()
+
+
+def encode_jsonlines(prediction: object) -> bytes:
+    """One JSON value per input row; with several columns, one object per row."""
+    columns = _columns(prediction, JSONLINES)
+    return b"".join(orjson.dumps(row) + b"\n" for row in _per_row(columns, single=list(columns) == ["predictions"]))
+
+
+def encode_npy(prediction: object) -> bytes:
+    """The prediction array as ``.npy`` (one column only: labels or probabilities, not both)."""
+    columns = _columns(prediction, NPY)
+    if len(columns) != 1:
+        raise NotAcceptable(f"{NPY} holds one array; this answer has {', '.join(columns)}; ask for JSON")
+    array = np.asarray(next(iter(columns.values())))
+    if array.dtype.kind not in "biufb":
+        raise NotAcceptable(f"{NPY} answers hold numbers; these predictions are {array.dtype}; ask for JSON")
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _columns(prediction: object, media: str) -> dict[str, object]:
+    """A prediction as named columns of equal length."""
+    if not isinstance(prediction, dict):
+        return {"predictions": prediction}
+    lengths = {len(v) if hasattr(v, "__len__") and not isinstance(v, str) else -1 for v in prediction.values()}
+    if not prediction or len(lengths) != 1 or -1 in lengths:
+        raise NotAcceptable(f"this prediction is a JSON object and cannot be written as {media}; ask for JSON")
+    return prediction
+
+
+def _per_row(columns: dict[str, object], single: bool) -> list:
+    """One value per row (``single``: the only column's values), else one object per row, keyed by column."""
+    if single:
+        return _as_list(next(iter(columns.values())))
+    names = [ROW_KEYS.get(name, name) for name in columns]
+    rows = zip(*(_as_list(column) for column in columns.values()), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _as_2d(values: object) -> np.ndarray:
+    array = np.asarray(values)
+    return array.reshape(-1, 1) if array.ndim < 2 else array.reshape(len(array), -1)
+
+
+def _as_list(values: object) -> list:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _jsonable(prediction: object) -> object:
+    if isinstance(prediction, np.ndarray):
+        if prediction.dtype.kind in "biuf":
+            return np.ascontiguousarray(prediction)
+        return prediction.tolist()
+    if isinstance(prediction, np.generic):
+        return prediction.item()
+    return prediction
+
+
+def _json(body: bytes | str) -> object:
+    try:
+        return orjson.loads(body.removeprefix(BOM if isinstance(body, str) else BOM.encode()))
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def utf8_text(body: bytes) -> str:
+    """The body as text; a 400 naming the first byte that is not UTF-8."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+def _text(body: bytes | str) -> str:
+    """The body as text without Excel's BOM (a str is decoded already, as input_fn gets CSV and JSON bodies)."""
+    return (body if isinstance(body, str) else utf8_text(body)).removeprefix(BOM)
+
+
+def _split(document: dict) -> Table:
+    columns, data = document["columns"], document["data"]
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise BadRequest('"columns" must be a list of column names')
+    if not isinstance(data, list) or not data:
+        raise BadRequest('"data" must be a non-empty list of rows')
+    return Table(data, tabular.names_of(columns))
+
+
+def _records_or_rows(items: list) -> Table:
+    if all(isinstance(item, dict) for item in items):
+        return Table(records=items)
+    if any(isinstance(item, dict) for item in items):
+        raise BadRequest("rows must be all lists or all objects")
+    return Table(items if isinstance(items[0], list) else [items])
+
+
+def _is_header(row: list[str], schema: InputSchema) -> bool:
+    """A first row of names: no cell is a number or empty, and (for models with text columns) one cell is a
+    column name."""
+    for cell in row:
+        if not cell.strip():
+            return False
+        try:
+            float(cell)
+            return False
+        except ValueError:
+            continue
+    return schema.numeric or any(cell.strip() in schema.names for cell in row)
+
+
+PARSERS: dict[str, Callable[[bytes, InputSchema], Any]] = {
+    CSV: parse_csv,
+    JSON: parse_json,
+    JSONLINES: parse_jsonlines,
+    NPY: parse_npy,
+    LIBSVM: parse_libsvm,
+    NPZ: parse_npz,
+    RECORDIO: parse_recordio,
+}
+ENCODERS: dict[str, Callable[[object], bytes]] = {
+    JSON: encode_json,
+    CSV: encode_csv,
+    JSONLINES: encode_jsonlines,
+    NPY: encode_npy,
+}

@@ -1,0 +1,194 @@
+"""The model's input schema: column names and order, a kind per column, and where missing values are allowed.
+
+Written by the generator to ``code/schema.json``, read by the runtime at start and checked against what the
+model itself records. Standard library only: the generator imports it to write the file.
+
+A column's ``kind`` is one of:
+
+``number``    a real number (integers included); the model sees float64
+``text``      free text; ``categories`` lists the values the model knows (others are the model's to handle)
+``category``  one of ``categories`` exactly; any other value is refused
+``boolean``   true/false (also 1/0, yes/no)
+
+``missing`` says whether a missing value may reach the model in that column; ``certain: false`` marks a kind the
+artifact does not record (a guess: number, unless the sample payload shows text), which ``schema.json`` may
+correct.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_FILE = "schema.json"
+KINDS = ("number", "text", "category", "boolean")
+SOURCES = ("model", "declared", "sample", "")
+
+
+class SchemaError(ValueError):
+    """A schema file or a schema comparison that the runtime cannot accept."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = "number"
+    categories: tuple[Any, ...] = ()
+    missing: bool = True  # missing values (empty CSV field, NA, null) are allowed here
+    certain: bool = True  # False: the kind is a guess (the artifact does not record it)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SchemaError(f"column {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind == "category" and not self.categories:
+            raise SchemaError(f"column {self.name!r}: a category column needs its categories")
+
+    @property
+    def expected(self) -> str:
+        """What a value of this column must be, for error messages."""
+        if self.kind == "category":
+            return "one of " + ", ".join(map(str, self.categories[:20])) + (" ..." if len(self.categories) > 20 else "")
+        return {"number": "a number", "text": "text", "boolean": "true or false"}[self.kind]
+
+
+@dataclass(frozen=True)
+class InputSchema:
+    columns: tuple[Column, ...] = ()
+    width: int | None = None  # features per row, when known without names
+    frame: bool = False  # the model takes a pandas DataFrame (fitted on one, with non-numeric or selected columns)
+    source: str = ""  # where the names came from: the model itself, --feature-names, or the sample payload
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise SchemaError(f"source {self.source!r} is not one of {', '.join(s for s in SOURCES if s)}")
+        names = self.names
+        if len(set(names)) != len(names):
+            raise SchemaError(f"column names repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+        if self.columns and self.width is not None and self.width != len(self.columns):
+            raise SchemaError(f"width {self.width} differs from the {len(self.columns)} named columns")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def features(self) -> int | None:
+        """Values per row, where known."""
+        return len(self.columns) if self.columns else self.width
+
+    @property
+    def numeric(self) -> bool:
+        """Every column is a number (or nothing is known): rows can travel as one float array."""
+        return all(column.kind == "number" for column in self.columns)
+
+    @property
+    def needs_pandas(self) -> bool:
+        return self.frame or not self.numeric
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "frame": self.frame,
+            "width": self.features,
+            "columns": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    **({"categories": list(c.categories)} if c.categories else {}),
+                    "missing": c.missing,
+                    **({} if c.certain else {"certain": False}),
+                }
+                for c in self.columns
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSchema:
+        known = {"source", "frame", "width", "columns"}
+        if not isinstance(data, dict) or set(data) - known:
+            raise SchemaError(f"expected an object with keys {', '.join(sorted(known))}")
+        columns = []
+        for entry in data.get("columns") or ():
+            if not isinstance(entry, dict) or "name" not in entry or set(entry) - {*COLUMN_KEYS}:
+                raise SchemaError(f"column {entry!r} must be an object with a name (keys: {', '.join(COLUMN_KEYS)})")
+            columns.append(
+                Column(
+                    name=str(entry["name"]),
+                    kind=entry.get("kind", "number"),
+                    categories=tuple(entry.get("categories") or ()),
+                    missing=bool(entry.get("missing", True)),
+                    certain=bool(entry.get("certain", True)),
+                )
+            )
+        width = data.get("width")
+        if width is not None and (not isinstance(width, int) or width < 1):
+            raise SchemaError(f"width {width!r} must be a positive integer")
+        if columns and width is not None and width != len(columns):
+            raise SchemaError(f"width {width} differs from the {len(columns)} named columns")
+        return cls(tuple(columns), None if columns else width, bool(data.get("frame", False)), data.get("source", ""))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def read(cls, path: Path) -> InputSchema:
+        """``code/schema.json``; a project without one has an empty schema (nothing known)."""
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            return cls()
+        except (json.JSONDecodeError, SchemaError) as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+
+
+COLUMN_KEYS = ("name", "kind", "categories", "missing", "certain")
+
+
+def name_mismatch(given: list[str] | tuple[str, ...], expected: tuple[str, ...]) -> str:
+    """What differs between two lists of column names: missing, unknown, or only the order."""
+    missing = [n for n in expected if n not in given]
+    unknown = [n for n in given if n not in expected]
+    parts = [f"missing {', '.join(missing)}"] if missing else []
+    parts += [f"unknown {', '.join(map(str, unknown))}"] if unknown else []
+    if not parts:
+        parts = ["names repeated" if len(set(given)) != len(given) else "same names in another order"]
+    return "; ".join(parts)
+
+
+def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSchema:
+    """The schema to serve with: what the model records wins; ``schema.json`` fills in what it does not.
+
+    Names recorded in the project that differ from the model's own (in set or order) are refused: serving
+    them would put values in the wrong columns.
+    """
+    if from_model is None or (not from_model.columns and from_model.width is None):
+        return recorded
+    if from_model.columns:
+        if recorded.columns and recorded.names != from_model.names:
+            raise SchemaError(
+                f"the project's columns ({', '.join(recorded.names)}) are not the model's own "
+                f"({', '.join(from_model.names)}): {name_mismatch(recorded.names, from_model.names)}"
+            )
+        guessed = {c.name: c for c in recorded.columns}
+        columns = tuple(_fill_in(column, guessed.get(column.name)) for column in from_model.columns)
+        frame = from_model.frame or not all(c.kind == "number" for c in columns)
+        return InputSchema(columns, None, frame, "model", from_model.notes)
+    width = from_model.width
+    if recorded.features is not None and recorded.features != width:
+        raise SchemaError(width_mismatch(recorded, width))
+    return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source)
+
+
+def width_mismatch(recorded: InputSchema, width: int) -> str:
+    shown = f"{recorded.features} columns ({', '.join(recorded.names)})" if recorded.columns else recorded.features
+    return f"the project declares {shown}, but the model takes {width} features per row"
+
+
+def _fill_in(column: Column, recorded: Column | None) -> Column:
+    """A model column whose kind is a guess takes the project's kind (from the sample payload or an edit)."""
+    if column.certain or recorded is None:
+        return column
+    return Column(column.name, recorded.kind, recorded.categories, column.missing and recorded.missing, False)

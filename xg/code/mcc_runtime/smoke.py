@@ -1,0 +1,154 @@
+"""``do/test``: wait for /ping, send a sample payload to /invocations and check the answer's shape.
+
+Standard library only, so it runs with any Python 3.11+::
+
+    python -m mcc_runtime.smoke --url http://localhost:8080 --payload samples/payload.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from .schema import SCHEMA_FILE  # standard library only, as this module
+
+CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
+ANSWER_KEYS = ("predictions", "probabilities")
+
+
+def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = ()) -> int:
+    """Rows in a request body (a CSV header row naming the model's columns does not count)."""
+    text = payload.decode("utf-8-sig")
+    if content_type in ("text/csv", "application/jsonlines"):
+        lines = [line for line in text.splitlines() if line.strip()]
+        if content_type == "text/csv" and lines and _is_header(next(csv.reader(lines[:1])), names):
+            lines = lines[1:]
+        return len(lines)
+    document = json.loads(text)
+    if isinstance(document, dict):
+        if "columns" in document and "data" in document:
+            return len(document["data"])
+        if not any(k in document for k in ("instances", "inputs")):
+            return 1  # one row keyed by column name
+        document = document.get("instances", document.get("inputs"))
+    if not isinstance(document, list):
+        raise ValueError("the JSON payload holds no list of rows")
+    return len(document) if document and isinstance(document[0], (list, dict)) else 1
+
+
+def _is_header(cells: list[str], names: tuple[str, ...]) -> bool:
+    if names:
+        return {cell.strip() for cell in cells} <= set(names)
+    return not any(c.isdigit() for c in ",".join(cells))
+
+
+def schema_names() -> tuple[str, ...]:
+    """The model's column names from this project's ``code/schema.json`` (none when it names none)."""
+    try:
+        document = json.loads((Path(__file__).resolve().parent.parent / SCHEMA_FILE).read_text())
+    except (OSError, ValueError):
+        return ()
+    return tuple(column.get("name", "") for column in document.get("columns") or ())
+
+
+def wait_until_ready(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Poll /ping until it answers 200; give up after ``seconds`` or once ``alive()`` is false."""
+    deadline = time.monotonic() + seconds
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the server behind {url} exited before it was ready")
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/ping did not answer 200 within {seconds:g} s ({last})")
+
+
+def invoke(url: str, payload: bytes, content_type: str, accept: str) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(
+        f"{url}/invocations", data=payload, headers={"Content-Type": content_type, "Accept": accept}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def check(url: str, payload_path: Path, content_type: str | None, wait: float) -> dict:
+    """Run the smoke test; return the answer or raise AssertionError saying what is wrong."""
+    payload = payload_path.read_bytes()
+    content_type = content_type or CONTENT_TYPES.get(payload_path.suffix.lower())
+    if content_type is None:
+        raise AssertionError(f"cannot tell the content type of {payload_path}; pass --content-type")
+    wait_until_ready(url, wait)
+    status, answer_type, body = invoke(url, payload, content_type, "application/json")
+    if status != 200:
+        raise AssertionError(f"/invocations answered HTTP {status}: {body[:500].decode(errors='replace')}")
+    if not answer_type.startswith("application/json"):
+        raise AssertionError(f"expected a JSON answer, got Content-Type {answer_type!r}")
+    return check_answer(payload, content_type, body)
+
+
+def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
+    """One prediction (and/or probability row) per payload row; return the decoded answer."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    expected = count_rows(payload, content_type, schema_names())
+    if not isinstance(answer, (dict, list)):
+        raise AssertionError(f"the answer is not a JSON object or array: {body[:200]!r}")
+    answer = answer_columns(answer)
+    for key in (k for k in ANSWER_KEYS if k in answer):
+        if not isinstance(answer[key], list) or len(answer[key]) != expected:
+            raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")
+    if not any(k in answer for k in ANSWER_KEYS):
+        raise AssertionError(f"expected {' or '.join(ANSWER_KEYS)} in the answer, got {str(answer)[:200]}")
+    return answer
+
+
+def answer_columns(answer: dict | list, single: str = "predictions") -> dict:
+    """A JSON answer in either shape (``json_response``) as named columns: ``{"predictions": [...]}`` and/or
+    ``{"probabilities": [...]}``. A bare array is the ``single`` column, or per-row objects of several."""
+    if isinstance(answer, dict):
+        return answer
+    if answer and all(isinstance(row, dict) for row in answer):
+        keys = {"prediction": "predictions"}
+        return {keys.get(k, k): [row[k] for row in answer] for k in answer[0]}
+    return {single: answer}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="do/test", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--payload", type=Path, required=True)
+    parser.add_argument("--content-type", default=None)
+    parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /ping (default 60)")
+    args = parser.parse_args(argv)
+    try:
+        answer = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait)
+    except (AssertionError, TimeoutError, RuntimeError, OSError, ValueError) as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer))
+    rows = len(next(answer[k] for k in ANSWER_KEYS if k in answer))
+    print(f"OK: {rows} row(s) answered by {args.url}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
