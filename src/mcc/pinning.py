@@ -11,6 +11,8 @@ import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcc_lifecycle import platforms
+
 from .catalog import PIN, Catalog, Framework, merge_pins
 from .resolution import Target, resolve
 from .spec import ProjectSpec
@@ -66,11 +68,10 @@ def pinning(framework: Framework, version: str, found: Recorded | None) -> Pinni
     return Pinning(version, found, tuple(f"{name}=={v}" for name, v in others.items()), tested)
 
 
-def machine(spec: ProjectSpec, catalog: Catalog) -> str:
-    """The CPU architecture the image is built for, in pip's platform-tag spelling (x86_64, aarch64)."""
-    instance = catalog.instance(spec.deployment.instance_type)
-    graviton = spec.deployment.mode != "serverless" and instance is not None and instance.architecture == "arm64"
-    return "aarch64" if graviton else "x86_64"
+def machine(spec: ProjectSpec) -> str:
+    """The CPU architecture the image is built for (the endpoint's platform), in pip's platform-tag spelling."""
+    platform = platforms.endpoint_platform(spec.deployment.mode, spec.deployment.instance_type)
+    return "aarch64" if platform == platforms.ARM64 else "x86_64"
 
 
 def release_closure(

@@ -277,7 +277,7 @@ def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None
     pinned = project_pinning(spec, catalog)
     if pinned.resolved:
         framework = catalog.frameworks[model.framework]
-        return list(release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec, catalog)))
+        return list(release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec)))
     dataframe = bool(schema and schema.needs_pandas)
     return catalog.requirements(
         model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
@@ -290,7 +290,7 @@ def image_platforms(spec: ProjectSpec, catalog: Catalog) -> list[str]:
     if spec.deployment.accelerator == "gpu":
         return [platforms.AMD64]
     if project_pinning(spec, catalog).resolved:
-        return [platforms.ARM64 if machine(spec, catalog) == "aarch64" else platforms.AMD64]
+        return [platforms.endpoint_platform(spec.deployment.mode, spec.deployment.instance_type)]
     entry = catalog.frameworks[spec.model.framework].versions[spec.model.framework_version]
     return [platforms.ARM64 if arch == "arm64" else platforms.AMD64 for arch in entry.architectures]
 

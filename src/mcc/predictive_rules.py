@@ -92,9 +92,9 @@ def version_errors(spec: ProjectSpec, framework: Framework, catalog: Catalog, an
         return [_error(answers, "framework_version", version,
                        f"has no GPU image: GPU images exist for the tested versions only ({tested})")]  # fmt: skip
     try:
-        release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec, catalog))
+        release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec))
     except ResolutionError as exc:
-        where = f"Python {catalog.runtime.python_version}, Linux {machine(spec, catalog)}, wheels only"
+        where = f"Python {catalog.runtime.python_version}, Linux {machine(spec)}, wheels only"
         return [_error(answers, "framework_version", version,
                        f"is not a version mcc tests ({tested}), and pip could not resolve it for the image "
                        f"({where}): {exc}")]  # fmt: skip
@@ -263,11 +263,8 @@ def architecture_errors(
 ) -> list[FieldError]:
     """A Graviton (arm64) instance needs a framework version whose pinned packages all have aarch64 wheels (an
     untested version is resolved for aarch64 instead; serverless endpoints run x86_64)."""
-    instance = catalog.instance(spec.deployment.instance_type)
     entry = framework.versions.get(spec.model.framework_version)
-    if spec.deployment.mode == "serverless" or instance.architecture != "arm64" or entry is None:
-        return []
-    if "arm64" in entry.architectures:
+    if machine(spec) != "aarch64" or entry is None or "arm64" in entry.architectures:
         return []
     on_graviton = ", ".join(
         f.name for f in catalog.frameworks.values() if any("arm64" in v.architectures for v in f.versions.values())
@@ -277,7 +274,7 @@ def architecture_errors(
         f"packages have no aarch64 wheels; choose an x86_64 type (ml.c7i, ml.m7i …) or a framework that runs on "
         f"Graviton ({on_graviton})"
     )
-    return [_error(answers, "instance_type", instance.name, message)]
+    return [_error(answers, "instance_type", spec.deployment.instance_type, message)]
 
 
 def _sample_errors(framework: Framework, version: str, answers: Answers) -> list[FieldError]:
