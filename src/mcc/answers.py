@@ -194,7 +194,8 @@ ANSWERS: tuple[Answer, ...] = (
         "accelerator",
         ("deployment", "accelerator"),
         "str",
-        "cpu or gpu image [default: gpu on a GPU instance for frameworks with a GPU image, else cpu]",
+        "cpu, gpu or neuron image [default: the instance's accelerator where the framework or engine has an image "
+        "for it, else cpu]",
     ),
     Answer(
         "dtype", ("generation", "dtype"), "str", "Generative: weights dtype: auto, float16, bfloat16, float32 [auto]"

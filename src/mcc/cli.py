@@ -238,7 +238,7 @@ def catalog_command(table: str) -> None:
         for s in catalog.servers.values():
             listing.add_row(s.name, s.display_name)
     elif table == "engines":
-        for column in ("engine", "versions (CUDA; * default)", "runs on", "tasks", "routes"):
+        for column in ("engine", "versions (CUDA or Neuron SDK; * default)", "runs on", "tasks", "routes"):
             listing.add_column(column)
         for e in catalog.engines.values():
             marks = {n: "*" if n == e.default_version else "" for n in e.versions}
@@ -250,11 +250,12 @@ def catalog_command(table: str) -> None:
         for m in catalog.llm_models.values():
             listing.add_row(m.id, f"{m.params_b:g}B", str(m.context), m.architecture)
     elif table == "instances":
-        for column in ("instance type", "vCPU", "memory GiB", "GPUs", "category"):
+        for column in ("instance type", "vCPU", "memory GiB", "accelerators", "category"):
             listing.add_column(column)
         for i in catalog.instance_types.values():
-            gpus = f"{i.gpus}x {i.gpu_model} {i.gpu_memory_gib:g} GiB" if i.gpus else ""
-            listing.add_row(i.name, str(i.vcpus), f"{i.memory_gib:g}", gpus, i.category)
+            listing.add_row(
+                i.name, str(i.vcpus), f"{i.memory_gib:g}", i.accelerators_label.removeprefix(", "), i.category
+            )
     else:
         for column in ("region", "name", "partition"):
             listing.add_column(column)
@@ -382,14 +383,22 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
             "do/test               # in another terminal",
         ]
         if local
-        else ["do/build && do/push && do/deploy   # the engine needs the instance's GPUs", "do/test --endpoint"]
+        else [
+            "do/build && do/push && do/deploy   # the engine needs the instance's "
+            + ("NeuronCores" if spec.deployment.accelerator == "neuron" else "GPUs"),
+            "do/test --endpoint",
+        ]
     )
     for line in (f"cd {shown}", *steps):
         out().print(f"  {line}", highlight=False, markup=False)
 
 
 def _cuda_label(version: EngineVersion) -> str:
-    """An engine version's CUDA, or CPU; both where it has a CPU and a GPU image (``CPU; GPU 12.8``)."""
+    """An engine version's CUDA, or CPU; both where it has a CPU and a GPU image (``CPU; GPU 12.8``); an AWS
+    Neuron image's Neuron SDK and instance families."""
+    if version.neuron_sdk:
+        families = ", ".join(f.removeprefix("ml.") for f in version.instance_families)
+        return f"Neuron SDK {version.neuron_sdk}: {families}"
     gpu_cuda = version.gpu_cuda or (version.gpu_build.cuda if version.gpu_build else "")
     if version.cuda:
         return version.cuda

@@ -16,7 +16,7 @@ from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
 from .spec import field_default
 
-ACCELERATORS = ("cpu", "gpu")
+ACCELERATORS = ("cpu", "gpu", "neuron")
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
@@ -78,6 +78,9 @@ def framework_for_file(path: Path, catalog: Catalog) -> str | None:
 
 
 def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, default_engine: str) -> Any:
+    instance = catalog.instance(values.get("instance_type") or "")
+    if instance and instance.accelerator == "neuron":  # only Neuron engines run there
+        default_engine = next((n for n, e in catalog.engines.items() if "neuron" in e.accelerators), default_engine)
     engine = catalog.engines.get(values.get("engine") or default_engine)
     if key == "engine":
         return default_engine
@@ -88,9 +91,9 @@ def _generative_default(key: str, values: Mapping[str, Any], catalog: Catalog, d
     if key == "instance_type":
         return default_instance_type(dict(values), catalog)
     if key == "accelerator":
-        instance = catalog.instance(values.get("instance_type") or "")
-        gpu = instance and instance.gpus and values.get("deploy_mode") != "serverless"
-        return "gpu" if gpu and engine and "gpu" in engine.accelerators else "cpu"
+        if not instance or values.get("deploy_mode") == "serverless" or engine is None:
+            return "cpu"
+        return instance.accelerator if instance.accelerator in engine.accelerators else "cpu"
     return None
 
 

@@ -34,7 +34,7 @@ from .spec import ProjectSpec
 RUNTIME_THREADS = 4  # gthread threads of mcc's own engine: /ping answers while a request generates
 STARTUP_BASE_S = 600  # SageMaker's container start-up health check budget for GPU engines…
 STARTUP_PER_GIB_S = 20  # …plus this per GiB of weights to download and load
-STARTUP_MAX_S = 3600  # SageMaker's limit
+STARTUP_MAX_S = 3600  # SageMaker's limit, and the budget of AWS Neuron engines (they compile the model at start)
 SAMPLES = {
     "chat": {
         "messages": [
@@ -118,7 +118,10 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
 
 
 def startup_timeout_s(spec: ProjectSpec, catalog: Catalog) -> int:
-    """Container start-up health check timeout: time to download and load the weights (GPU images)."""
+    """Container start-up health check timeout: time to download and load the weights (GPU images), or to
+    compile the model for the NeuronCores (AWS Neuron images: SageMaker's longest)."""
+    if spec.deployment.accelerator == "neuron":
+        return STARTUP_MAX_S
     if spec.deployment.accelerator != "gpu":
         return 0  # SageMaker's default applies
     estimate = need(spec.generation, catalog)
@@ -172,6 +175,7 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         test_kind=gen.task,
         pip_extra_index_url=(version.extra_index_url or "") if not gpu else "",
         cuda=cuda or "",
+        neuron_sdk=version.neuron_sdk if deployment.accelerator == "neuron" else "",
         inference_ami=ami.name if ami else "",
         image_env=("HF_HOME=/tmp/huggingface",),  # the engine's download cache, writable by its user
         model_data_prefix=gen.model_s3_uri,

@@ -174,24 +174,36 @@ def _engine_arg_errors(gen: GenerationSpec, engine: Engine, answers: Answers) ->
 
 
 def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
-    gen, deployment = spec.generation, spec.deployment
+    deployment = spec.deployment
     if deployment.mode not in DEPLOY_MODES:
         return [
             _error(answers, "deploy_mode", deployment.mode, f"generative projects deploy as {', '.join(DEPLOY_MODES)}")
         ]
-    gpu_engine = "cpu" not in engine.accelerators
+    gpu_engine = "cpu" not in engine.accelerators  # needs an accelerator: a GPU, or AWS Neuron
+    neuron_engine = "neuron" in engine.accelerators
     if deployment.mode == "serverless":
         if gpu_engine:
-            return [
-                _error(
-                    answers, "deploy_mode", "serverless", f"serverless endpoints have no GPUs; {engine.name} needs one"
-                )
-            ]
+            needs = "AWS Neuron" if neuron_engine else "one"
+            message = f"serverless endpoints have no GPUs or Neuron accelerators; {engine.name} needs {needs}"
+            return [_error(answers, "deploy_mode", "serverless", message)]
         return []
     instance = catalog.instance(deployment.instance_type)
     if instance.architecture == "arm64":
         message = f"is a Graviton (arm64) instance type; {engine.name}'s image is built for linux/amd64 only"
         return [_error(answers, "instance_type", instance.name, message)]
+    errors = _neuron_errors(spec, engine, instance, catalog, answers) or (
+        [] if neuron_engine else _gpu_or_cpu_errors(spec, engine, instance, catalog, answers)
+    )
+    errors = errors or _known_failure_errors(spec, engine, instance, catalog, answers)
+    return errors or _size_errors(spec, engine, instance, catalog, answers)
+
+
+def _gpu_or_cpu_errors(
+    spec: ProjectSpec, engine: Engine, instance: InstanceType, catalog: Catalog, answers: Answers
+) -> list[FieldError]:
+    """A GPU engine needs a GPU instance (and the GPU image); a CPU engine refuses the GPU image."""
+    gen, deployment = spec.generation, spec.deployment
+    gpu_engine = "cpu" not in engine.accelerators
     if "gpu" not in engine.accelerators and deployment.accelerator == "gpu":
         message = (
             f"{engine.name} runs on CPU here: choose --accelerator cpu or a CPU instance ({_offers(catalog, spec)})"
@@ -208,16 +220,62 @@ def _placement_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answe
         ]
     if deployment.accelerator == "gpu" and not instance.gpus:
         return [_error(answers, "accelerator", "gpu", f"{instance.name} has no GPU")]
-    region = catalog.regions[deployment.region]
-    image = engine.versions[gen.engine_version].image
-    if "{dlc_registry}" in image and region.dlc_registry is None:
-        message = f"AWS publishes no deep learning container images (the {engine.name} image) in {region.name}"
-        return [_error(answers, "region", region.code, message)]
+    region_errors = _registry_errors(spec, engine, catalog, answers)
+    if region_errors:
+        return region_errors
     tp = gen.tensor_parallel_degree
     if tp and instance.gpus and tp > instance.gpus:
         return [_error(answers, "tensor_parallel_degree", tp, f"{instance.name} has {instance.gpus} GPU(s)")]
-    errors = _known_failure_errors(spec, engine, instance, catalog, answers)
-    return errors or _size_errors(spec, engine, instance, catalog, answers)
+    return []
+
+
+def _registry_errors(spec: ProjectSpec, engine: Engine, catalog: Catalog, answers: Answers) -> list[FieldError]:
+    """An image in AWS's deep learning container registry, in a Region that has none."""
+    region = catalog.regions[spec.deployment.region]
+    image = engine.versions[spec.generation.engine_version].image
+    if "{dlc_registry}" in image and region.dlc_registry is None:
+        message = f"AWS publishes no deep learning container images (the {engine.name} image) in {region.name}"
+        return [_error(answers, "region", region.code, message)]
+    return []
+
+
+def _neuron_errors(
+    spec: ProjectSpec, engine: Engine, instance: InstanceType, catalog: Catalog, answers: Answers
+) -> list[FieldError]:
+    """AWS Inferentia2 and Trainium run Neuron engines only, and a Neuron engine runs nowhere else: each version
+    on the instance families its Neuron SDK supports, sharded over at most the instance's NeuronCores."""
+    gen, accelerator = spec.generation, spec.deployment.accelerator
+    neuron_engines = [name for name, e in catalog.engines.items() if "neuron" in e.accelerators]
+    if "neuron" not in engine.accelerators:
+        if instance.accelerator == "neuron":
+            message = (
+                f"is an AWS {instance.neuron_chip} instance: it runs AWS Neuron engines ({', '.join(neuron_engines)}), "
+                f"not {engine.name}"
+            )
+            return [_error(answers, "instance_type", instance.name, message)]
+        if accelerator == "neuron":
+            return [_error(answers, "accelerator", accelerator, f"{engine.name} has no AWS Neuron image")]
+        return []
+    if instance.accelerator != "neuron":
+        offers = _offers(catalog, spec)
+        message = f"has no AWS Neuron accelerator; {engine.name} runs on Inferentia2 or Trainium ({offers})"
+        return [_error(answers, "instance_type", instance.name, message)]
+    if accelerator != "neuron":
+        message = f"{engine.name} runs on the instance's NeuronCores: give --accelerator neuron (or leave it out)"
+        return [_error(answers, "accelerator", accelerator, message)]
+    version = engine.versions[gen.engine_version]
+    if not version.runs_on(instance.family):
+        others = [name for name, v in engine.versions.items() if v.runs_on(instance.family)]
+        message = (
+            f"its Neuron SDK {version.neuron_sdk} image supports {', '.join(version.instance_families)}, not "
+            f"{instance.family} ({engine.name} versions that do: {', '.join(others) or 'none'})"
+        )
+        return [_error(answers, "engine_version", gen.engine_version, message)]
+    tp = gen.tensor_parallel_degree
+    if tp and tp > instance.neuron_cores:
+        message = f"{instance.name} has {instance.neuron_cores} NeuronCores"
+        return [_error(answers, "tensor_parallel_degree", tp, message)]
+    return _registry_errors(spec, engine, catalog, answers)
 
 
 def _known_failure_errors(
@@ -314,16 +372,23 @@ def _size_errors(
                 answers, "model_params", None, f"the size of {source} is unknown to mcc: give --model-params (e.g. 7B)"
             )
         ]
-    gpus = (gen.tensor_parallel_degree or instance.gpus) if instance.gpus else 0
+    units = sizing.accelerator_units(instance)
+    gpus = (gen.tensor_parallel_degree or units) if units else 0
     if sizing.fits(estimate, instance, gpus, gen.gpu_memory_utilization):
         return []
     usable = sizing.usable_gib(instance, gpus, gen.gpu_memory_utilization)
-    where = (
-        f"{gpus} of its {instance.gpus}x {instance.gpu_memory_gib:g} GiB GPUs give {usable:.1f} GiB "
-        f"at gpu_memory_utilization {gen.gpu_memory_utilization:g}"
-        if instance.gpus
-        else f"its {instance.memory_gib:g} GiB of memory leave {usable:.1f} GiB for the model"
-    )
+    if instance.gpus:
+        where = (
+            f"{gpus} of its {instance.gpus}x {instance.gpu_memory_gib:g} GiB GPUs give {usable:.1f} GiB "
+            f"at gpu_memory_utilization {gen.gpu_memory_utilization:g}"
+        )
+    elif instance.neuron_chips:
+        where = (
+            f"{gpus} of its {instance.neuron_cores} NeuronCores ({instance.neuron_core_memory_gib:g} GiB each) "
+            f"give {usable:.1f} GiB"
+        )
+    else:
+        where = f"its {instance.memory_gib:g} GiB of memory leave {usable:.1f} GiB for the model"
     return [
         _error(
             answers,
@@ -346,7 +411,10 @@ def _precision(gen: GenerationSpec) -> str:
 
 def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
     estimate = need(spec.generation, catalog)
-    if spec.deployment.accelerator == "cpu" and "cpu" in catalog.engines[spec.generation.engine].accelerators:
+    engine = catalog.engines[spec.generation.engine]
+    if "neuron" in engine.accelerators:
+        return _neuron_offers(catalog, spec, estimate)
+    if spec.deployment.accelerator == "cpu" and "cpu" in engine.accelerators:
         if estimate is None:
             return f"e.g. {catalog.default_instance_type}"
         fitting = sizing.smallest_cpu_fitting(catalog, estimate)
@@ -369,6 +437,19 @@ def _offers(catalog: Catalog, spec: ProjectSpec) -> str:
     )
 
 
+def _neuron_offers(catalog: Catalog, spec: ProjectSpec, estimate: sizing.Estimate | None) -> str:
+    """The Neuron instances the engine version runs on: the smallest that hold the model."""
+    families = catalog.engines[spec.generation.engine].versions[spec.generation.engine_version].instance_families
+    if estimate is None:
+        return "Neuron families: " + ", ".join(f"{f}.*" for f in families)
+    fitting = sizing.smallest_neuron_fitting(catalog, estimate, families)
+    shorter = " (or lower --max-model-len)" if estimate.context else ""
+    if not fitting:
+        return "No Neuron instance in the catalog holds it" + (": lower --max-model-len" if shorter else "")
+    held = ", ".join(f"{t.name} ({t.accelerators_label.removeprefix(', ')})" for t in fitting)
+    return f"Smallest that hold it: {held}{shorter}"
+
+
 def _shorter_context(catalog: Catalog, engine_name: str) -> str:
     """How to size the KV cache for shorter sequences: --max-model-len where the engine takes it, else the
     engines that do (an engine without it may hold a sequence of the model's whole context)."""
@@ -379,10 +460,12 @@ def _shorter_context(catalog: Catalog, engine_name: str) -> str:
 
 
 def default_instance_type(values: dict[str, Any], catalog: Catalog) -> str | None:
-    """For a GPU engine: the cheapest GPU instance that holds the model (or the cheapest GPU instance)."""
+    """For a GPU engine: the cheapest GPU instance that holds the model (or the cheapest GPU instance); for a
+    Neuron engine: the smallest Neuron instance of its version's families that holds it."""
     engine = catalog.engines.get(values.get("engine") or catalog.default_engine)
     if engine is None or "cpu" in engine.accelerators:
         return None
+    neuron = "neuron" in engine.accelerators
     params = values.get("model_params")
     known = catalog.llm_models.get(values.get("model_id") or "")
     try:
@@ -394,13 +477,19 @@ def default_instance_type(values: dict[str, Any], catalog: Catalog) -> str | Non
     gpu_types = sorted(
         (t for t in catalog.instance_types.values() if t.gpus and t.usd_per_hour), key=lambda t: t.usd_per_hour
     )
+    version = engine.versions.get(values.get("engine_version") or engine.default_version)
+    families = version.instance_families if version else ()
     if billions is None:
-        return gpu_types[0].name
+        smallest = sizing.smallest_neuron_fitting(catalog, sizing.Estimate(0, 0, None), families, limit=1)
+        return smallest[0].name if neuron else gpu_types[0].name
     dtype, quantization = values.get("dtype") or "auto", values.get("quantization") or "none"
     if dtype not in sizing.BYTES_PER_PARAM:
         return None
     estimate = sizing.estimate(billions, dtype, quantization, known, max_len)
-    fitting = sizing.cheapest_fitting(catalog, estimate, utilization, limit=1)
+    if neuron:
+        fitting = sizing.smallest_neuron_fitting(catalog, estimate, families, limit=1)
+    else:
+        fitting = sizing.cheapest_fitting(catalog, estimate, utilization, limit=1)
     return fitting[0].name if fitting else None
 
 

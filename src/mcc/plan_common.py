@@ -51,6 +51,7 @@ class SharedContext:
     pip_extra_index_url: str  # the image's pip extra index (ARG PIP_EXTRA_INDEX_URL's default)
     image_env: tuple[str, ...] = ()  # the kind's own ENV settings in the Dockerfile
     cuda: str = ""
+    neuron_sdk: str = ""  # an AWS Neuron image's Neuron SDK release
     inference_ami: str = ""  # the SageMaker inference AMI whose driver the image's CUDA needs
     model_data_prefix: str = ""  # s3://… prefix of a generative model's files
     model_data_url: str = ""  # s3://…/model.tar.gz attached as ModelDataUrl

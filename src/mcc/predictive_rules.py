@@ -232,7 +232,10 @@ def _feature_name_errors(
 
 
 def accelerator_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
-    """A GPU image needs a GPU instance and a framework that has one."""
+    """A GPU image needs a GPU instance and a framework that has one; AWS Neuron images are for LLM engines."""
+    if spec.deployment.accelerator == "neuron":
+        message = "AWS Neuron images serve LLMs (--engine vllm-neuron); a predictive model gets accelerator cpu or gpu"
+        return [_error(answers, "accelerator", "neuron", message)]
     if spec.deployment.accelerator != "gpu":
         return []
     if spec.deployment.base_image:
@@ -314,9 +317,16 @@ def sample_install_command(framework: Framework, version: str) -> str:
 
 
 def predictive_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
-    """Valid but probably unintended: GPUs the image will not use."""
+    """Valid but probably unintended: GPUs or Neuron accelerators the image will not use."""
     instance = catalog.instance(spec.deployment.instance_type)
-    if spec.deployment.mode == "serverless" or not instance.gpus or spec.deployment.accelerator != "cpu":
+    if spec.deployment.mode == "serverless" or spec.deployment.accelerator != "cpu":
+        return []
+    if instance.neuron_chips:
+        return [
+            f"{instance.name} has {instance.neuron_chips} {instance.neuron_chip} chip(s) but the image runs on its "
+            "CPUs: the Neuron accelerators will sit idle; a CPU instance type costs less"
+        ]
+    if not instance.gpus:
         return []
     framework = catalog.frameworks[spec.model.framework]
     why = "has no GPU image" if not framework.gpu else "gets the CPU image (accelerator cpu)"

@@ -20,6 +20,7 @@ QUANTIZED_BYTES_PER_PARAM = {"fp8": 1.0, "awq": 0.5, "gptq": 0.5, "bitsandbytes"
 KV_CACHE_BYTES = 2  # the engines' default KV cache dtype is the 16-bit activation dtype
 RUNTIME_OVERHEAD = 0.10  # share of the weights
 CPU_MEMORY_SHARE = 0.8  # of the instance's RAM a CPU engine may use for the model
+NEURON_MEMORY_SHARE = 0.9  # of the NeuronCores' device memory: the rest holds the runtime and compiled graphs
 PARAMS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bBmM]?)\s*$")
 
 
@@ -83,10 +84,18 @@ def gguf_estimate(model: GgufModel, max_model_len: int | None) -> Estimate:
 
 
 def usable_gib(instance: InstanceType, gpus: int, utilization: float) -> float:
-    """Accelerator memory the engine may use on ``gpus`` GPUs (RAM share for CPU instances)."""
+    """Accelerator memory the engine may use on ``gpus`` GPUs, or on that many NeuronCores of a Neuron
+    instance (RAM share for CPU instances)."""
     if instance.gpus:
         return instance.gpu_memory_gib * gpus * utilization
+    if instance.neuron_chips:
+        return instance.neuron_core_memory_gib * gpus * NEURON_MEMORY_SHARE
     return instance.memory_gib * CPU_MEMORY_SHARE
+
+
+def accelerator_units(instance: InstanceType) -> int:
+    """What a model is sharded over: the GPUs, or the NeuronCores; 0 on CPU instances."""
+    return instance.gpus or instance.neuron_cores
 
 
 def fits(need: Estimate, instance: InstanceType, gpus: int, utilization: float) -> bool:
@@ -101,19 +110,31 @@ def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit
     return sorted(candidates, key=lambda t: (t.usd_per_hour or unpriced, t.gpus * t.gpu_memory_gib, t.name))[:limit]
 
 
+def smallest_neuron_fitting(
+    catalog: Catalog, need: Estimate, families: tuple[str, ...] = (), limit: int = 3
+) -> list[InstanceType]:
+    """Neuron instances (of ``families``, when given) that hold the model on all their NeuronCores, least device
+    memory first."""
+    candidates = [
+        t
+        for t in catalog.instance_types.values()
+        if t.neuron_chips and (not families or t.family in families) and fits(need, t, t.neuron_cores, 1.0)
+    ]
+    return sorted(candidates, key=lambda t: (t.neuron_chips * t.neuron_memory_gib, t.vcpus, t.name))[:limit]
+
+
 def smallest_cpu_fitting(catalog: Catalog, need: Estimate, limit: int = 3) -> list[InstanceType]:
     """x86_64 CPU instances (the engines' images are linux/amd64) whose memory holds the model, smallest memory
     (then fewest vCPUs) first."""
     candidates = [
         t
         for t in catalog.instance_types.values()
-        if not t.gpus and t.architecture == "x86_64" and fits(need, t, 0, 1.0)
+        if t.accelerator == "cpu" and t.architecture == "x86_64" and fits(need, t, 0, 1.0)
     ]
     return sorted(candidates, key=lambda t: (t.memory_gib, t.vcpus, t.name))[:limit]
 
 
 def offer(instance: InstanceType) -> str:
     """``ml.g5.12xlarge (4x A10G 24 GiB, ~$7.09/h)``."""
-    gpus = f"{instance.gpus}x {instance.gpu_model} {instance.gpu_memory_gib:g} GiB"
     price = f"~${instance.usd_per_hour:g}/h" if instance.usd_per_hour else "price not recorded"
-    return f"{instance.name} ({gpus}, {price})"
+    return f"{instance.name} ({instance.accelerators_label.removeprefix(', ')}, {price})"

@@ -73,7 +73,7 @@ class ServingSpec(_Spec):
 class DeploymentSpec(_Spec):
     mode: DeployMode = "realtime"
     instance_type: InstanceTypeName
-    accelerator: Literal["cpu", "gpu"] = "cpu"
+    accelerator: Literal["cpu", "gpu", "neuron"] = "cpu"
     base_image: Annotated[str, _rule(lambda v: validation.base_image_error(v) if v else None)] = ""  # CPU base
     instance_count: int = Field(default=1, ge=1, le=100)
     region: RegionName

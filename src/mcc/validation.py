@@ -67,10 +67,11 @@ def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
         listing = "run `mcc catalog instances` for the ones mcc has data for"
         return choice_error(instance_type, known, "SageMaker hosting instance type", listing)
     family = instance_type.rpartition(".")[0]
-    if NEURON_FAMILY.match(family):
+    if INFERENTIA1_FAMILY.match(family):
         return (
-            f"is an AWS Inferentia/Trainium type ({family}): it needs AWS Neuron images, which mcc does not generate "
-            "yet; choose a GPU type (ml.g5, ml.g6 …) for an LLM or a CPU type for a predictive model"
+            f"is an AWS Inferentia1 type ({family}): it runs only models compiled with torch-neuron (Neuron SDK 2.26 "
+            "and older), not the engines mcc generates; choose Inferentia2 (ml.inf2.*) or Trainium (ml.trn1.*) for "
+            "an LLM (--engine vllm-neuron), or a CPU type for a predictive model"
         )
     if ACCELERATED_FAMILY.match(family):
         families = ", ".join(sorted({f"{t.family}.*" for t in catalog.instance_types.values() if t.gpus}))
@@ -79,7 +80,7 @@ def instance_type_error(instance_type: str, catalog: Catalog) -> str | None:
     return "mcc cannot tell its vCPUs and memory from its name (run `mcc catalog instances` for the listed ones)"
 
 
-NEURON_FAMILY = re.compile(r"^ml\.(inf|trn)\d")
+INFERENTIA1_FAMILY = re.compile(r"^ml\.inf1$")
 ENGINE_ARG_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 

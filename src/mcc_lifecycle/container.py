@@ -34,6 +34,8 @@ def container_environment(settings: Settings) -> dict[str, str]:
         environment[key] = value
     if settings.gpu_count and settings.deploy_mode != "serverless":
         environment.setdefault("SM_NUM_GPUS", str(settings.gpu_count))
+    if settings.image_neuron_sdk and settings.neuron_cores:
+        environment.setdefault("MCC_NEURON_CORES", str(settings.neuron_cores))
     if settings.hf_token_secret_arn:
         environment.setdefault("HF_TOKEN_SECRET_ARN", settings.hf_token_secret_arn)
     return environment
@@ -47,23 +49,41 @@ def docker_run(
     environment: Mapping[str, str],
     options: Sequence[str] = ("--rm",),
     forwarded: Sequence[str] = (),
+    devices: Sequence[str] = (),
 ) -> list[str]:
     """``docker run OPTIONS ... IMAGE serve`` as SageMaker starts the image: the model read-only at
-    /opt/ml/model, ``environment`` (and ``forwarded`` variables by name), GPUs for a CUDA image."""
+    /opt/ml/model, ``environment`` (and ``forwarded`` variables by name), GPUs for a CUDA image, ``devices``
+    (an AWS Neuron image's /dev/neuron*)."""
     arguments = ["run", *options, "--platform", settings.image_platform, "--publish", f"{port}:{CONTAINER_PORT}"]
     if model_dir is not None:
         arguments += ["--volume", f"{model_dir}:{MODEL_DIR}:ro"]
     if settings.image_cuda:
         arguments += ["--gpus", "all"]
+    arguments += [item for device in devices for item in ("--device", device)]
     for key, value in environment.items():
         arguments += ["--env", f"{key}={value}"]
     arguments += [item for name in forwarded for item in ("--env", name)]
     return [*arguments, image, "serve"]
 
 
-def run_arguments(settings: Settings, root: Path, environ: Mapping[str, str], port: int) -> list[str]:
-    """``do/run``'s ``docker run``: model/ (when the project has one), the deployment's environment, and the
-    variables of FORWARDED that are set here."""
+def neuron_devices(settings: Settings, dev: Path = Path("/dev")) -> list[str]:
+    """This machine's Neuron devices for an AWS Neuron image (none for other images); an error without any."""
+    if not settings.image_neuron_sdk:
+        return []
+    found = sorted((str(p) for p in dev.glob("neuron[0-9]*")), key=lambda name: int(name.rpartition("neuron")[2]))
+    if not found:
+        raise SettingsError(
+            f"the image runs on AWS Neuron (Neuron SDK {settings.image_neuron_sdk}) and this machine has no "
+            f"{dev}/neuron* device: run it on an Inferentia2 or Trainium instance with the Neuron driver installed"
+        )
+    return found
+
+
+def run_arguments(
+    settings: Settings, root: Path, environ: Mapping[str, str], port: int, dev: Path = Path("/dev")
+) -> list[str]:
+    """``do/run``'s ``docker run``: model/ (when the project has one), the deployment's environment, the
+    variables of FORWARDED that are set here, and this machine's Neuron devices for a Neuron image."""
     image = f"{environ.get('IMAGE_NAME') or settings.project_name}:latest"
     model = root / "model"
     return docker_run(
@@ -73,6 +93,7 @@ def run_arguments(settings: Settings, root: Path, environ: Mapping[str, str], po
         model.resolve() if model.is_dir() else None,
         container_environment(settings),
         forwarded=[name for name in FORWARDED if environ.get(name)],
+        devices=neuron_devices(settings, dev),
     )
 
 

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .container import CONTAINER_PORT, container_environment, docker_run
+from .container import CONTAINER_PORT, container_environment, docker_run, neuron_devices
 from .model_data import ARCHIVE_NAME, pack
 from .settings import Settings, SettingsError
 
@@ -112,11 +112,15 @@ class LocalHost:
         problem = image_problem(architecture, os_name, int(size), settings.deploy_mode, settings.target_platform)
         if problem:
             return Verdict(False, problem)
+        try:
+            devices = neuron_devices(settings)
+        except SettingsError as exc:
+            return Verdict(False, str(exc))
         with tempfile.TemporaryDirectory(prefix="mcc-local-host-") as scratch:
             model_dir = self._unpack_model(Path(scratch))
             arguments = docker_run(
                 self.settings, self.image, self.port, model_dir, sagemaker_environment(self.settings),
-                options=("--detach", *self.limits),
+                options=("--detach", *self.limits), devices=devices,
             )  # fmt: skip
             started = self._docker(*arguments)
             if started.returncode != 0:

@@ -34,6 +34,8 @@ class Settings:
     hf_token_secret_arn: str = ""
     startup_timeout_s: int = 0
     image_cuda: str = ""
+    neuron_cores: int = 0  # NeuronCores of the instance type (AWS Neuron images)
+    image_neuron_sdk: str = ""  # an AWS Neuron image's Neuron SDK: do/run maps this machine's /dev/neuron* into it
     inference_ami_version: str = ""
     test_kind: str = "predictive"
     container_env: str = ""

@@ -117,6 +117,23 @@ def test_vllms_own_parser_accepts_every_argv_mcc_can_write(vllm_python, workdir)
     assert not results[-1]["ok"] and "--no-such-option" in results[-1]["error"]  # the check can fail
 
 
+def test_vllms_own_parser_accepts_every_argv_a_vllm_neuron_project_can_write(vllm_python, workdir):
+    """AWS's Neuron image runs vLLM's own `vllm serve` (the Neuron backend is a plugin): its flags are vLLM's.
+    The Neuron image itself (vLLM 0.16.0) cannot run here; vLLM's parser as CI installs it checks each argv."""
+    flags = ("--framework", "transformers", "--engine", "vllm-neuron", "--instance-type", "ml.inf2.24xlarge",
+             "--model-id", "meta-llama/Llama-3.1-8B-Instruct")  # fmt: skip
+    project = mcc_new(workdir / "neuron", "neuron", *flags)
+    settings = json.loads((project / "code" / "serving.json").read_text())
+    engine, base = settings["engine"], settings["generation"]
+    values = {"max_model_len": 4096, "max_concurrent_sequences": 8, "trust_remote_code": True, "dtype": "bfloat16"}
+    variants = [base, *({**base, name: value} for name, value in values.items()), {**base, **values}]
+    argvs = [engine_launch(engine, generation, {"MCC_NEURON_CORES": "12"}).argv for generation in variants]
+    emitted = {flag for argv in argvs for flag in argv if flag.startswith("--")}
+    assert emitted == {flag for name, flag in engine["options"].items()}
+    results = parse(vllm_python, "check", argvs)
+    assert [(" ".join(argv[3:]), r["error"]) for argv, r in zip(argvs, results, strict=True) if not r["ok"]] == []
+
+
 def test_code_serve_starts_real_vllm_which_answers_ping_chat_and_a_stream(vllm_python, workdir):
     model = tiny_llama(workdir / "tiny-llama", hidden=128, heads=2, kv_heads=1)  # vLLM's CPU attention: head_dim 64
     project = generate(

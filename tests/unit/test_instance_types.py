@@ -50,8 +50,7 @@ def test_a_cpu_type_the_catalog_lacks_gets_vcpus_and_memory_from_its_name(catalo
     [
         ("ml.m5.huge", "is not a SageMaker hosting instance type; did you mean 'ml.m5.large'"),
         ("ml.p6-b300.48xlarge", "no data yet for ml.p6-b300's accelerators"),
-        ("ml.inf2.xlarge", "is an AWS Inferentia/Trainium type (ml.inf2): it needs AWS Neuron images"),
-        ("ml.trn1.32xlarge", "is an AWS Inferentia/Trainium type (ml.trn1): it needs AWS Neuron images"),
+        ("ml.inf1.xlarge", "is an AWS Inferentia1 type (ml.inf1): it runs only models compiled with torch-neuron"),
     ],
 )
 def test_types_mcc_cannot_size_or_build_for_are_refused_with_the_reason(catalog, name, message):

@@ -170,17 +170,39 @@ class InstanceType(_Entry):
     gpu_memory_gib: float = 0
     gpu_model: str = ""
     gpu_compute_capability: float = 0
+    neuron_chip: str = ""  # AWS Neuron accelerators: Inferentia2, Trainium, Trainium2
+    neuron_chips: int = 0
+    neuron_cores_per_chip: int = 0  # as the Neuron runtime counts them (logical NeuronCores)
+    neuron_memory_gib: float = 0  # of one chip
     usd_per_hour: float | None = None  # approximate list price, for ranking only
     listed: bool = True  # False: a SageMaker type the catalog has no data for (vCPUs and memory estimated)
 
     @property
     def label(self) -> str:
-        gpus = f", {self.gpus}x {self.gpu_model} {self.gpu_memory_gib:g} GiB" if self.gpus else ""
-        return f"{self.name}  ({self.vcpus} vCPU, {self.memory_gib:g} GiB{gpus}, {self.category})"
+        return f"{self.name}  ({self.vcpus} vCPU, {self.memory_gib:g} GiB{self.accelerators_label}, {self.category})"
 
     @property
-    def accelerator(self) -> Literal["cpu", "gpu"]:
-        return "gpu" if self.gpus else "cpu"
+    def accelerators_label(self) -> str:
+        """``, 4x A10G 24 GiB`` or ``, 1x Inferentia2 32 GiB (2 NeuronCores)``; empty without accelerators."""
+        if self.gpus:
+            return f", {self.gpus}x {self.gpu_model} {self.gpu_memory_gib:g} GiB"
+        if self.neuron_chips:
+            chips = f"{self.neuron_chips}x {self.neuron_chip} {self.neuron_memory_gib:g} GiB"
+            return f", {chips} ({self.neuron_cores} NeuronCores)"
+        return ""
+
+    @property
+    def accelerator(self) -> Literal["cpu", "gpu", "neuron"]:
+        return "gpu" if self.gpus else "neuron" if self.neuron_chips else "cpu"
+
+    @property
+    def neuron_cores(self) -> int:
+        return self.neuron_chips * self.neuron_cores_per_chip
+
+    @property
+    def neuron_core_memory_gib(self) -> float:
+        """The device memory one NeuronCore's shard of a model may use."""
+        return self.neuron_memory_gib / self.neuron_cores_per_chip if self.neuron_cores_per_chip else 0.0
 
     @property
     def platform(self) -> str:
@@ -295,6 +317,11 @@ class EngineVersion(_Entry):
     build_env: tuple[str, ...] = ()  # the builder stage's environment (e.g. CMAKE_ARGS)
     system_packages: tuple[str, ...] = ()  # the runtime's system packages beyond nginx (e.g. OpenMP's runtime)
     gpu_build: PipEngineImage | None = None  # source-built engines on GPU instances: compiled for CUDA
+    neuron_sdk: str = ""  # AWS Neuron engines: the Neuron SDK release of the image…
+    instance_families: tuple[str, ...] = ()  # …and the instance families it supports (empty: any)
+
+    def runs_on(self, family: str) -> bool:
+        return not self.instance_families or family in self.instance_families
 
     def pip_image(self, gpu: bool) -> PipEngineImage:
         """How this pip-installed version's image is built on a GPU or a CPU instance."""
@@ -314,7 +341,7 @@ class Engine(_Entry):
 
     name: str
     display_name: str
-    accelerators: tuple[Literal["cpu", "gpu"], ...]
+    accelerators: tuple[Literal["cpu", "gpu", "neuron"], ...]
     tasks: tuple[str, ...]
     default_version: str
     versions: dict[str, EngineVersion]
@@ -551,6 +578,9 @@ def load_catalog() -> Catalog:
             gpu_memory_gib=spec.get("gpu_memory_gib", 0),
             gpu_model=spec.get("gpu_model", ""),
             gpu_compute_capability=spec.get("gpu_compute_capability", 0),
+            neuron_chip=spec.get("neuron_chip", ""),
+            neuron_cores_per_chip=spec.get("neuron_cores_per_chip", 0),
+            neuron_memory_gib=spec.get("neuron_memory_gib", 0),
             **dims,
         )
         for family, spec in instances["families"].items()

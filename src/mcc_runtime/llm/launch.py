@@ -5,7 +5,8 @@ each option maps to) and the project's choices. Only options listed there reach 
 variables are never forwarded by prefix. Each option can be overridden at start by ``MCC_<OPTION>``
 (e.g. ``MCC_MAX_MODEL_LEN=8192``), which ``do/config``'s ``CONTAINER_ENV`` sets on the endpoint.
 
-Environment read: ``SM_NUM_GPUS`` (tensor parallel degree when the project leaves it open),
+Environment read: ``SM_NUM_GPUS``, or ``MCC_NEURON_CORES`` on AWS Neuron (tensor parallel degree when the
+project leaves it open),
 ``SAGEMAKER_BIND_TO_PORT``, ``SAGEMAKER_SAFE_PORT_RANGE`` (the engine's own port behind nginx),
 ``MCC_MODEL_DIR`` (where SageMaker put S3 model data, default /opt/ml/model), ``HF_TOKEN`` or
 ``HF_TOKEN_SECRET_ARN`` (see secrets.py), ``MCC_ENGINE_ARGS`` (replaces the project's --engine-arg settings).
@@ -109,7 +110,10 @@ def option_values(generation: Mapping[str, Any], routes: str, environ: Mapping[s
     if values["max_batch_delay_ms"] not in (None, ""):
         values["max_batch_delay_ms"] = _int("MCC_MAX_BATCH_DELAY_MS", str(values["max_batch_delay_ms"]), 0, minimum=0)
     if values["tensor_parallel_degree"] in (None, ""):
-        values["tensor_parallel_degree"] = _int("SM_NUM_GPUS", environ.get("SM_NUM_GPUS"), 1)
+        source = (
+            "SM_NUM_GPUS" if environ.get("SM_NUM_GPUS") or not environ.get("MCC_NEURON_CORES") else "MCC_NEURON_CORES"
+        )
+        values["tensor_parallel_degree"] = _int(source, environ.get(source), 1)
     if values["gpu_memory_utilization"] not in (None, ""):
         values["gpu_memory_utilization"] = _fraction("MCC_GPU_MEMORY_UTILIZATION", values["gpu_memory_utilization"])
     proxied = routes == "proxy"
