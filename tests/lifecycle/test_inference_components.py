@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import time
 
-import botocore.session
 import pytest
-from botocore.validate import ParamValidator
 
 from mcc_lifecycle import inference_components as ic
 from mcc_lifecycle.aws import Aws
 from mcc_lifecycle.rules import settings_errors
 from mcc_lifecycle.settings import Settings
+from tests.support.moto import valid_request
 from tests.support.projects import run_mcc_new
 
 ROLE = "arn:aws:iam::123456789012:role/llm-sagemaker-execution"
@@ -34,20 +33,14 @@ GPU_PROJECT = {
 }
 
 
-def valid(service: str, operation: str, params: dict) -> dict:
-    """``params`` as botocore validates them for ``operation`` (raises on any unknown, missing or mistyped field)."""
-    model = botocore.session.get_session().get_service_model(service)
-    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
-    assert not report.has_errors(), report.generate_report()
-    return params
-
-
 def aws_for(**overrides: str) -> Aws:
     return Aws(Settings.from_env({**GPU_PROJECT, **overrides}))
 
 
 def test_the_endpoint_configuration_names_no_model_and_routes_to_the_least_busy_instance():
-    request = valid("sagemaker", "CreateEndpointConfig", ic.endpoint_config_request(aws_for(), "llm-20261130-000000"))
+    request = valid_request(
+        "sagemaker", "CreateEndpointConfig", ic.endpoint_config_request(aws_for(), "llm-20261130-000000")
+    )
     (variant,) = request["ProductionVariants"]
     assert request["ExecutionRoleArn"] == ROLE and "ModelName" not in variant
     assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.12xlarge", 1)
@@ -55,7 +48,9 @@ def test_the_endpoint_configuration_names_no_model_and_routes_to_the_least_busy_
     assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
     assert "ManagedInstanceScaling" not in variant
     scaled = ic.endpoint_config_request(aws_for(IC_MIN_INSTANCES="0", IC_MAX_INSTANCES="3"), "llm-1")
-    assert valid("sagemaker", "CreateEndpointConfig", scaled)["ProductionVariants"][0]["ManagedInstanceScaling"] == {
+    assert valid_request("sagemaker", "CreateEndpointConfig", scaled)["ProductionVariants"][0][
+        "ManagedInstanceScaling"
+    ] == {
         "Status": "ENABLED",
         "MinInstanceCount": 0,
         "MaxInstanceCount": 3,
@@ -63,7 +58,9 @@ def test_the_endpoint_configuration_names_no_model_and_routes_to_the_least_busy_
 
 
 def test_the_inference_component_reserves_the_gpus_memory_and_copies_the_project_says():
-    request = valid("sagemaker", "CreateInferenceComponent", ic.create_request(aws_for(), "llm-20261130-000000"))
+    request = valid_request(
+        "sagemaker", "CreateInferenceComponent", ic.create_request(aws_for(), "llm-20261130-000000")
+    )
     assert (request["InferenceComponentName"], request["EndpointName"], request["VariantName"]) == (
         "llm",
         "llm",
@@ -79,14 +76,16 @@ def test_the_inference_component_reserves_the_gpus_memory_and_copies_the_project
                                          "ContainerStartupHealthCheckTimeoutInSeconds": 899}  # fmt: skip
     assert request["RuntimeConfig"] == {"CopyCount": 2}
     cpu = ic.create_request(aws_for(GPU_REQUIRED="false", GPU_COUNT="0", IC_CPU_CORES="2", STARTUP_TIMEOUT_S="0"), "m")
-    assert valid("sagemaker", "CreateInferenceComponent", cpu)["Specification"] == {
+    assert valid_request("sagemaker", "CreateInferenceComponent", cpu)["Specification"] == {
         "ModelName": "m",
         "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 16384, "NumberOfCpuCoresRequired": 2.0},
     }
 
 
 def test_a_new_model_updates_the_same_component_in_place():
-    request = valid("sagemaker", "UpdateInferenceComponent", ic.update_request(aws_for(), "llm-20261201-000000"))
+    request = valid_request(
+        "sagemaker", "UpdateInferenceComponent", ic.update_request(aws_for(), "llm-20261201-000000")
+    )
     assert request["InferenceComponentName"] == "llm" and request["Specification"]["ModelName"] == "llm-20261201-000000"
 
 
@@ -94,11 +93,11 @@ def test_invocations_name_the_component_and_other_calls_are_well_formed():
     settings = aws_for().settings
     assert settings.invocation_target == {"EndpointName": "llm", "InferenceComponentName": "llm"}
     body = {"Body": b"{}", "ContentType": "application/json"}
-    valid("sagemaker-runtime", "InvokeEndpoint", {**settings.invocation_target, **body})
-    valid("sagemaker-runtime", "InvokeEndpointWithResponseStream", {**settings.invocation_target, **body})
-    valid("sagemaker", "DescribeInferenceComponent", {"InferenceComponentName": "llm"})
-    valid("sagemaker", "DeleteInferenceComponent", {"InferenceComponentName": "llm"})
-    valid("sagemaker", "ListInferenceComponents", {"EndpointNameEquals": "llm"})
+    valid_request("sagemaker-runtime", "InvokeEndpoint", {**settings.invocation_target, **body})
+    valid_request("sagemaker-runtime", "InvokeEndpointWithResponseStream", {**settings.invocation_target, **body})
+    valid_request("sagemaker", "DescribeInferenceComponent", {"InferenceComponentName": "llm"})
+    valid_request("sagemaker", "DeleteInferenceComponent", {"InferenceComponentName": "llm"})
+    valid_request("sagemaker", "ListInferenceComponents", {"EndpointNameEquals": "llm"})
     assert "InferenceComponentName" not in aws_for(DEPLOY_MODE="realtime").settings.invocation_target
 
 
@@ -155,20 +154,20 @@ def test_the_deployer_may_manage_this_projects_component_and_every_policy_has_un
 def test_copies_scale_on_concurrency_and_back_from_zero_through_an_alarm():
     settings = aws_for(IC_MIN_COPIES="0", IC_MAX_COPIES="4", IC_TARGET_CONCURRENCY="8").settings
     requests = ic.scaling_requests(settings)
-    target = valid("application-autoscaling", "RegisterScalableTarget", requests["target"])
+    target = valid_request("application-autoscaling", "RegisterScalableTarget", requests["target"])
     assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == ("inference-component/llm", 0, 4)
     assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
-    tracking = valid("application-autoscaling", "PutScalingPolicy", requests["tracking"])
+    tracking = valid_request("application-autoscaling", "PutScalingPolicy", requests["tracking"])
     configuration = tracking["TargetTrackingScalingPolicyConfiguration"]
     assert configuration["TargetValue"] == 8.0
     metric = configuration["PredefinedMetricSpecification"]["PredefinedMetricType"]
     assert metric == "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-    step = valid("application-autoscaling", "PutScalingPolicy", requests["from_zero"])
+    step = valid_request("application-autoscaling", "PutScalingPolicy", requests["from_zero"])
     assert step["StepScalingPolicyConfiguration"]["StepAdjustments"] == [
         {"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}
     ]
     policy_arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/x:policyName/y"
-    alarm = valid("cloudwatch", "PutMetricAlarm", ic.scale_out_alarm_request(settings, policy_arn))
+    alarm = valid_request("cloudwatch", "PutMetricAlarm", ic.scale_out_alarm_request(settings, policy_arn))
     assert (alarm["MetricName"], alarm["AlarmActions"]) == ("NoCapacityInvocationFailures", [policy_arn])
     assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "llm"}]
     assert "from_zero" not in ic.scaling_requests(aws_for(IC_MIN_COPIES="1", IC_MAX_COPIES="4").settings)
@@ -181,7 +180,9 @@ LMI = {"engine": {"name": "djl-lmi"}, "generation": {"enable_lora": True}}
 
 def test_an_adapter_is_a_component_on_the_base_with_its_weights():
     aws = aws_for()
-    request = valid("sagemaker", "CreateInferenceComponent", ic.adapter_request(aws, "sql", "s3://b/sql.tar.gz"))
+    request = valid_request(
+        "sagemaker", "CreateInferenceComponent", ic.adapter_request(aws, "sql", "s3://b/sql.tar.gz")
+    )
     assert request["InferenceComponentName"] == "llm-sql" and request["EndpointName"] == "llm"
     assert request["Specification"] == {"BaseInferenceComponentName": "llm",
                                         "Container": {"ArtifactUrl": "s3://b/sql.tar.gz"}}  # fmt: skip

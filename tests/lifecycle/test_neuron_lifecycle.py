@@ -5,17 +5,16 @@ refused on an instance type without Neuron before anything is created."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-import botocore.session
 import pytest
-from botocore.validate import ParamValidator
 
 from mcc_lifecycle import deploy
 from mcc_lifecycle.aws import Aws
 from mcc_lifecycle.settings import Settings
 from tests.lifecycle.conftest import REGION, ROLE_ARN, docker_calls, run_do
+from tests.support.moto import valid_request
+from tests.support.projects import mcc_new
 from tests.support.venvs import project_venv
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
@@ -23,14 +22,10 @@ SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("lifecycle-neuron") / "llm-neuron"
-    subprocess.run(
-        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "llm-neuron", "--region", REGION,
-         "--framework", "transformers", "--model-id", "meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192",
-         "--instance-type", "ml.inf2.xlarge", "--hf-token-secret-arn", SECRET, "--output-dir", str(target)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return target
+    flags = ("--region", REGION, "--framework", "transformers", "--model-id", "meta-llama/Llama-3.1-8B-Instruct",
+             "--max-model-len", "8192", "--instance-type", "ml.inf2.xlarge",
+             "--hf-token-secret-arn", SECRET)  # fmt: skip
+    return mcc_new(tmp_path_factory.mktemp("lifecycle-neuron") / "llm-neuron", "llm-neuron", *flags)
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +51,17 @@ def exported_settings(project: Path) -> Settings:
 def test_deploy_gives_the_engine_the_neuroncores_and_the_longest_start_up_budget(project):
     """moto's CreateEndpointConfig knows no ml.inf2 type: the requests are checked against botocore's model."""
     aws = Aws(exported_settings(project))
-    model = valid("CreateModel", deploy.model_request(aws, "llm-neuron-1", "123456789012.dkr.ecr/llm-neuron:1"))
+    model = valid_request(
+        "sagemaker", "CreateModel", deploy.model_request(aws, "llm-neuron-1", "123456789012.dkr.ecr/llm-neuron:1")
+    )
     assert model["PrimaryContainer"]["Environment"] == {"MCC_NEURON_CORES": "2", "HF_TOKEN_SECRET_ARN": SECRET}
-    config = valid("CreateEndpointConfig", deploy.endpoint_config_request(aws, "llm-neuron-1", "llm-neuron-1"))
+    config = valid_request(
+        "sagemaker", "CreateEndpointConfig", deploy.endpoint_config_request(aws, "llm-neuron-1", "llm-neuron-1")
+    )
     (variant,) = config["ProductionVariants"]
     assert variant["InstanceType"] == "ml.inf2.xlarge"
     assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 3600  # the model is compiled at start
     assert "InferenceAmiVersion" not in variant  # SageMaker's own host for Inferentia2 (its Neuron driver)
-
-
-def valid(operation: str, params: dict) -> dict:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
-    assert not report.has_errors(), report.generate_report()
-    return params
 
 
 def test_deploy_refuses_the_neuron_image_on_an_instance_type_without_neuron(project, aws_env, aws):

@@ -63,3 +63,15 @@ class MotoServer:
             self._process.kill()
             self._process.wait()
         self._log.close()
+
+
+def valid_request(service: str, operation: str, params: dict) -> dict:
+    """``params`` as botocore validates them for ``operation`` (raises on any unknown, missing or mistyped field):
+    the check for calls moto lacks or answers with an older model."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model(service)
+    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
+    assert not report.has_errors(), report.generate_report()
+    return params
