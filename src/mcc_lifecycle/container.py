@@ -70,7 +70,8 @@ def neuron_devices(settings: Settings, dev: Path = Path("/dev")) -> list[str]:
     """This machine's Neuron devices for an AWS Neuron image (none for other images); an error without any."""
     if not settings.image_neuron_sdk:
         return []
-    found = sorted((str(p) for p in dev.glob("neuron[0-9]*")), key=lambda name: int(name.rpartition("neuron")[2]))
+    numbered = {int(p.name[len("neuron") :]): str(p) for p in dev.glob("neuron*") if p.name[len("neuron") :].isdigit()}
+    found = [numbered[index] for index in sorted(numbered)]
     if not found:
         raise SettingsError(
             f"the image runs on AWS Neuron (Neuron SDK {settings.image_neuron_sdk}) and this machine has no "

@@ -200,8 +200,9 @@ def test_do_run_maps_this_machines_neuron_devices_or_says_it_has_none(neuron_pro
     dev.mkdir()
     with pytest.raises(SettingsError, match=r"has no .*/neuron\* device: run it on an Inferentia2 or Trainium"):
         run_arguments(settings, project, {}, 8080, dev=dev)
-    for index in (0, 1, 10, 2, 3, 4, 5):  # six chips (neuron0 …) in numeric order
+    for index in (0, 1, 10, 2, 3, 4, 5):  # the chips (neuron0 …), in numeric order
         (dev / f"neuron{index}").touch()
+    (dev / "neuron-monitor").touch()  # not a chip
     arguments = run_arguments(settings, project, {}, 8080, dev=dev)
     devices = [arguments[i + 1] for i, a in enumerate(arguments) if a == "--device"]
     assert devices == [str(dev / f"neuron{i}") for i in (0, 1, 2, 3, 4, 5, 10)]
