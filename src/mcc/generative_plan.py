@@ -103,7 +103,9 @@ def serving_settings(spec: ProjectSpec, engine: Engine) -> dict[str, Any]:
         generation["max_model_len"] = gen.max_model_len or gguf.context_length
     runtime = engine.style == "runtime"
     threads = gen.max_concurrent_sequences or RUNTIME_THREADS
-    entry = engine.model_dump(mode="json", exclude={"versions", "display_name", "accelerators", "tasks", "gpu_fixed"})
+    entry = engine.model_dump(
+        mode="json", exclude={"versions", "display_name", "accelerators", "tasks", "gpu_fixed", "neuron_variant"}
+    )
     entry["quantizations"] = engine.quantizations_for(gen.engine_version)
     if spec.deployment.accelerator == "gpu":
         entry["fixed"] = [*engine.fixed, *engine.gpu_fixed]

@@ -252,6 +252,8 @@ def _neuron_errors(
                 f"is an AWS {instance.neuron_chip} instance: it runs AWS Neuron engines ({', '.join(neuron_engines)}), "
                 f"not {engine.name}"
             )
+            if engine.neuron_variant:
+                message += f" (its Neuron variant: --engine {engine.neuron_variant})"
             return [_error(answers, "instance_type", instance.name, message)]
         if accelerator == "neuron":
             return [_error(answers, "accelerator", accelerator, f"{engine.name} has no AWS Neuron image")]

@@ -143,6 +143,10 @@ def test_catalog_entries_are_validated(catalog):
         )
     with pytest.raises(ValidationError, match="not in its table"):
         Catalog(**{**catalog.model_dump(), "default_region": "mars-1"})
+    engines = catalog.model_dump()["engines"]
+    engines["vllm"]["neuron_variant"] = "sglang"
+    with pytest.raises(ValidationError, match="neuron_variant 'sglang' is not a Neuron engine"):
+        Catalog(**{**catalog.model_dump(), "engines": engines})
 
 
 def test_every_engine_is_pinned_and_lists_only_options_the_launcher_knows(catalog):

@@ -96,7 +96,10 @@ def test_a_neuron_engine_defaults_to_the_smallest_neuron_instance_that_holds_the
     ("flags", "message"),
     [
         (["--engine", "vllm", "--instance-type", "ml.inf2.xlarge"],
-         "is an AWS Inferentia2 instance: it runs AWS Neuron engines (vllm-neuron, lmi-neuron), not vllm"),
+         "is an AWS Inferentia2 instance: it runs AWS Neuron engines (vllm-neuron, lmi-neuron), not vllm (its Neuron "
+         "variant: --engine vllm-neuron)"),
+        (["--engine", "djl-lmi", "--instance-type", "ml.trn1.2xlarge"], "(its Neuron variant: --engine lmi-neuron)"),
+        (["--engine", "sglang", "--instance-type", "ml.trn1.2xlarge"], "not sglang Nothing was written"),
         (["--engine", "vllm-neuron", "--instance-type", "ml.g5.2xlarge"],
          "has no AWS Neuron accelerator; vllm-neuron runs on Inferentia2 or Trainium (Smallest that hold it: "
          "ml.inf2.24xlarge (6x Inferentia2 32 GiB (12 NeuronCores))"),

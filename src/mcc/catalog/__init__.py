@@ -367,6 +367,7 @@ class Engine(_Entry):
     repo_flag: str = ""  # …and the flag for the Hub repository holding it (the file goes with model_flag)
     lora_modules_flag: str = ""  # the flag that names local LoRA adapters (NAME=PATH …), with LoRA on
     metrics: str = ""  # the engine's Prometheus route (on the container's port; nginx forwards it where proxied)
+    neuron_variant: str = ""  # the engine serving the same way on AWS Inferentia2 and Trainium
 
     @model_validator(mode="after")
     def _consistent(self) -> Engine:
@@ -485,6 +486,10 @@ class Catalog(_Entry):
         for name in [*engines, *(g.default_engine for g in self.generative.values())]:
             if name not in self.engines:
                 raise ValueError(f"default engine {name!r} is not in the catalog's engines")
+        for engine in self.engines.values():
+            variant = self.engines.get(engine.neuron_variant)
+            if engine.neuron_variant and (variant is None or "neuron" not in variant.accelerators):
+                raise ValueError(f"{engine.name}: neuron_variant {engine.neuron_variant!r} is not a Neuron engine")
         return self
 
     def requirements(
