@@ -34,7 +34,8 @@ from .plan_common import (
     templates,
 )
 from .render import TEMPLATES_DIR, PlannedFile
-from .requirement_files import merge_requirements, read_requirements
+from .requirement_files import RequirementsError, merge_requirements, read_requirements
+from .resolution import ResolutionError, Target, resolve
 from .sagemaker_archive import SageMakerArchive, defined_hooks
 from .spec import ProjectSpec
 
@@ -106,10 +107,15 @@ def _plan(
         context["optimized"] = exported
     files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
     pinned = requirements(spec, catalog, schema)
-    if archive:
-        pinned = merge_requirements(pinned, archive.requirements, f"{archive.source.name}'s code/requirements.txt")
+    added = []  # where the user's own requirements came from
+    if archive and archive.requirements:
+        added.append(f"{archive.source.name}'s code/requirements.txt")
+        pinned = merge_requirements(pinned, archive.requirements, added[-1])
     if spec.model.requirements:
-        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), "--requirements")
+        added.append("--requirements")
+        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), added[-1])
+    if added and machine(spec) == "aarch64":
+        check_arm64_wheels(pinned, spec, catalog, " and ".join(added))
     files += package_files(RUNTIME_PACKAGE, "code")
     files += package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += iam_files(spec, catalog)
@@ -121,7 +127,7 @@ def _plan(
         PlannedFile("code/serving.json", json_bytes(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
         instance_types_file(catalog, spec),
-        image_platforms_file(image_platforms(spec, catalog)),
+        image_platforms_file(image_platforms(spec, catalog, own_requirements=bool(added))),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]
     return sorted(files, key=lambda f: f.path)
@@ -284,15 +290,29 @@ def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None
     )
 
 
-def image_platforms(spec: ProjectSpec, catalog: Catalog) -> list[str]:
+def image_platforms(spec: ProjectSpec, catalog: Catalog, own_requirements: bool = False) -> list[str]:
     """Where the image's pins install: the tested framework version's architectures (CPU images), or the one
-    platform an untested release was resolved for; GPU images are linux/amd64."""
+    platform an untested release, or the user's own requirements, were checked for; GPU images are linux/amd64."""
     if spec.deployment.accelerator == "gpu":
         return [platforms.AMD64]
-    if project_pinning(spec, catalog).resolved:
+    if own_requirements or project_pinning(spec, catalog).resolved:
         return [platforms.endpoint_platform(spec.deployment.mode, spec.deployment.instance_type)]
     entry = catalog.frameworks[spec.model.framework].versions[spec.model.framework_version]
     return [platforms.ARM64 if arch == "arm64" else platforms.AMD64 for arch in entry.architectures]
+
+
+def check_arm64_wheels(pinned: list[str], spec: ProjectSpec, catalog: Catalog, source: str) -> None:
+    """On Graviton, the user's own requirements must install on aarch64 beside the pinned closure: pip's resolver
+    for the image's Python and C library, wheels only (RequirementsError naming pip's reason when they do not)."""
+    framework = catalog.frameworks[spec.model.framework]
+    extra_index = framework.versions[framework.default_version].extra_index_url
+    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, extra_index, "aarch64")
+    try:
+        resolve(tuple(pinned), target)
+    except ResolutionError as exc:
+        raise RequirementsError(
+            f"{source} cannot be installed on Graviton ({spec.deployment.instance_type} runs linux/arm64): {exc}"
+        ) from None
 
 
 def project_pinning(spec: ProjectSpec, catalog: Catalog) -> Pinning:

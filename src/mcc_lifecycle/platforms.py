@@ -53,8 +53,8 @@ def unbuildable_error(platform: str, buildable: list[str] | None) -> str | None:
     if buildable is None or platform in buildable:
         return None
     return (
-        f"the image is needed for {platform}, but its pinned packages install on {', '.join(buildable)} only (mcc "
-        f"new checked their wheels); choose an INSTANCE_TYPE that runs {buildable[0]}, or regenerate the project "
+        f"the image is needed for {platform}, but mcc new checked its pinned packages' wheels for "
+        f"{', '.join(buildable)} only; choose an INSTANCE_TYPE that runs {buildable[0]}, or regenerate the project "
         "with --instance-type to see what runs where"
     )
 

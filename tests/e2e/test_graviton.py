@@ -4,11 +4,14 @@ serves both platforms. Needs PyPI for the resolver's metadata."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mcc.catalog import load_catalog
 from mcc.requirement_files import requirement_name
 from mcc.resolution import ResolutionError, Target, resolve
+from tests.support.projects import run_mcc_new, stderr_text
 
 pytestmark = pytest.mark.slow
 CATALOG = load_catalog()
@@ -43,3 +46,23 @@ def test_a_closure_with_a_pin_that_has_no_aarch64_wheel_fails_that_resolution():
     pins = tuple(CATALOG.requirements("tensorflow", version, "flask", "cpu", dataframe=True))
     with pytest.raises(ResolutionError, match="tensorflow-cpu"):
         resolve(pins, _aarch64("tensorflow", version))
+
+
+def test_the_users_own_requirements_must_install_on_aarch64_for_a_graviton_project(tmp_path):
+    """--requirements adds packages to the pinned closure; on Graviton pip must find aarch64 wheels for them too,
+    before anything is written."""
+    tensorflow = CATALOG.frameworks["tensorflow"].versions[CATALOG.frameworks["tensorflow"].default_version]
+    x86_only = next(line for line in tensorflow.requirements if line.startswith("tensorflow-cpu=="))
+    refused_file, taken_file = tmp_path / "refused.txt", tmp_path / "taken.txt"
+    refused_file.write_text(f"{x86_only}\n")
+    taken_file.write_text("tabulate==0.9.0\n")  # pure Python: a wheel for every platform
+    graviton = ("--sample-model", "--instance-type", "ml.c7g.xlarge")
+    refused = run_mcc_new(tmp_path / "refused", *graviton, "--requirements", str(refused_file))
+    said = stderr_text(refused)
+    assert refused.returncode == 2 and "--requirements cannot be installed on Graviton (ml.c7g.xlarge runs" in said
+    assert "tensorflow-cpu" in said and not (tmp_path / "refused").exists()
+    taken = run_mcc_new(tmp_path / "taken", *graviton, "--requirements", str(taken_file))
+    assert taken.returncode == 0, taken.stderr
+    assert "tabulate==0.9.0" in (tmp_path / "taken" / "requirements.txt").read_text().splitlines()
+    platforms = json.loads((tmp_path / "taken" / "do" / "lib" / "image-platforms.json").read_text())
+    assert platforms == ["linux/arm64"]  # checked for the instance type's platform

@@ -125,7 +125,7 @@ def test_a_project_whose_pins_have_no_arm64_wheels_refuses_a_graviton_instance_t
 
     assert build_platform("ml.c7i.xlarge").stdout.strip() == "linux/amd64"
     refused = build_platform("ml.c7g.xlarge")
-    assert refused.returncode == 2 and "its pinned packages install on linux/amd64 only" in refused.stderr
+    assert refused.returncode == 2 and "checked its pinned packages' wheels for linux/amd64 only" in refused.stderr
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,11 @@ def test_graviton_is_refused_where_the_image_cannot_be_built_for_arm64(tmp_path,
     assert result.returncode == 2, result.stderr
     assert message in stderr_text(result)
     assert not (tmp_path / "arm").exists()
+
+
+def test_a_project_with_its_own_requirements_records_only_the_platform_they_were_checked_for(tmp_path):
+    extra = tmp_path / "extra.txt"
+    extra.write_text("tabulate==0.9.0\n")
+    result = run_mcc_new(tmp_path / "sk", "--sample-model", "--requirements", str(extra))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "sk" / "do" / "lib" / "image-platforms.json").read_text()) == ["linux/amd64"]
