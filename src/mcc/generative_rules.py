@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mcc_lifecycle import amis
+from mcc_lifecycle import amis, rules
 from mcc_runtime.llm.launch import LaunchError, parse_engine_arg, styled_arg
 
 from . import sizing, validation
@@ -265,6 +265,9 @@ def _neuron_errors(
     if accelerator != "neuron":
         message = f"{engine.name} runs on the instance's NeuronCores: give --accelerator neuron (or leave it out)"
         return [_error(answers, "accelerator", accelerator, message)]
+    if spec.deployment.mode == "inference-component":
+        message = rules.NEURON_COMPONENTS.removeprefix("DEPLOY_MODE=inference-component ")
+        return [_error(answers, "deploy_mode", spec.deployment.mode, message)]
     version = engine.versions[gen.engine_version]
     if not version.runs_on(instance.family):
         others = [name for name, v in engine.versions.items() if v.runs_on(instance.family)]

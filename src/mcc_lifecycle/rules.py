@@ -14,6 +14,10 @@ ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 NEURON_INSTANCE_TYPE = re.compile(r"^ml\.(inf2|trn\d+n?)\.")  # AWS Inferentia2 and Trainium
+NEURON_COMPONENTS = (
+    "DEPLOY_MODE=inference-component is not generated for AWS Neuron images: how SageMaker reserves NeuronCores "
+    "for a component is not checked by mcc yet; deploy realtime or async"
+)
 ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -183,6 +187,8 @@ def deploy_errors(settings: Settings) -> list[str]:
         ami = amis.ami_error(settings.inference_ami_version, settings.image_cuda, amis.load())
         if ami:
             errors.append(ami)
+    if settings.image_neuron_sdk and mode == "inference-component":
+        errors.append(NEURON_COMPONENTS)
     if settings.image_neuron_sdk and (mode == "serverless" or not NEURON_INSTANCE_TYPE.match(settings.instance_type)):
         where = "a serverless endpoint" if mode == "serverless" else f"INSTANCE_TYPE={settings.instance_type}"
         errors.append(

@@ -111,6 +111,8 @@ def test_a_neuron_engine_defaults_to_the_smallest_neuron_instance_that_holds_the
         (["--instance-type", "ml.inf2.xlarge", "--accelerator", "gpu"], "give --accelerator neuron (or leave it out)"),
         (["--engine", "vllm", "--instance-type", "ml.g5.2xlarge", "--accelerator", "neuron"],
          "vllm has no AWS Neuron image"),
+        (["--instance-type", "ml.inf2.xlarge", "--deploy-mode", "inference-component"],
+         "is not generated for AWS Neuron images: how SageMaker reserves NeuronCores for a component is not checked"),
         (["--engine", "vllm-neuron", "--deploy-mode", "serverless"],
          "serverless endpoints have no GPUs or Neuron accelerators; vllm-neuron needs AWS Neuron"),
         (["--engine", "vllm-neuron", "--instance-type", "ml.inf2.xlarge", "--quantization", "awq"],
@@ -229,3 +231,5 @@ def test_do_deploy_refuses_a_neuron_image_on_an_instance_type_without_neuron(tmp
     for changed in ({"instance_type": "ml.g5.xlarge"}, {"deploy_mode": "serverless"}):
         errors = rules.deploy_errors(Settings(**{**neuron.__dict__, **changed}))
         assert any("has no Neuron accelerator: use an Inferentia2 or Trainium type" in e for e in errors), errors
+    components = rules.deploy_errors(Settings(**{**neuron.__dict__, "deploy_mode": "inference-component"}))
+    assert rules.NEURON_COMPONENTS in components
