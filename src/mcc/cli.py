@@ -242,7 +242,7 @@ def catalog_command(table: str) -> None:
             listing.add_column(column)
         for e in catalog.engines.values():
             marks = {n: "*" if n == e.default_version else "" for n in e.versions}
-            versions = [f"{n}{marks[n]} ({_cuda_label(v)})" for n, v in e.versions.items()]
+            versions = [f"{n}{marks[n]} ({_image_label(v)})" for n, v in e.versions.items()]
             listing.add_row(e.name, "\n".join(versions), ", ".join(e.accelerators), ", ".join(e.tasks), e.routes)
     elif table == "models":
         for column in ("model id", "parameters", "context", "architecture"):
@@ -393,7 +393,7 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         out().print(f"  {line}", highlight=False, markup=False)
 
 
-def _cuda_label(version: EngineVersion) -> str:
+def _image_label(version: EngineVersion) -> str:
     """An engine version's CUDA, or CPU; both where it has a CPU and a GPU image (``CPU; GPU 12.8``); an AWS
     Neuron image's Neuron SDK and instance families."""
     if version.neuron_sdk:
