@@ -320,11 +320,24 @@ def test_blackwell_gpus_take_only_engine_images_built_for_cuda_12_8_or_newer(tmp
         assert result.returncode == 2 and refused_with in " ".join(result.stderr.split()), result.stderr
 
 
-def test_the_default_lmi_version_can_still_be_the_older_cuda_12_8_image(tmp_path):
-    result = mcc(tmp_path, "--engine", "djl-lmi", "--engine-version", "0.36.0-lmi20.0.0", "--model-id", LLAMA_8B,
-                 "--instance-type", "ml.g5.12xlarge")  # fmt: skip
+MINILM = ("--model-id", "sentence-transformers/all-MiniLM-L6-v2", "--task", "embedding")
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "flags", "image"),
+    [
+        ("djl-lmi", "0.36.0-lmi20.0.0", ("--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"),
+         "djl-inference:0.36.0-lmi20.0.0-cu128"),
+        ("djl", "0.35.0", ("--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"),
+         "FROM deepjavalibrary/djl-serving:0.35.0-pytorch-gpu"),
+        ("djl", "0.35.0", (*MINILM, "--instance-type", "ml.m5.xlarge"),
+         "FROM deepjavalibrary/djl-serving:0.35.0-cpu-full"),
+    ],
+)  # fmt: skip
+def test_an_older_engine_version_builds_on_its_own_image(tmp_path, engine, version, flags, image):
+    result = mcc(tmp_path, "--engine", engine, "--engine-version", version, *flags)
     assert result.returncode == 0, result.stderr
-    assert "djl-inference:0.36.0-lmi20.0.0-cu128" in (tmp_path / "out" / "Dockerfile").read_text()
+    assert image in (tmp_path / "out" / "Dockerfile").read_text()
 
 
 def test_an_engine_image_no_sagemaker_ami_can_run_is_refused(catalog, tmp_path):
