@@ -110,9 +110,7 @@ def option_values(generation: Mapping[str, Any], routes: str, environ: Mapping[s
     if values["max_batch_delay_ms"] not in (None, ""):
         values["max_batch_delay_ms"] = _int("MCC_MAX_BATCH_DELAY_MS", str(values["max_batch_delay_ms"]), 0, minimum=0)
     if values["tensor_parallel_degree"] in (None, ""):
-        source = (
-            "SM_NUM_GPUS" if environ.get("SM_NUM_GPUS") or not environ.get("MCC_NEURON_CORES") else "MCC_NEURON_CORES"
-        )
+        source = next((name for name in ("SM_NUM_GPUS", "MCC_NEURON_CORES") if environ.get(name)), "SM_NUM_GPUS")
         values["tensor_parallel_degree"] = _int(source, environ.get(source), 1)
     if values["gpu_memory_utilization"] not in (None, ""):
         values["gpu_memory_utilization"] = _fraction("MCC_GPU_MEMORY_UTILIZATION", values["gpu_memory_utilization"])
