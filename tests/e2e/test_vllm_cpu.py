@@ -159,3 +159,27 @@ def test_code_serve_starts_real_vllm_which_answers_ping_chat_and_a_stream(vllm_p
         result = run_script(project, "test", "--url", server.url, python=sys.executable)
         assert result.returncode == 0, result.stderr + result.stdout
         assert "streamed" in result.stdout
+
+
+def test_a_vllm_neuron_projects_code_serve_starts_vllm_which_answers_ping_and_chat(vllm_python, workdir):
+    """The vllm-neuron project's own launcher and argv (the tensor parallel degree from MCC_NEURON_CORES, vLLM's
+    native routes) start real vLLM; its CPU backend stands in for the Neuron plugin, which needs a Neuron device."""
+    model = tiny_llama(workdir / "tiny-llama-neuron", hidden=128, heads=2, kv_heads=1)
+    flags = ("--framework", "transformers", "--engine", "vllm-neuron", "--instance-type", "ml.inf2.xlarge",
+             "--model-s3-uri", "s3://models/tiny-llama/", "--model-params", "1M", "--max-model-len", "128",
+             "--max-concurrent-sequences", "4")  # fmt: skip
+    project = mcc_new(workdir / "neuron-served", "neuron-served", *flags)
+    env = {
+        "PATH": f"{Path(vllm_python).parent}:{os.environ['PATH']}",
+        "MCC_MODEL_DIR": str(model),
+        "MCC_NEURON_CORES": "1",  # what do/deploy passes on ml.inf2.xlarge is 2; this machine has one CPU backend
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+    }
+    with LocalServer(project, python=vllm_python, env=env, ready_timeout=300) as server:
+        with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as answer:
+            assert answer.status == 200
+        status, _, raw = post(server.url, json.dumps(CHAT).encode())
+        body = json.loads(raw)
+        assert status == 200 and body["object"] == "chat.completion" and body["usage"]["completion_tokens"] >= 1
+        result = run_script(project, "test", "--url", server.url, python=sys.executable)
+        assert result.returncode == 0, result.stderr + result.stdout
