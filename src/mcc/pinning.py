@@ -83,11 +83,16 @@ def release_closure(
     the requirements-dev.txt tools installed beside them (pytest, boto3) bind the packages they share."""
     frame = ("pandas",) if framework.schema_at_generation else ()
     own = merge_pins(catalog.runtime.requirements, catalog.servers[server].requirements)
-    default = framework.versions[framework.default_version]
-    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url, machine)
+    target = image_target(framework, catalog, machine)
     release = framework.release_requirements(pinned.framework_version)
     requirements = (*release, *pinned.pins, *framework.companions, *frame, *own)
     return resolve(requirements, target, tuple(catalog.dev_requirements()))
+
+
+def image_target(framework: Framework, catalog: Catalog, machine: str = "x86_64") -> Target:
+    """What pip resolves for: the image's Python and C library on ``machine``, with the framework's extra index."""
+    default = framework.versions[framework.default_version]
+    return Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url, machine)
 
 
 def release_not_installed(framework: Framework, found: Recorded | None) -> str | None:

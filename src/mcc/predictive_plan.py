@@ -16,7 +16,7 @@ from .catalog import Catalog
 from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
 from .input_schema import PAYLOAD_TYPES, schema_or_declared
 from .model_registry import package_group
-from .pinning import Pinning, machine, pinning, recorded, release_closure
+from .pinning import Pinning, image_target, machine, pinning, recorded, release_closure
 from .plan_common import (
     LIFECYCLE_PACKAGE,
     PREDICTIVE,
@@ -35,7 +35,7 @@ from .plan_common import (
 )
 from .render import TEMPLATES_DIR, PlannedFile
 from .requirement_files import RequirementsError, merge_requirements, read_requirements
-from .resolution import ResolutionError, Target, resolve
+from .resolution import ResolutionError, resolve
 from .sagemaker_archive import SageMakerArchive, defined_hooks
 from .spec import ProjectSpec
 
@@ -304,11 +304,8 @@ def image_platforms(spec: ProjectSpec, catalog: Catalog, own_requirements: bool 
 def check_arm64_wheels(pinned: list[str], spec: ProjectSpec, catalog: Catalog, source: str) -> None:
     """On Graviton, the user's own requirements must install on aarch64 beside the pinned closure: pip's resolver
     for the image's Python and C library, wheels only (RequirementsError naming pip's reason when they do not)."""
-    framework = catalog.frameworks[spec.model.framework]
-    extra_index = framework.versions[framework.default_version].extra_index_url
-    target = Target(catalog.runtime.python_version, catalog.runtime.glibc, extra_index, "aarch64")
     try:
-        resolve(tuple(pinned), target)
+        resolve(tuple(pinned), image_target(catalog.frameworks[spec.model.framework], catalog, "aarch64"))
     except ResolutionError as exc:
         raise RequirementsError(
             f"{source} cannot be installed on Graviton ({spec.deployment.instance_type} runs linux/arm64): {exc}"
