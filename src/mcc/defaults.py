@@ -16,7 +16,6 @@ from .pinning import recorded, recorded_framework_version
 from .sources import Answers, Given
 from .spec import field_default
 
-ACCELERATORS = ("cpu", "gpu", "neuron")
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 

@@ -266,8 +266,7 @@ def _neuron_errors(
         message = f"{engine.name} runs on the instance's NeuronCores: give --accelerator neuron (or leave it out)"
         return [_error(answers, "accelerator", accelerator, message)]
     if spec.deployment.mode == "inference-component":
-        message = rules.NEURON_COMPONENTS.removeprefix("DEPLOY_MODE=inference-component ")
-        return [_error(answers, "deploy_mode", spec.deployment.mode, message)]
+        return [_error(answers, "deploy_mode", spec.deployment.mode, rules.NEURON_COMPONENTS_REASON)]
     version = engine.versions[gen.engine_version]
     if not version.runs_on(instance.family):
         others = [name for name, v in engine.versions.items() if v.runs_on(instance.family)]
@@ -378,18 +377,18 @@ def _size_errors(
             )
         ]
     units = sizing.accelerator_units(instance)
-    gpus = (gen.tensor_parallel_degree or units) if units else 0
-    if sizing.fits(estimate, instance, gpus, gen.gpu_memory_utilization):
+    sharded = (gen.tensor_parallel_degree or units) if units else 0  # the GPUs or NeuronCores the model spans
+    if sizing.fits(estimate, instance, sharded, gen.gpu_memory_utilization):
         return []
-    usable = sizing.usable_gib(instance, gpus, gen.gpu_memory_utilization)
+    usable = sizing.usable_gib(instance, sharded, gen.gpu_memory_utilization)
     if instance.gpus:
         where = (
-            f"{gpus} of its {instance.gpus}x {instance.gpu_memory_gib:g} GiB GPUs give {usable:.1f} GiB "
+            f"{sharded} of its {instance.gpus}x {instance.gpu_memory_gib:g} GiB GPUs give {usable:.1f} GiB "
             f"at gpu_memory_utilization {gen.gpu_memory_utilization:g}"
         )
     elif instance.neuron_chips:
         where = (
-            f"{gpus} of its {instance.neuron_cores} NeuronCores ({instance.neuron_core_memory_gib:g} GiB each) "
+            f"{sharded} of its {instance.neuron_cores} NeuronCores ({instance.neuron_core_memory_gib:g} GiB each) "
             f"give {usable:.1f} GiB"
         )
     else:
@@ -485,8 +484,9 @@ def default_instance_type(values: dict[str, Any], catalog: Catalog) -> str | Non
     version = engine.versions.get(values.get("engine_version") or engine.default_version)
     families = version.instance_families if version else ()
     if billions is None:
-        smallest = sizing.smallest_neuron_fitting(catalog, sizing.Estimate(0, 0, None), families, limit=1)
-        return smallest[0].name if neuron else gpu_types[0].name
+        if neuron:
+            return sizing.smallest_neuron_fitting(catalog, sizing.Estimate(0, 0, None), families, limit=1)[0].name
+        return gpu_types[0].name
     dtype, quantization = values.get("dtype") or "auto", values.get("quantization") or "none"
     if dtype not in sizing.BYTES_PER_PARAM:
         return None

@@ -83,13 +83,13 @@ def gguf_estimate(model: GgufModel, max_model_len: int | None) -> Estimate:
     return Estimate(model.file_bytes / GIB, kv / GIB, context if kv else None)
 
 
-def usable_gib(instance: InstanceType, gpus: int, utilization: float) -> float:
-    """Accelerator memory the engine may use on ``gpus`` GPUs, or on that many NeuronCores of a Neuron
-    instance (RAM share for CPU instances)."""
+def usable_gib(instance: InstanceType, units: int, utilization: float) -> float:
+    """Accelerator memory the engine may use on ``units`` of the instance's GPUs or NeuronCores (see
+    accelerator_units; RAM share for CPU instances)."""
     if instance.gpus:
-        return instance.gpu_memory_gib * gpus * utilization
+        return instance.gpu_memory_gib * units * utilization
     if instance.neuron_chips:
-        return instance.neuron_core_memory_gib * gpus * NEURON_MEMORY_SHARE
+        return instance.neuron_core_memory_gib * units * NEURON_MEMORY_SHARE
     return instance.memory_gib * CPU_MEMORY_SHARE
 
 
@@ -98,8 +98,8 @@ def accelerator_units(instance: InstanceType) -> int:
     return instance.gpus or instance.neuron_cores
 
 
-def fits(need: Estimate, instance: InstanceType, gpus: int, utilization: float) -> bool:
-    return need.total_gib <= usable_gib(instance, gpus, utilization)
+def fits(need: Estimate, instance: InstanceType, units: int, utilization: float) -> bool:
+    return need.total_gib <= usable_gib(instance, units, utilization)
 
 
 def cheapest_fitting(catalog: Catalog, need: Estimate, utilization: float, limit: int = 3) -> list[InstanceType]:

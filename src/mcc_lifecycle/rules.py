@@ -14,10 +14,11 @@ ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 NEURON_INSTANCE_TYPE = re.compile(r"^ml\.(inf2|trn\d+n?)\.")  # AWS Inferentia2 and Trainium
-NEURON_COMPONENTS = (
-    "DEPLOY_MODE=inference-component is not generated for AWS Neuron images: how SageMaker reserves NeuronCores "
-    "for a component is not checked by mcc yet; deploy realtime or async"
+NEURON_COMPONENTS_REASON = (
+    "is not generated for AWS Neuron images: how SageMaker reserves NeuronCores for a component is not checked by "
+    "mcc yet; deploy realtime or async"
 )
+NEURON_COMPONENTS = f"DEPLOY_MODE=inference-component {NEURON_COMPONENTS_REASON}"
 ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
