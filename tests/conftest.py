@@ -14,16 +14,33 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mcc.catalog import load_catalog
+from tests.support.venvs import CACHE, local_extra_index
 
 ISOLATED_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+MODEL_CHECK_CACHE = CACHE.parent / "mcc"  # mcc new's model-check environments and reports (MCC_CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def model_check_indexes(catalog) -> dict[str, str]:
+    """What mcc new's model check needs here: its cache in .cache/, and PyTorch's CPU wheels (an index this
+    machine cannot reach) from a local mirror of it."""
+    pinned = catalog.frameworks["pytorch"].versions["2.13.0"]
+    torch = [line for line in pinned.requirements if line.startswith("torch==")]
+    return {
+        "MCC_CACHE_DIR": str(MODEL_CHECK_CACHE),
+        "MCC_EXTRA_INDEX_URL": local_extra_index(torch, pinned.extra_index_url),
+    }
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch):
-    """No MCC_* or AWS region variable from the developer's shell leaks into a test."""
+def _isolated_environment(monkeypatch, model_check_indexes):
+    """No MCC_* or AWS region variable from the developer's shell leaks into a test; mcc new's model check
+    uses the test cache and the local PyTorch index."""
     for name in list(os.environ):
         if name.startswith("MCC_") or name in ISOLATED_VARIABLES:
             monkeypatch.delenv(name)
+    for name, value in model_check_indexes.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the commands import what they need when they run: `mcc --he
 
     from .catalog import Catalog, EngineVersion
     from .errors import MccError
+    from .model_check import ModelReport
     from .prompts import Aborted
     from .render import Written
     from .sagemaker_archive import SageMakerArchive
@@ -85,7 +87,34 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MainGroup(click.Group):
+    """mcc's commands; a failure no command foresaw is still one error line (exit 2), never a traceback
+    (``MCC_DEBUG=1`` shows it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            err().print("[yellow]Interrupted; nothing was written.[/]")
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("MCC_DEBUG"):
+                raise
+            err().print(f"[bold red]error:[/] {_unforeseen(exc)} (MCC_DEBUG=1 shows where)", highlight=False)
+            sys.exit(2)
+
+
+def _unforeseen(exc: Exception) -> str:
+    if isinstance(exc, ImportError):
+        return (f"this needs the Python module {exc.name or exc}, which is not installed beside mcc; "
+                "reinstall mcc (pipx install --force ml-container-creator)")  # fmt: skip
+    first = str(exc).strip().splitlines()
+    return f"mcc failed unexpectedly: {type(exc).__name__}: {first[0][:300] if first else ''}".rstrip(": ")
+
+
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcc")
 def main() -> None:
     """ML Container Creator: turn a trained model into a SageMaker AI inference container project."""
@@ -101,8 +130,16 @@ def main() -> None:
 )
 @click.option("--yes", "-y", is_flag=True, help="Never prompt: use defaults, fail on missing answers")
 @click.option("--force", is_flag=True, help="Write into a non-empty output directory, replacing generated files")
+@click.option(
+    "--no-model-check",
+    "no_model_check",
+    is_flag=True,
+    envvar="MCC_NO_MODEL_CHECK",
+    help="Do not load the model in the image's environment (offline): the schema is only what you declare, no "
+    "answer is recorded; the server still checks the model when it starts  (env MCC_NO_MODEL_CHECK)",
+)
 @_answer_options
-def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
+def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **params: Any) -> None:
     """Generate a project. Precedence: flags > MCC_* env > --config > [tool.mcc] in ./pyproject.toml >
     defaults > prompts (interactive terminals only)."""
     import tempfile
@@ -138,11 +175,12 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         with tempfile.TemporaryDirectory(prefix="mcc-archive-") as scratch:
             answers, archive = import_archive(answers, catalog, Path(scratch))
             spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force)
+            report = checked_model(spec, catalog, archive, skip=no_model_check)
             with err().status("Generating the project…"):
-                files = plan_project(spec, catalog, archive)
+                files = plan_project(spec, catalog, archive, report)
                 written = write_project(files, spec.output_dir, force=force)
     except (Aborted, MccError) as exc:
-        _exit_on(exc)
+        _exit_on(exc, answers if "answers" in locals() else {})
     except OSError as exc:
         err().print(f"[bold red]error:[/] cannot write the project: {exc}. Nothing was written.", highlight=False)
         sys.exit(1)
@@ -155,7 +193,28 @@ def new(config: str | None, yes: bool, force: bool, **params: Any) -> None:
         versions = project_pinning(spec, catalog).summary(framework, spec.model.file.name)
         if versions:
             out().print(versions, highlight=False, markup=False)
+    if report is not None and report.checked:
+        out().print(report.summary(catalog.runtime.python_version), highlight=False, markup=False)
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
+
+
+def checked_model(
+    spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None, skip: bool
+) -> ModelReport | None:
+    """A predictive model loaded, read and asked the sample in the image's environment, with a progress line
+    (None for generative projects); ``skip``: only the answers, said loudly."""
+    from .predictive_plan import model_report, unchecked_report
+
+    if spec.generative:
+        return None
+    if skip:
+        err().print("[bold yellow]warning:[/] --no-model-check: the model was not loaded in the image's "
+                    "environment. Its columns, the packages it needs (pandas) and its answer to the sample are "
+                    "not known: code/schema.json holds only the declared names, and nothing is recorded for "
+                    "do/test. The server still checks the model when it starts.", highlight=False)  # fmt: skip
+        return unchecked_report(spec, catalog)
+    with err().status("Checking the model in the image's environment…") as status:
+        return model_report(spec, catalog, archive, progress=status.update)
 
 
 def import_archive(answers: Answers, catalog: Catalog, scratch: Path) -> tuple[Answers, SageMakerArchive | None]:
@@ -285,8 +344,10 @@ def check(project: str, strict: bool) -> None:
 @click.argument("project", type=click.Path(exists=True, file_okay=False), default=".")
 @click.option("--dry-run", is_flag=True, help="Print what would change, and the diffs; write nothing")
 @click.option("--yes", "-y", is_flag=True, help="Never prompt; answers the new mcc asks for take their defaults")
+@click.option("--no-model-check", "no_model_check", is_flag=True, envvar="MCC_NO_MODEL_CHECK",
+              help="Do not load the model in the image's environment (see mcc new --help)")  # fmt: skip
 @_answer_options
-def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
+def upgrade(project: str, dry_run: bool, yes: bool, no_model_check: bool, **params: Any) -> None:
     """Bring a generated project up to this mcc, keeping your edits (three-way merge with the recorded base).
     Answers: flags > the project's mcc.yaml > MCC_* env (for answers it does not record) > defaults > prompts."""
     from .catalog import load_catalog
@@ -306,10 +367,11 @@ def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
         if not yes and sys.stdin.isatty():
             answers = ask_missing(answers, catalog, environ, True)
         spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=True)
+        report = checked_model(spec, catalog, None, skip=no_model_check)
         with err().status("Re-rendering the project…"):
-            steps = plan_upgrade(root, plan_project(spec, catalog))
+            steps = plan_upgrade(root, plan_project(spec, catalog, report=report))
     except (Aborted, MccError) as exc:
-        _exit_on(exc)
+        _exit_on(exc, answers if "answers" in locals() else {})
     for step in steps:
         note = f"  ({step.note})" if step.note else ""
         out().print(f"{step.action:9} {step.path}{note}", highlight=False, markup=False, soft_wrap=True)
@@ -327,13 +389,18 @@ def upgrade(project: str, dry_run: bool, yes: bool, **params: Any) -> None:
     out().print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
 
 
-def _exit_on(exc: Aborted | MccError) -> NoReturn:
-    """End the command: an answer refused or the prompts aborted; nothing was written."""
+def _exit_on(exc: Aborted | MccError, answers: Answers | None = None) -> NoReturn:
+    """End the command: an answer refused or the prompts aborted; nothing was written. Errors raised after the
+    answers were read (the model check's) are told where each answer came from."""
+    from .errors import InvalidAnswers
     from .prompts import Aborted
 
     if isinstance(exc, Aborted):
         err().print("[yellow]Aborted; nothing was written.[/]")
         sys.exit(130)
+    if isinstance(exc, InvalidAnswers) and answers:
+        exc.errors = [e if e.source or e.field not in answers else replace(e, source=answers[e.field].source)
+                      for e in exc.errors]  # fmt: skip
     _report(exc)
     sys.exit(exc.exit_code)
 

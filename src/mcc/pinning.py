@@ -7,7 +7,6 @@ marked "resolved, not tested" in the project's README.
 
 from __future__ import annotations
 
-import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +80,7 @@ def release_closure(
     framework release with its age's constraints, the pickled libraries' releases, its companions, pandas for
     tabular models (their columns are read when the server starts), and the runtime's and web server's own pins;
     the requirements-dev.txt tools installed beside them (pytest, boto3) bind the packages they share."""
-    frame = ("pandas",) if framework.schema_at_generation else ()
+    frame = ("pandas",) if framework.tabular else ()
     own = merge_pins(catalog.runtime.requirements, catalog.servers[server].requirements)
     target = image_target(framework, catalog, machine)
     release = framework.release_requirements(pinned.framework_version)
@@ -93,19 +92,6 @@ def image_target(framework: Framework, catalog: Catalog, machine: str = "x86_64"
     """What pip resolves for: the image's Python and C library on ``machine``, with the framework's extra index."""
     default = framework.versions[framework.default_version]
     return Target(catalog.runtime.python_version, catalog.runtime.glibc, default.extra_index_url, machine)
-
-
-def release_not_installed(framework: Framework, found: Recorded | None) -> str | None:
-    """Why the model must not be loaded here: a release it records that differs from the one installed."""
-    for name, version in found.versions.items() if found else ():
-        distribution = framework.package if name == framework.recorded_as else name
-        try:
-            installed = importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue  # not importable here either: the handler says so
-        if installed.split("+")[0] != version:
-            return f"it was saved with {name} {version} and {installed} is installed here"
-    return None
 
 
 def _split(line: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .catalog import Catalog
 from .generative_plan import plan_generative
+from .model_check import ModelReport
 from .predictive_plan import plan_predictive
 from .render import PlannedFile
 from .sagemaker_archive import SageMakerArchive
@@ -13,7 +14,13 @@ from .spec import ProjectSpec
 from .upgrade import base_record
 
 
-def plan_project(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
-    """The kind's files, and their pristine copies under .mcc-base/ (what mcc upgrade merges against)."""
-    files = plan_generative(spec, catalog) if spec.generative else plan_predictive(spec, catalog, archive)
+def plan_project(
+    spec: ProjectSpec,
+    catalog: Catalog,
+    archive: SageMakerArchive | None = None,
+    report: ModelReport | None = None,
+) -> list[PlannedFile]:
+    """The kind's files, and their pristine copies under .mcc-base/ (what mcc upgrade merges against). ``report``:
+    a predictive model's check (made here when not given)."""
+    files = plan_generative(spec, catalog) if spec.generative else plan_predictive(spec, catalog, archive, report)
     return sorted([*files, *base_record(files)], key=lambda f: f.path)

@@ -49,6 +49,7 @@ class SharedContext:
     test_kind: str  # predictive | chat | embedding
     gpu: bool  # a CUDA image
     pip_extra_index_url: str  # the image's pip extra index (ARG PIP_EXTRA_INDEX_URL's default)
+    expected_file: str = ""  # the project's answer to payload_file, recorded by mcc new's model check
     image_env: tuple[str, ...] = ()  # the kind's own ENV settings in the Dockerfile
     cuda: str = ""
     neuron_sdk: str = ""  # an AWS Neuron image's Neuron SDK release

@@ -11,10 +11,12 @@ from mcc_lifecycle import names, platforms
 from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
-from . import onnx_export, samples
-from .catalog import Catalog
-from .examples import REQUEST_TYPE_NOTES, request_examples, synthetic_payload
-from .input_schema import PAYLOAD_TYPES, schema_or_declared
+from . import model_check, model_env, onnx_export, samples
+from .catalog import Catalog, merge_pins
+from .errors import FieldError, InvalidAnswers
+from .examples import REQUEST_TYPE_NOTES, request_examples
+from .input_schema import unchecked_schema
+from .model_check import CheckRequest, ModelRefused, ModelReport
 from .model_registry import package_group
 from .pinning import Pinning, image_target, machine, pinning, recorded, release_closure
 from .plan_common import (
@@ -40,29 +42,36 @@ from .sagemaker_archive import SageMakerArchive, defined_hooks
 from .spec import ProjectSpec
 
 IMPORTED_TESTS = "imported/test_imported_hooks.py"  # the user's own hooks: served answers = in-process ones
+EXPECTED_FILE = "samples/expected.json"  # the project's answer to its sample, recorded by the model check
 
 
-def plan_predictive(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> list[PlannedFile]:
+def plan_predictive(
+    spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None, report: ModelReport | None = None
+) -> list[PlannedFile]:
+    """The project's files; ``report``: the model check's (made here when not given)."""
     if spec.model.optimize != "onnx":
-        return _plan(spec, catalog, archive)
+        return _plan(spec, catalog, archive, report=report or model_report(spec, catalog, archive))
     if archive and archive.hooks:
         raise onnx_export.ExportError(f"{archive.source.name}'s code/inference.py works with the original model")
     with tempfile.TemporaryDirectory(prefix="mcc-onnx-") as scratch:
-        onnx_spec, exported = optimized(spec, catalog, Path(scratch))
-        files = _plan(onnx_spec, catalog, archive, exported)
+        onnx_spec, exported = optimized(spec, catalog, Path(scratch), report)
+        files = _plan(onnx_spec, catalog, archive, exported, model_report(onnx_spec, catalog, archive))
         return [  # the converted model's bytes, before its scratch folder goes
             PlannedFile(f.path, f.source.read_bytes(), executable=f.executable) if f.source == exported.path else f
             for f in files
         ]
 
 
-def optimized(spec: ProjectSpec, catalog: Catalog, scratch: Path) -> tuple[ProjectSpec, onnx_export.Export]:
+def optimized(
+    spec: ProjectSpec, catalog: Catalog, scratch: Path, report: ModelReport | None = None
+) -> tuple[ProjectSpec, onnx_export.Export]:
     """--optimize onnx: the model converted and checked, and the spec of the ONNX project that serves it (its
     columns' names kept from the original; mcc.yaml records this project, so regenerating does not convert)."""
     model = spec.model
     framework = catalog.frameworks[model.framework]
-    schema = project_input_schema(spec, catalog)
-    rows = _payload_rows(model.sample_payload, schema)
+    report = report or model_report(spec, catalog)
+    schema = report.schema
+    rows = _payload_rows(model.sample_payload, report)
     exported = onnx_export.export(model.framework, framework.handler, model.format, model.file, rows, scratch)
     onnx = catalog.frameworks["onnx"]
     converted = model.model_copy(
@@ -78,16 +87,14 @@ def optimized(spec: ProjectSpec, catalog: Catalog, scratch: Path) -> tuple[Proje
     return spec.model_copy(update={"model": converted}), exported
 
 
-def _payload_rows(payload: Path | None, schema: InputSchema) -> Any:
-    """The sample payload's rows as numbers in the model's column order (None without a payload)."""
-    if payload is None:
+def _payload_rows(payload: Path | None, report: ModelReport) -> Any:
+    """The sample payload's rows as numbers in the model's column order, as the check decoded them (None without
+    a payload)."""
+    if payload is None or report.numeric_rows is None:
         return None
     import numpy as np
 
-    from mcc_runtime import codecs
-
-    rows = codecs.decode(payload.read_bytes(), PAYLOAD_TYPES[payload.suffix.lower()], schema)
-    return np.asarray(rows, dtype=np.float64)
+    return np.asarray(report.numeric_rows, dtype=np.float64)
 
 
 def _plan(
@@ -95,31 +102,28 @@ def _plan(
     catalog: Catalog,
     archive: SageMakerArchive | None = None,
     exported: onnx_export.Export | None = None,
+    report: ModelReport | None = None,
 ) -> list[PlannedFile]:
-    schema = project_input_schema(spec, catalog)
-    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, schema)
+    report = report or model_report(spec, catalog, archive)
+    schema = report.schema
+    model_files, model_filename, payload_files = _model_and_payloads(spec, catalog, report)
     if archive:
         model_files, model_filename = _archive_model_files(archive)
-    context = template_context(spec, catalog, model_filename, payload_files, schema)
+    context = template_context(spec, catalog, model_filename, payload_files, schema, report)
     if archive:
         context["imported"] = {"name": archive.source.name, "hooks": archive.hooks}
     if exported:
         context["optimized"] = exported
     files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
-    pinned = requirements(spec, catalog, schema)
-    added = []  # where the user's own requirements came from
-    if archive and archive.requirements:
-        added.append(f"{archive.source.name}'s code/requirements.txt")
-        pinned = merge_requirements(pinned, archive.requirements, added[-1])
-    if spec.model.requirements:
-        added.append("--requirements")
-        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), added[-1])
+    pinned, added = with_user_requirements(requirements(spec, catalog, report.needs_pandas), spec, archive)
     if added and machine(spec) == "aarch64":
         check_arm64_wheels(pinned, spec, catalog, " and ".join(added))
     files += package_files(RUNTIME_PACKAGE, "code")
     files += package_files(LIFECYCLE_PACKAGE, "do/lib")
     files += iam_files(spec, catalog)
     files += model_files + payload_files
+    if report.expected is not None and payload_files:
+        files.append(PlannedFile(EXPECTED_FILE, report.expected))
     files += [
         PlannedFile("requirements.txt", lines_bytes(pinned)),
         PlannedFile(f"code/{SCHEMA_FILE}", schema.to_json().encode()),
@@ -139,6 +143,7 @@ def template_context(
     model_filename: str,
     payload_files: list[PlannedFile],
     schema: InputSchema | None = None,
+    report: ModelReport | None = None,
 ) -> dict[str, Any]:
     framework = catalog.frameworks[spec.model.framework]
     image = catalog.image(spec.model.framework, spec.model.framework_version, spec.deployment.accelerator)
@@ -149,6 +154,7 @@ def template_context(
         spec,
         catalog,
         payload_file=payload_files[0].path if payload_files else "",
+        expected_file=EXPECTED_FILE if report and report.expected is not None and payload_files else "",
         test_kind="predictive",
         pip_extra_index_url=image.extra_index_url or "",
         cuda=image.cuda or "",
@@ -165,7 +171,8 @@ def template_context(
         "image": image,
         "predict_output": spec.serving.predict_output,
         "schema": schema or InputSchema(),
-        "examples": request_examples(schema or InputSchema(), payload_files),
+        "examples": request_examples(schema or InputSchema(), report.example_rows if report else ()),
+        "model_checked": bool(report and report.checked),
         "synthetic_payload": bool(schema and schema.columns) and not (spec.model.sample or spec.model.sample_payload),
         "json_response": spec.serving.json_response,
         "extra_request_types": [(media, REQUEST_TYPE_NOTES[media]) for media in framework.input_types],
@@ -202,19 +209,115 @@ def serving_settings(spec: ProjectSpec, catalog: Catalog, model_filename: str) -
     ).to_dict()
 
 
-def project_input_schema(spec: ProjectSpec, catalog: Catalog) -> InputSchema:
-    """code/schema.json: the model's columns as the artifact, --feature-names and the sample payload tell them
-    (already checked by the spec); nothing known for sample models (the server reads them at start)."""
+def model_report(
+    spec: ProjectSpec,
+    catalog: Catalog,
+    archive: SageMakerArchive | None = None,
+    progress: model_check.Progress | None = None,
+) -> ModelReport:
+    """The model check's report (InvalidAnswers naming the answer it refuses; nothing is written)."""
     model = spec.model
-    if model.sample or not (model.file or model.feature_names):
-        return InputSchema()
+    with tempfile.TemporaryDirectory(prefix="mcc-sample-") as scratch:
+        if archive:
+            model_dir, filename, paths = (
+                archive.root,
+                archive.artifact.relative_to(archive.root).as_posix(),
+                tuple(archive.model_files),
+            )
+            payload = model.sample_payload
+        elif model.file:
+            model_dir, filename = model.file.parent, model.file.name
+            paths = (
+                tuple(sorted(p for p in model.file.rglob("*") if p.is_file())) if model.file.is_dir() else (model.file,)
+            )
+            payload = model.sample_payload
+        else:  # the sample model, trained here with the release the image pins
+            model_dir, filename, paths, payload = _trained_sample(spec, catalog, Path(scratch))
+        request = CheckRequest(
+            closure=check_closure(spec, catalog, archive),
+            serving=json_bytes(serving_settings(spec, catalog, filename)).decode(),
+            model_dir=model_dir,
+            model_paths=paths,
+            code_files=tuple((relative.as_posix(), source) for relative, source in user_code(spec, archive)),
+            feature_names=model.feature_names,
+            payload=payload,
+        )
+        try:
+            return model_check.check(request, progress)
+        except ModelRefused as exc:
+            values = {
+                "model_file": str(model.file or ""),
+                "feature_names": ",".join(model.feature_names),
+                "sample_payload": str(model.sample_payload or ""),
+                "code_dir": str(model.code_dir or ""),
+            }
+            field = exc.field if exc.field in values else "model_file"
+            error = FieldError(field, exc.message, values[field] or None)
+            raise InvalidAnswers([error], "the model check refused it") from None
+
+
+def unchecked_report(spec: ProjectSpec, catalog: Catalog) -> ModelReport:
+    """--no-model-check: only the declared names (or a CSV sample's header), pandas for frameworks whose models may
+    take a DataFrame; the server reads the model's own columns when it starts."""
+    framework = catalog.frameworks[spec.model.framework]
+    schema = unchecked_schema(spec.model.feature_names, spec.model.sample_payload)
+    return ModelReport(schema, needs_pandas=framework.tabular or schema.needs_pandas, checked=False)
+
+
+def check_closure(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> model_env.Closure:
+    """The environment the model is checked in: the image's pins for the CPU image (pandas included, so a model
+    that takes a DataFrame is read as the server reads it) and the user's own requirements, without the web
+    server's packages (the check serves no HTTP)."""
+    model = spec.model
     framework = catalog.frameworks[model.framework]
-    fmt = framework.formats[model.format]
-    return schema_or_declared(framework, fmt, model.file, model.feature_names, model.sample_payload)
+    pinned = project_pinning(spec, catalog)
+    entry = framework.versions.get(model.framework_version) or framework.versions[framework.default_version]
+    if pinned.resolved:
+        lines = list(release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec)))
+    else:
+        lines = merge_pins(catalog.runtime.requirements, entry.requirements, catalog.runtime.dataframe_requirements)
+    lines, _ = with_user_requirements(lines, spec, archive)
+    return model_env.Closure(tuple(lines), catalog.runtime.python_version, entry.extra_index_url)
+
+
+def with_user_requirements(
+    pinned: list[str], spec: ProjectSpec, archive: SageMakerArchive | None
+) -> tuple[list[str], list[str]]:
+    """``pinned`` with an imported archive's and --requirements' lines merged in (RequirementsError on a conflict),
+    and where the added ones came from."""
+    added = []
+    if archive and archive.requirements:
+        added.append(f"{archive.source.name}'s code/requirements.txt")
+        pinned = merge_requirements(pinned, archive.requirements, added[-1])
+    if spec.model.requirements:
+        added.append("--requirements")
+        pinned = merge_requirements(pinned, read_requirements(spec.model.requirements.read_text()), added[-1])
+    return pinned, added
+
+
+def _trained_sample(spec: ProjectSpec, catalog: Catalog, scratch: Path) -> tuple[Path, str, tuple[Path, ...], Path]:
+    """The sample model written to ``scratch/model`` and its CSV request to ``scratch/payload.csv``."""
+    framework = catalog.frameworks[spec.model.framework]
+    filename = _sample_filename(spec, catalog)
+    sample = samples.train(framework.sample.trainer, spec.model.format, filename)
+    paths = []
+    for relative, content in sample.files.items():
+        path = scratch / "model" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        paths.append(path)
+    payload = scratch / "payload.csv"
+    payload.write_bytes(sample.payload_csv)
+    return scratch / "model", filename, tuple(sorted(paths)), spec.model.sample_payload or payload
+
+
+def _sample_filename(spec: ProjectSpec, catalog: Catalog) -> str:
+    model_format = catalog.frameworks[spec.model.framework].formats[spec.model.format]
+    return "model" + (model_format.extensions[0] if model_format.extensions else "")
 
 
 def _model_and_payloads(
-    spec: ProjectSpec, catalog: Catalog, schema: InputSchema
+    spec: ProjectSpec, catalog: Catalog, report: ModelReport
 ) -> tuple[list[PlannedFile], str, list[PlannedFile]]:
     model = spec.model
     if model.file:
@@ -230,8 +333,7 @@ def _model_and_payloads(
         payloads = []
     else:
         framework = catalog.frameworks[model.framework]
-        model_format = framework.formats[model.format]
-        filename = "model" + (model_format.extensions[0] if model_format.extensions else "")
+        filename = _sample_filename(spec, catalog)
         sample = samples.train(framework.sample.trainer, model.format, filename)
         model_files = [PlannedFile(f"model/{path}", content) for path, content in sample.files.items()]
         payloads = [
@@ -240,8 +342,8 @@ def _model_and_payloads(
         ]
     if model.sample_payload:
         payloads = [PlannedFile(f"samples/payload{model.sample_payload.suffix.lower()}", source=model.sample_payload)]
-    elif not payloads and schema.columns:
-        payloads = [PlannedFile("samples/payload.csv", synthetic_payload(schema))]
+    elif not payloads and report.payload is not None:
+        payloads = [PlannedFile("samples/payload.csv", report.payload)]
     return model_files, filename, payloads
 
 
@@ -251,18 +353,24 @@ def _archive_model_files(archive: SageMakerArchive) -> tuple[list[PlannedFile], 
     return files, archive.artifact.relative_to(archive.root).as_posix()
 
 
-def _with_user_code(files: list[PlannedFile], spec: ProjectSpec, archive: SageMakerArchive | None) -> list[PlannedFile]:
-    """The user's own code/ (an archive's, then --code-dir's; its inference.py instead of the generated one) and,
-    when that inference.py defines hooks, the tests of the served answers against those hooks in-process."""
+def user_code(spec: ProjectSpec, archive: SageMakerArchive | None) -> list[tuple[Path, Path]]:
+    """(path under code/, source) of the user's own code: an archive's, then --code-dir's (a requirements.txt
+    there is merged into the project's requirements.txt instead)."""
     sources = [(p.relative_to(archive.root / "code"), p) for p in archive.code_files] if archive else []
     code_dir = spec.model.code_dir
     if code_dir:
         sources += [(p.relative_to(code_dir), p) for p in sorted(code_dir.rglob("*")) if _is_user_code(p)]
+    return [(relative, source) for relative, source in sources if relative.as_posix() != "requirements.txt"]
+
+
+def _with_user_code(files: list[PlannedFile], spec: ProjectSpec, archive: SageMakerArchive | None) -> list[PlannedFile]:
+    """The user's own code/ (its inference.py instead of the generated one) and, when that inference.py defines
+    hooks, the tests of the served answers against those hooks in-process."""
+    sources = user_code(spec, archive)
     planned = {f.path: f for f in files}
     for relative, source in sources:
-        if relative.as_posix() != "requirements.txt":  # merged into the project's requirements.txt
-            path = f"code/{relative.as_posix()}"
-            planned[path] = PlannedFile(path, source=source, user_owned=True)
+        path = f"code/{relative.as_posix()}"
+        planned[path] = PlannedFile(path, source=source, user_owned=True)
     inference = next((source for relative, source in reversed(sources) if relative.as_posix() == "inference.py"), None)
     if spec.include_tests and inference and defined_hooks(inference):
         for name in ("test_handler.py", "test_local_server.py"):
@@ -276,17 +384,16 @@ def _is_user_code(path: Path) -> bool:
     return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
 
 
-def requirements(spec: ProjectSpec, catalog: Catalog, schema: InputSchema | None = None) -> list[str]:
+def requirements(spec: ProjectSpec, catalog: Catalog, needs_pandas: bool = False) -> list[str]:
     """requirements.txt: what the image's pip installs (on GPU images, less what the base already has);
-    pandas only for a model that takes a DataFrame."""
+    pandas only for a model that takes a DataFrame (as the model check found)."""
     model, accelerator = spec.model, spec.deployment.accelerator
     pinned = project_pinning(spec, catalog)
     if pinned.resolved:
         framework = catalog.frameworks[model.framework]
         return list(release_closure(pinned, framework, catalog, spec.serving.web_server, machine(spec)))
-    dataframe = bool(schema and schema.needs_pandas)
     return catalog.requirements(
-        model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=dataframe
+        model.framework, model.framework_version, spec.serving.web_server, accelerator, dataframe=needs_pandas
     )
 
 

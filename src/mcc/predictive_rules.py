@@ -9,14 +9,13 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from mcc_runtime.schema import Column, InputSchema, SchemaError, width_mismatch
+from mcc_runtime.schema import Column, InputSchema, width_mismatch
 
 from . import onnx_export, pickle_scan
 from .artifacts import artifact_error, recorded_feature_count
 from .catalog import Catalog, Framework, ModelFormat
 from .errors import FieldError
 from .errors import answer_error as _error
-from .input_schema import PayloadMismatch, schema_or_declared
 from .pinning import machine, pinning, recorded, recorded_framework_version, release_closure
 from .requirement_files import read_requirements, requirement_name
 from .resolution import ResolutionError
@@ -215,15 +214,8 @@ def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None
 def _feature_name_errors(
     model: ModelSpec, framework: Framework, fmt: ModelFormat, answers: Answers
 ) -> list[FieldError]:
-    """Declared names must be the model's own, in its order (where it records them), and as many as the features
-    its file records; the sample payload must fit the resulting columns."""
-    try:
-        schema_or_declared(framework, fmt, model.file, model.feature_names, model.sample_payload)
-    except SchemaError as exc:
-        on_payload = isinstance(exc, PayloadMismatch) or not model.feature_names
-        key = "sample_payload" if on_payload else "feature_names"
-        value = str(model.sample_payload) if on_payload else ",".join(model.feature_names)
-        return [_error(answers, key, value, str(exc))]
+    """Declared names must be as many as the features the model file's header records (the model check, run in
+    the image's environment after these rules, compares them with the model's own names and the sample)."""
     expected = recorded_feature_count(model.file, fmt.check) if model.feature_names else None
     if expected is None or expected == len(model.feature_names):
         return []

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--wait", type=float, default=300.0, help="seconds to wait for an async result")
     test.add_argument("--task", choices=["chat", "embedding"], help="a generative model's request kind")
     test.add_argument("--adapter", help="invoke this LoRA adapter's inference component instead")
+    test.add_argument("--expected", type=Path, help="the JSON answer the payload must get (samples/expected.json)")
     adapter = actions.add_parser("adapter", help="LoRA adapters as inference components: add, list, remove")
     adapter.add_argument("--root", type=Path, required=True)
     adapter.add_argument("adapter_action", choices=["add", "list", "remove"])
@@ -182,7 +183,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.task:
             answer = invoke.test_generative_endpoint(aws, args.payload, args.task, args.wait)
         else:
-            answer = invoke.test_endpoint(aws, args.payload, args.wait)
+            answer = invoke.test_endpoint(aws, args.payload, args.wait, args.expected)
         print(json.dumps(answer))
         print(f"OK: endpoint {settings.endpoint} answered every row", file=sys.stderr)
     elif args.action == "benchmark":

@@ -67,7 +67,8 @@ def _read_s3(s3, uri: str) -> tuple[str, bytes] | None:
     return answer.get("ContentType", ""), answer["Body"].read()
 
 
-def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> dict:
+def test_endpoint(aws: Aws, payload_path: Path, wait_s: float, expected: Path | None = None) -> dict:
+    """Invoke the endpoint with the payload; the answer checked as do/test checks a local one."""
     mode = aws.settings.deploy_mode
     if mode == "batch":
         raise ValueError("DEPLOY_MODE=batch has no endpoint: do/deploy waits for the transform job and reports it")
@@ -77,7 +78,7 @@ def test_endpoint(aws: Aws, payload_path: Path, wait_s: float) -> dict:
         _, body = invoke_async(aws, payload, content_type, wait_s)
     else:
         _, body = invoke_sync(aws, payload, content_type)
-    return check_answer(payload, content_type, body)
+    return check_answer(payload, content_type, body, expected.read_bytes() if expected else None)
 
 
 def test_generative_endpoint(aws: Aws, payload_path: Path, task: str, wait_s: float) -> dict:

@@ -17,6 +17,8 @@ correct.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 SCHEMA_FILE = "schema.json"
 KINDS = ("number", "text", "category", "boolean")
 SOURCES = ("model", "declared", "sample", "")
+MISSING_WORDS = frozenset({"", "na", "nan", "null", "none", "n/a", "<na>", "#n/a"})  # a missing value's spellings
 
 
 class SchemaError(ValueError):
@@ -192,3 +195,41 @@ def _fill_in(column: Column, recorded: Column | None) -> Column:
     if column.certain or recorded is None:
         return column
     return Column(column.name, recorded.kind, recorded.categories, column.missing and recorded.missing, False)
+
+
+def number_or_missing(value: object) -> bool:
+    """A value a number column holds: a number, or a missing value in any spelling."""
+    if value is None or isinstance(value, (int, float)):
+        return True
+    text = str(value).strip()
+    if text.lower() in MISSING_WORDS:
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_header(body: bytes) -> tuple[str, ...]:
+    """The first row of a CSV body when it is a header (not all numbers), else nothing."""
+    first = next(csv.reader(io.StringIO(body.decode("utf-8-sig", errors="replace"))), [])
+    return tuple(first) if first and not all(number_or_missing(v) for v in first) else ()
+
+
+def synthetic_row(schema: InputSchema) -> list[Any]:
+    """One valid-looking row: 0 for numbers, the first known value for categories and text, true for booleans."""
+    return [_placeholder(column) for column in schema.columns]
+
+
+def _placeholder(column: Column) -> Any:
+    if column.categories:
+        return column.categories[0]
+    return {"number": 0, "boolean": True}.get(column.kind, "text")
+
+
+def csv_text(rows: list[list[Any]]) -> str:
+    """Rows as CSV text (None as an empty field)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue()

@@ -1,8 +1,11 @@
-"""``do/test``: wait for /ping, send a sample payload to /invocations and check the answer's shape.
+"""``do/test``: wait for /ping, send a sample payload to /invocations and check the answer: one prediction per
+row, and, with ``--expected``, the answer ``mcc new`` recorded for that payload in the image's environment
+(labels exactly, numbers to a relative 1e-5).
 
 Standard library only, so it runs with any Python 3.11+::
 
-    python -m mcc_runtime.smoke --url http://localhost:8080 --payload samples/payload.csv
+    python -m mcc_runtime.smoke --url http://localhost:8080 --payload samples/payload.csv \
+        --expected samples/expected.json
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 import time
 import urllib.error
@@ -21,6 +25,8 @@ from .schema import SCHEMA_FILE  # standard library only, as this module
 
 CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
 ANSWER_KEYS = ("predictions", "probabilities")
+RELATIVE_TOLERANCE = 1e-5  # networks' floats may differ in their last digits between machines
+ABSOLUTE_TOLERANCE = 1e-7
 
 
 def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = ()) -> int:
@@ -88,7 +94,7 @@ def invoke(url: str, payload: bytes, content_type: str, accept: str) -> tuple[in
         return exc.code, exc.headers.get("Content-Type", ""), exc.read()
 
 
-def check(url: str, payload_path: Path, content_type: str | None, wait: float) -> dict:
+def check(url: str, payload_path: Path, content_type: str | None, wait: float, expected: bytes | None = None) -> dict:
     """Run the smoke test; return the answer or raise AssertionError saying what is wrong."""
     payload = payload_path.read_bytes()
     content_type = content_type or CONTENT_TYPES.get(payload_path.suffix.lower())
@@ -100,11 +106,12 @@ def check(url: str, payload_path: Path, content_type: str | None, wait: float) -
         raise AssertionError(f"/invocations answered HTTP {status}: {body[:500].decode(errors='replace')}")
     if not answer_type.startswith("application/json"):
         raise AssertionError(f"expected a JSON answer, got Content-Type {answer_type!r}")
-    return check_answer(payload, content_type, body)
+    return check_answer(payload, content_type, body, expected)
 
 
-def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
-    """One prediction (and/or probability row) per payload row; return the decoded answer."""
+def check_answer(payload: bytes, content_type: str, body: bytes, expected_answer: bytes | None = None) -> dict:
+    """One prediction (and/or probability row) per payload row, and the expected answer where one is given;
+    return the decoded answer."""
     try:
         answer = json.loads(body)
     except ValueError:
@@ -118,7 +125,38 @@ def check_answer(payload: bytes, content_type: str, body: bytes) -> dict:
             raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")
     if not any(k in answer for k in ANSWER_KEYS):
         raise AssertionError(f"expected {' or '.join(ANSWER_KEYS)} in the answer, got {str(answer)[:200]}")
+    if expected_answer is not None:
+        same_answer(answer, answer_columns(json.loads(expected_answer)))
     return answer
+
+
+def same_answer(answer: dict, expected: dict) -> None:
+    """AssertionError naming the first column and row where ``answer`` differs from ``expected``."""
+    if set(answer) != set(expected):
+        raise AssertionError(f"the answer has {', '.join(sorted(answer))}; expected {', '.join(sorted(expected))}")
+    for key, values in expected.items():
+        got = answer[key]
+        if not isinstance(got, list) or len(got) != len(values):
+            raise AssertionError(f"expected {len(values)} {key}, got {str(got)[:200]}")
+        for row, (value, wanted) in enumerate(zip(got, values, strict=True), start=1):
+            if not _same(value, wanted):
+                raise AssertionError(
+                    f"{key}, row {row}: got {json.dumps(value)[:200]}, expected {json.dumps(wanted)[:200]} "
+                    "(the answer mcc new recorded for this payload)"
+                )
+
+
+def _same(value: object, wanted: object) -> bool:
+    if isinstance(wanted, list):
+        return isinstance(value, list) and len(value) == len(wanted) and all(map(_same, value, wanted))
+    numbers = (int, float)
+    if isinstance(wanted, numbers) and not isinstance(wanted, bool):
+        return (
+            isinstance(value, numbers)
+            and not isinstance(value, bool)
+            and math.isclose(value, wanted, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+        )
+    return value == wanted
 
 
 def answer_columns(answer: dict | list, single: str = "predictions") -> dict:
@@ -138,15 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload", type=Path, required=True)
     parser.add_argument("--content-type", default=None)
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /ping (default 60)")
+    parser.add_argument("--expected", type=Path, help="the JSON answer the payload must get (samples/expected.json)")
     args = parser.parse_args(argv)
     try:
-        answer = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait)
+        expected = args.expected.read_bytes() if args.expected else None
+        answer = check(args.url.rstrip("/"), args.payload, args.content_type, args.wait, expected)
     except (AssertionError, TimeoutError, RuntimeError, OSError, ValueError) as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(answer))
     rows = len(next(answer[k] for k in ANSWER_KEYS if k in answer))
-    print(f"OK: {rows} row(s) answered by {args.url}", file=sys.stderr)
+    same = f", as {args.expected.name} expects" if args.expected else ""
+    print(f"OK: {rows} row(s) answered by {args.url}{same}", file=sys.stderr)
     return 0
 
 

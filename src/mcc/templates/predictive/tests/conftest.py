@@ -49,6 +49,15 @@ def payload():
 
 
 @pytest.fixture(scope="session")
+def expected_answer():
+    """The answer mcc new's model check got for the sample payload in the image's environment (decoded JSON)."""
+    path = PROJECT / "samples" / "expected.json"
+    if not path.is_file():
+        pytest.skip("no recorded answer: the project was generated without a sample, or with --no-model-check")
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
 def server():
     """code/serve on a free port: real nginx in front of the real model server."""
     try:
