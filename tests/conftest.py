@@ -20,11 +20,10 @@ ISOLATED_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 MODEL_CHECK_CACHE = CACHE.parent / "mcc"  # mcc new's model-check environments and reports (MCC_CACHE_DIR)
 
 
-@pytest.fixture(scope="session")
-def model_check_indexes(catalog) -> dict[str, str]:
+def model_check_indexes() -> dict[str, str]:
     """What mcc new's model check needs here: its cache in .cache/, and PyTorch's CPU wheels (an index this
     machine cannot reach) from a local mirror of it."""
-    pinned = catalog.frameworks["pytorch"].versions["2.13.0"]
+    pinned = load_catalog().frameworks["pytorch"].versions["2.13.0"]
     torch = [line for line in pinned.requirements if line.startswith("torch==")]
     return {
         "MCC_CACHE_DIR": str(MODEL_CHECK_CACHE),
@@ -32,15 +31,28 @@ def model_check_indexes(catalog) -> dict[str, str]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch, model_check_indexes):
-    """No MCC_* or AWS region variable from the developer's shell leaks into a test; mcc new's model check
-    uses the test cache and the local PyTorch index."""
+def _isolate(patch: pytest.MonkeyPatch, settings: dict[str, str]) -> None:
     for name in list(os.environ):
         if name.startswith("MCC_") or name in ISOLATED_VARIABLES:
-            monkeypatch.delenv(name)
-    for name, value in model_check_indexes.items():
-        monkeypatch.setenv(name, value)
+            patch.delenv(name)
+    for name, value in settings.items():
+        patch.setenv(name, value)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_check_settings() -> dict[str, str]:
+    """For the whole session, module fixtures included: no MCC_* or AWS region variable from the developer's
+    shell, and mcc new's model check on the test cache and the local PyTorch index."""
+    settings = model_check_indexes()
+    with pytest.MonkeyPatch.context() as patch:
+        _isolate(patch, settings)
+        yield settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, model_check_settings):
+    """What a test sets in the environment ends with it."""
+    _isolate(monkeypatch, model_check_settings)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ DOWN, ENTER, CLEAR_LINE = "\x1b[B", "\r", "\x15"
 
 
 def spawn(cwd, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCC_") and not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # MCC_*: the session's own
     env.update(TERM="xterm", COLUMNS="120", LINES="40", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "mcc", "new", *args], cwd=str(cwd), env=env,
                           encoding="utf-8", timeout=30, dimensions=(40, 120))  # fmt: skip
@@ -24,7 +24,7 @@ def spawn(cwd, *args):
 
 def created_record(child, project) -> tuple[dict, str]:
     """Wait for a successful generation; the project's recorded answers and what was shown before "Created"."""
-    child.expect("Created")
+    child.expect("Created", timeout=600)  # the model check may first make the image's environment
     transcript = child.before
     child.expect(pexpect.EOF)
     child.close()
