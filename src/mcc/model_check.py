@@ -16,6 +16,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,7 @@ class ModelReport:
         columns = (f"{len(self.schema.columns)} columns read" if self.schema.columns else
                    f"{self.schema.width} features per row" if self.schema.width else "no columns recorded")  # fmt: skip
         answered = "the sample's answer recorded in samples/expected.json" if self.expected else "no sample to answer"
-        made = f"; environment made in {self.made_environment_s:.0f} s" if self.made_environment_s is not None else ""
+        made = f"; environment made in {self.made_environment_s:.1f} s" if self.made_environment_s is not None else ""
         where = f"the image's environment (Python {python_version}, {libraries})"
         return f"model checked in {where}: {columns}, {answered}{made}"
 
@@ -94,8 +95,6 @@ def check(request: CheckRequest, progress: Progress | None = None) -> ModelRepor
     made = None
     python = model_env.cached_python(request.closure)
     if python is None:
-        import time
-
         progress(f"Installing the image's {len(request.closure.requirements)} pinned packages for the model check "
                  f"(once for this closure; cached in {model_env.cache_root()})…")  # fmt: skip
         started = time.monotonic()

@@ -8,6 +8,7 @@ regressor's values) within :data:`TOLERANCE`; otherwise nothing is generated and
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,21 @@ if TYPE_CHECKING:  # numpy is imported by the conversion only: the CLI's start s
     from mcc_runtime.schema import InputSchema
 
 FRAMEWORKS = ("sklearn", "xgboost", "lightgbm")
+# What the conversion imports in mcc's own process: the model's library, the converter, ONNX and its runtime.
+CONVERSION_MODULES = {
+    "sklearn": ("numpy", "sklearn", "skl2onnx", "onnx", "onnxruntime"),
+    "xgboost": ("numpy", "xgboost", "onnxmltools", "onnx", "onnxruntime"),
+    "lightgbm": ("numpy", "lightgbm", "onnxmltools", "onnx", "onnxruntime"),
+}
 TOLERANCE = 1e-4  # ONNX computes in float32: probabilities (absolute) and values (relative) agree within this
 GENERATED_ROWS = 256
 ONNX_FILENAME = "model.onnx"
 EXTRA = "pip install 'ml-container-creator[onnx]'"
+
+
+def missing_modules(framework: str) -> list[str]:
+    """The modules the conversion of a ``framework`` model needs that are not installed beside mcc."""
+    return [name for name in CONVERSION_MODULES.get(framework, ()) if importlib.util.find_spec(name) is None]
 
 
 @dataclass(frozen=True)

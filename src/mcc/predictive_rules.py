@@ -110,6 +110,12 @@ def _optimize_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
     if model.model_data or not model.file:
         return [_error(answers, "optimize", "onnx", "converts a model file at generation: pass --model-file (with "
                        "--model-data or --sample-model the model is served as it is)")]  # fmt: skip
+    missing = onnx_export.missing_modules(model.framework)
+    if missing:
+        return [_error(answers, "optimize", "onnx",
+                       f"converts the model beside mcc, where {', '.join(missing)} cannot be imported: "
+                       f"{onnx_export.EXTRA} and the model's own library (under pipx: pipx install --force "
+                       "'ml-container-creator[onnx]', then pipx inject ml-container-creator LIBRARY)")]  # fmt: skip
     return []
 
 
@@ -289,7 +295,8 @@ def _sample_errors(framework: Framework, version: str, answers: Answers) -> list
             "sample_model",
             True,
             f"training the sample needs {framework.package}=={version} here, "
-            f"the version the image pins ({have}); {sample_install_command(framework, version)}",
+            f"the version the image pins ({have}); {sample_install_command(framework, version)} "
+            "(under pipx: pipx inject ml-container-creator with the same package)",
         )
     ]
 
