@@ -180,7 +180,7 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
                 files = plan_project(spec, catalog, archive, report)
                 written = write_project(files, spec.output_dir, force=force)
     except (Aborted, MccError) as exc:
-        _exit_on(exc, answers if "answers" in locals() else {})
+        _exit_on(exc, answers if "answers" in locals() else {}, nothing_written=True)
     except OSError as exc:
         where = f" in {spec.output_dir}" if "spec" in locals() else ""
         err().print(f"[bold red]error:[/] cannot write the project{where}: {exc.strerror or exc}. "
@@ -395,9 +395,10 @@ def upgrade(project: str, dry_run: bool, yes: bool, no_model_check: bool, **para
     out().print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
 
 
-def _exit_on(exc: Aborted | MccError, answers: Answers | None = None) -> NoReturn:
-    """End the command: an answer refused or the prompts aborted; nothing was written. Errors raised after the
-    answers were read (the model check's) are told where each answer came from."""
+def _exit_on(exc: Aborted | MccError, answers: Answers | None = None, nothing_written: bool = False) -> NoReturn:
+    """End the command: an answer refused or the prompts aborted; nothing was written (said after every error
+    when ``nothing_written``). Errors raised after the answers were read (the model check's) are told where each
+    answer came from."""
     from .errors import InvalidAnswers
     from .prompts import Aborted
 
@@ -408,6 +409,8 @@ def _exit_on(exc: Aborted | MccError, answers: Answers | None = None) -> NoRetur
         exc.errors = [e if e.source or e.field not in answers else replace(e, source=answers[e.field].source)
                       for e in exc.errors]  # fmt: skip
     _report(exc)
+    if nothing_written and not isinstance(exc, InvalidAnswers):
+        err().print("Nothing was written.")
     sys.exit(exc.exit_code)
 
 

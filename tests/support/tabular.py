@@ -72,6 +72,28 @@ def churn_pipeline(directory: Path) -> Tabular:
     return _saved("churn-pipeline", "sklearn", model, frame, directory / "churn.joblib")
 
 
+def churn_with_missing(directory: Path) -> Tabular:
+    """The churn model as a new user brings it: plan (text), age, spend with missing values, imputed inside a
+    ColumnTransformer + LogisticRegression."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, target = customers()
+    frame = frame.assign(spend=frame.income)[["plan", "age", "spend"]]
+    frame.loc[::7, "spend"] = np.nan
+    columns = ColumnTransformer(
+        [
+            ("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+            ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "spend"]),
+        ]
+    )
+    model = make_pipeline(columns, LogisticRegression()).fit(frame, target)
+    return _saved("churn-with-missing", "sklearn", model, frame, directory / "churn.joblib")
+
+
 def numeric_by_name(directory: Path) -> Tabular:
     """A ColumnTransformer that selects numeric columns by name (the rest passed through) + LogisticRegression."""
     from sklearn.compose import ColumnTransformer
