@@ -52,12 +52,12 @@ def pipx_install(wheel: Path, home: Path, env: Mapping[str, str]) -> Path:
     return home / "bin" / "mcc"
 
 
-def pip_venv(venv: Path, *requirements: str, env: Mapping[str, str]) -> Path:
-    """A clean venv of the user's python3 with ``pip install REQUIREMENTS`` (wheels only); its bin/."""
+def pip_venv(venv: Path, *requirements: str, env: Mapping[str, str], binary_only: bool = True) -> Path:
+    """A clean venv of the user's python3 with ``pip install REQUIREMENTS`` (dependencies as wheels); its bin/."""
     subprocess.run([str(BASE_PYTHON), "-m", "venv", str(venv)], env=env, check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--only-binary=:all:", *requirements], env=env, check=True, capture_output=True,
-                   timeout=900)  # fmt: skip
+    binary = ["--only-binary=:all:"] if binary_only else ["--prefer-binary"]
+    subprocess.run([*pip, *binary, *requirements], env=env, check=True, capture_output=True, timeout=900)
     return venv / "bin"
 
 

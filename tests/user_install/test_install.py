@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.support.installs import REPO, differences
+from tests.support.installs import REPO, differences, pip_venv
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +56,18 @@ def test_pipx_installs_mcc_alone_and_mcc_version_is_the_packages(pipx_mcc, distr
     assert Path(module).is_relative_to(pipx_mcc.resolve().parent.parent)  # mcc from pipx's venv, not src/
     assert Path(sys.prefix) not in Path(module).parents
     assert (installed, extras) == (version, "[]")
+
+
+def test_pip_installs_the_sdist_non_editable_and_its_mcc_reads_its_package_data(distributions, user_env, tmp_path):
+    """pip builds the sdist itself (as from an index without the wheel); the command runs outside the checkout."""
+    mcc = pip_venv(tmp_path / "venv", str(distributions[1]), env=user_env, binary_only=False) / "mcc"
+    shown = subprocess.run([str(mcc), "--version"], env=user_env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == f"mcc, version {distributions[0].name.split('-')[1]}"
+    listed = subprocess.run([str(mcc), "catalog", "frameworks"], cwd=tmp_path, env={**user_env, "COLUMNS": "200"},
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert "scikit-learn" in listed.stdout and "PyTorch" in listed.stdout
+    schema = subprocess.run([str(mcc), "schema"], cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    assert schema.returncode == 0 and '"project_name"' in schema.stdout
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,8 @@ def test_do_run_local_and_do_test_serve_the_training_sides_answers(generated, py
     with served_with_do_run(generated.project, python, user_env) as env:
         tested = subprocess.run([str(generated.project / "do" / "test")], env=env, capture_output=True, text=True)
         assert tested.returncode == 0, tested.stdout + tested.stderr
-        status, _, answer = invoke(f"http://127.0.0.1:{env['LOCAL_PORT']}", generated.rows, "text/csv", "application/json")
+        url = f"http://127.0.0.1:{env['LOCAL_PORT']}"
+        status, _, answer = invoke(url, generated.rows, "text/csv", "application/json")
         assert status == 200, answer
         generated.check(json.loads(answer))
 
