@@ -58,6 +58,21 @@ def test_pipx_installs_mcc_alone_and_mcc_version_is_the_packages(pipx_mcc, distr
     assert (installed, extras) == (version, "[]")
 
 
+def test_every_module_of_mcc_imports_with_the_base_install_alone(pipx_mcc, user_env):
+    """What a command imports is declared in the base install; the extras' libraries are imported where used."""
+    probe = (
+        "import importlib, pkgutil, mcc\n"
+        "names = [m.name for m in pkgutil.walk_packages(mcc.__path__, 'mcc.') if m.name != 'mcc.__main__']\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    python = pipx_mcc.resolve().parent / "python"
+    result = subprocess.run([str(python), "-c", probe], env=user_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 30
+
+
 def test_pip_installs_the_sdist_non_editable_and_its_mcc_reads_its_package_data(distributions, user_env, tmp_path):
     """pip builds the sdist itself (as from an index without the wheel); the command runs outside the checkout."""
     mcc = pip_venv(tmp_path / "venv", str(distributions[1]), env=user_env, binary_only=False) / "mcc"
