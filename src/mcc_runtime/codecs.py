@@ -41,6 +41,7 @@ ALIASES = {
 BOM = "\ufeff"  # Excel's "CSV UTF-8" starts with it
 # One JSON Lines answer line per row: the column "predictions" is named in the singular there.
 ROW_KEYS = {"predictions": "prediction"}
+ASK_FOR_JSON = f"ask for {JSON} or {JSONLINES}"
 
 
 def media_type(header: str | None) -> str:
@@ -229,29 +230,31 @@ def encode(prediction: object, accept: str, bare_json: bool = False) -> bytes:
 def encode_json(prediction: object) -> bytes:
     """``{"predictions": [...]}``; a dict prediction is written as it is."""
     if isinstance(prediction, dict):
-        return orjson.dumps({k: _jsonable(v) for k, v in prediction.items()}, option=orjson.OPT_SERIALIZE_NUMPY)
-    return orjson.dumps({"predictions": _jsonable(prediction)}, option=orjson.OPT_SERIALIZE_NUMPY)
+        return _dumps({k: _jsonable(v) for k, v in prediction.items()})
+    return _dumps({"predictions": _jsonable(prediction)})
 
 
 def encode_bare_json(prediction: object) -> bytes:
     """The predictions as a bare JSON array; with several columns (label and probabilities), one object per row."""
     columns = _columns(prediction, JSON)
-    return orjson.dumps(_per_row(columns, single=len(columns) == 1))
+    return _dumps(_per_row(columns, single=len(columns) == 1))
 
 
 def encode_csv(prediction: object) -> bytes:
-    """One line per input row; multi-output rows and several columns (label, probabilities) side by side."""
+    """One line per input row; multi-output rows and several columns (label, probabilities) side by side; rows
+    that are objects (a ``predict_fn`` answering one dict per row) as their values, in the first row's key order.
+    Only scalars fit a cell: anything else is a 406 that names the JSON types."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in zip(*(_as_2d(column).tolist() for column in _columns(prediction, "text/csv").values()), strict=True):
-        writer.writerow([cell for part in row for cell in part])
+    for row in _csv_rows(_columns(prediction, CSV)):
+        writer.writerow(row)
     return buffer.getvalue().encode()
 
 
 def encode_jsonlines(prediction: object) -> bytes:
     """One JSON value per input row; with several columns, one object per row."""
     columns = _columns(prediction, JSONLINES)
-    return b"".join(orjson.dumps(row) + b"\n" for row in _per_row(columns, single=list(columns) == ["predictions"]))
+    return b"".join(_dumps(row) + b"\n" for row in _per_row(columns, single=list(columns) == ["predictions"]))
 
 
 def encode_npy(prediction: object) -> bytes:
@@ -284,6 +287,46 @@ def _per_row(columns: dict[str, object], single: bool) -> list:
     names = [ROW_KEYS.get(name, name) for name in columns]
     rows = zip(*(_as_list(column) for column in columns.values()), strict=True)
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _csv_rows(columns: dict[str, object]) -> list[list]:
+    only = next(iter(columns.values())) if len(columns) == 1 else None
+    records = _as_list(only) if isinstance(only, (list, tuple, np.ndarray)) else []
+    if records and all(isinstance(record, dict) for record in records):
+        names = list(records[0])
+        for number, record in enumerate(records, 1):
+            if set(record) != set(names):
+                fields, first = ", ".join(map(str, record)), ", ".join(map(str, names))
+                raise NotAcceptable(f"{CSV} answers need the same fields on every row; row {number} has {fields}, "
+                                    f"row 1 {first}; {ASK_FOR_JSON}")  # fmt: skip
+        rows = [[record[name] for name in names] for record in records]
+    else:
+        parts = zip(*(_as_2d(column).tolist() for column in columns.values()), strict=True)
+        rows = [[cell for part in row for cell in part] for row in parts]
+    return [[_csv_cell(cell) for cell in row] for row in rows]
+
+
+def _csv_cell(value: object) -> object:
+    """A scalar as the csv module writes it (numpy's as Python's: no ``np.float64(…)`` repr); else a 406."""
+    if isinstance(value, np.generic) and np.ndim(value) == 0:
+        value = value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise NotAcceptable(f"{CSV} answers hold one number or text per cell; this answer has {type(value).__name__} "
+                        f"values; {ASK_FOR_JSON}")  # fmt: skip
+
+
+def _dumps(value: object) -> bytes:
+    """JSON of arrays, numpy scalars and plain values (numpy scalars inside dicts and lists too)."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"the prediction holds a {type(value).__name__}, which has no JSON form")
 
 
 def _as_2d(values: object) -> np.ndarray:
