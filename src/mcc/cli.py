@@ -214,7 +214,7 @@ def checked_model(
                     "environment. Its columns, the packages it needs (pandas) and its answer to the sample are "
                     "not known: code/schema.json holds only the declared names, and nothing is recorded for "
                     "do/test. The server still checks the model when it starts.", highlight=False)  # fmt: skip
-        return unchecked_report(spec, catalog)
+        return unchecked_report(spec, catalog, archive)
     with err().status("Checking the model in the image's environment…") as status:
         return model_report(spec, catalog, archive, progress=status.update)
 

@@ -9,6 +9,7 @@ settings), so generating the same model again costs no model load.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import hashlib
@@ -18,7 +19,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ PROBE_TIMEOUT_S = 900
 LAUNCH = "import sys; sys.path.insert(0, sys.argv[1]); from mcc_runtime.probe import main; main(sys.argv[2:])"
 RUNTIME = Path(__file__).resolve().parent.parent / "mcc_runtime"
 Progress = Callable[[str], None]
+# What the check's environment holds for DataFrame models (the runtime's dataframe requirements): user code that
+# imports one of these needs them installed in the image too, whatever the model takes.
+DATAFRAME_MODULES = frozenset({"pandas", "dateutil"})
 
 
 class ModelRefused(MccError):
@@ -91,7 +95,7 @@ def check(request: CheckRequest, progress: Progress | None = None) -> ModelRepor
     key = request_key(request)
     cached = _cached_report(key)
     if cached is not None:
-        return cached
+        return _with_code_imports(cached, request.code_files)
     made = None
     python = model_env.cached_python(request.closure)
     if python is None:
@@ -106,7 +110,33 @@ def check(request: CheckRequest, progress: Progress | None = None) -> ModelRepor
         raise ModelRefused(raw.get("field") or "model_file", raw.get("message") or "the model check failed")
     report = _report(raw, made)
     _store(key, raw)
-    return report
+    return _with_code_imports(report, request.code_files)
+
+
+def imported_modules(code_files: tuple[tuple[str, Path], ...]) -> set[str]:
+    """The top-level modules the user's own Python files import, read from their source (never imported here;
+    a file that does not parse is left to the check, which imports it)."""
+    found: set[str] = set()
+    for _, source in code_files:
+        if source.suffix != ".py":
+            continue
+        try:
+            tree = ast.parse(source.read_bytes(), filename=str(source))
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def _with_code_imports(report: ModelReport, code_files: tuple[tuple[str, Path], ...]) -> ModelReport:
+    """pandas in the image where the user's code imports it (the check's environment always has it)."""
+    if report.needs_pandas or not DATAFRAME_MODULES & imported_modules(code_files):
+        return report
+    return replace(report, needs_pandas=True)
 
 
 def request_key(request: CheckRequest) -> str:

@@ -256,12 +256,14 @@ def model_report(
             raise InvalidAnswers([error], "the model check refused it") from None
 
 
-def unchecked_report(spec: ProjectSpec, catalog: Catalog) -> ModelReport:
+def unchecked_report(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> ModelReport:
     """--no-model-check: only the declared names (or a CSV sample's header), pandas for frameworks whose models may
-    take a DataFrame; the server reads the model's own columns when it starts."""
+    take a DataFrame and for user code that imports it; the server reads the model's own columns when it starts."""
     framework = catalog.frameworks[spec.model.framework]
     schema = unchecked_schema(spec.model.feature_names, spec.model.sample_payload)
-    return ModelReport(schema, needs_pandas=framework.tabular or schema.needs_pandas, checked=False)
+    code = tuple((relative.as_posix(), source) for relative, source in user_code(spec, archive))
+    imports_pandas = bool(model_check.DATAFRAME_MODULES & model_check.imported_modules(code))
+    return ModelReport(schema, needs_pandas=framework.tabular or schema.needs_pandas or imports_pandas, checked=False)
 
 
 def check_closure(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArchive | None = None) -> model_env.Closure:

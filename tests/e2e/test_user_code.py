@@ -156,3 +156,38 @@ def test_a_code_dir_that_would_replace_the_projects_own_code_is_refused(workdir,
     result = mcc_new(workdir / "refused", "--model-file", str(wine_model_file), "--code-dir", str(clash))
     assert result.returncode == 2 and "holds serving.json, which the project's own code/ needs" in stderr_text(result)
     assert np.all([not (workdir / "refused").exists()])
+
+
+PANDAS_INPUT_FN = textwrap.dedent("""
+    import io
+
+    import pandas as pd
+
+
+    def input_fn(request_body, request_content_type):
+        text = request_body.decode() if isinstance(request_body, bytes) else request_body
+        return pd.read_csv(io.StringIO(text), header=None).to_numpy()
+""")
+
+
+def test_user_code_that_imports_pandas_gets_pandas_in_the_image_for_an_array_model(
+    workdir, wine_model_file, wine_model, wine, wine_payload_file
+):
+    """The model takes an array, so only the user's input_fn needs pandas: it is installed all the same, with and
+    without the model check (today's server would fail at start with "No module named 'pandas'")."""
+    code = workdir / "pandas-code"
+    code.mkdir()
+    (code / "inference.py").write_text(PANDAS_INPUT_FN)
+    flags = ("--model-file", str(wine_model_file), "--code-dir", str(code), "--sample-payload", str(wine_payload_file))
+    project = workdir / "pandas-input"
+    result = mcc_new(project, *flags)
+    assert result.returncode == 0, result.stderr
+    unchecked = mcc_new(workdir / "pandas-unchecked", *flags, "--no-model-check")
+    assert unchecked.returncode == 0, unchecked.stderr
+    for folder in (project, workdir / "pandas-unchecked"):
+        assert any(line.startswith("pandas==") for line in (folder / "requirements.txt").read_text().splitlines())
+    rows = wine[0][:20]
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    with LocalServer(project, python=project_venv(project)) as server:
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200 and json.loads(answer)["predictions"] == wine_model.predict(rows).tolist()
