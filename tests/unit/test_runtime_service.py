@@ -4,6 +4,7 @@ import pickle
 import sys
 import textwrap
 
+import joblib
 import numpy as np
 import pytest
 
@@ -172,3 +173,43 @@ def test_unknown_handler_is_refused():
         load_handler("nope")
     with pytest.raises(ValueError, match="invalid handler name"):
         load_handler("../etc")
+
+
+@pytest.fixture(scope="module")
+def multi_output_models(wine):
+    """Two targets per row: the wine class and whether it is not class 0 (3 and 2 classes: ragged); and two
+    yes/no labels (multilabel: 2 classes each)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multioutput import MultiOutputClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features, target = wine
+    fit = lambda targets: MultiOutputClassifier(  # noqa: E731
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    ).fit(features, np.column_stack(targets))
+    return {"ragged": fit([target, target > 0]), "multilabel": fit([target == 0, target == 2])}
+
+
+@pytest.mark.parametrize("kind", ["ragged", "multilabel"])
+def test_a_multi_output_classifier_answers_one_probability_entry_per_row_aligned_with_its_labels(
+    tmp_path, multi_output_models, wine, kind
+):
+    model = multi_output_models[kind]
+    path = tmp_path / "multi.joblib"
+    joblib.dump(model, path)
+    service = build_service(settings_for(make_project(tmp_path / "project", path), MCC_PREDICT_OUTPUT="both"))
+    rows = wine[0][55:62]  # rows of classes 0 and 1
+    reply = service.invoke(csv_of(rows), "text/csv", "application/json")
+    assert reply.status == 200, reply.body
+    answer = json.loads(reply.body)
+    assert answer["predictions"] == model.predict(rows).tolist()
+    per_output = model.predict_proba(rows)
+    assert answer["probabilities"] == [[p[row].tolist() for p in per_output] for row in range(len(rows))]
+    reply = service.invoke(csv_of(rows), "text/csv", "text/csv")
+    if kind == "multilabel":  # labels, then each label's class probabilities, side by side
+        labels, flat = model.predict(rows).tolist(), [np.concatenate([p[row] for p in per_output]) for row in range(7)]
+        expected = [",".join(map(str, [*labels[row], *flat[row].tolist()])) for row in range(len(rows))]
+        assert reply.body.decode().splitlines() == expected
+    else:  # the outputs have different class counts: no one scalar per cell
+        assert reply.status == 406 and "ask for application/json" in json.loads(reply.body)["error"]

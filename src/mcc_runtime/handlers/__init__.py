@@ -85,3 +85,20 @@ def threads() -> int:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
     except ValueError:
         return 1
+
+
+def per_row_probabilities(output: object) -> np.ndarray:
+    """predict_proba's answer with one entry per input row. Multi-output and multilabel classifiers
+    (``MultiOutputClassifier``, multi-output forests) give a list with one array per output; per row that is
+    one entry per output, each its class probabilities: shape (rows, outputs, classes), or, where the outputs
+    have different class counts, (rows, outputs) of arrays."""
+    if not isinstance(output, list):
+        return np.asarray(output)
+    arrays = [np.asarray(per_output) for per_output in output]
+    if len({a.shape for a in arrays}) == 1:
+        return np.stack(arrays, axis=1)
+    rows = np.empty((len(arrays[0]), len(arrays)), dtype=object)
+    for column, values in enumerate(arrays):
+        for row, value in enumerate(values):
+            rows[row, column] = value
+    return rows

@@ -11,7 +11,7 @@ import numpy as np
 import sklearn
 
 from ..errors import BadRequest
-from . import check_width
+from . import check_width, per_row_probabilities
 from .sklearn_columns import input_schema
 
 __all__ = ["feature_count", "has_proba", "input_schema", "load", "predict", "predict_proba", "row_independent"]
@@ -36,7 +36,8 @@ def has_proba(model: Any) -> bool:
 
 
 def predict_proba(model: Any, data: np.ndarray) -> np.ndarray:
-    return _call(model.predict_proba, model, data)
+    """One entry per row, for multi-output classifiers too (see ``per_row_probabilities``)."""
+    return per_row_probabilities(_call(model.predict_proba, model, data))
 
 
 def row_independent(model: Any) -> bool:
