@@ -191,7 +191,10 @@ def width_mismatch(recorded: InputSchema, width: int) -> str:
 
 
 def _fill_in(column: Column, recorded: Column | None) -> Column:
-    """A model column whose kind is a guess takes the project's kind (from the sample payload or an edit)."""
+    """A model column whose kind is a guess takes the project's kind (from the sample payload or an edit); a
+    number column the sample shows as true/false was a bool column in training (numbers to the model): boolean."""
+    if recorded is not None and (column.kind, recorded.kind) == ("number", "boolean"):
+        return Column(column.name, "boolean", (), column.missing and recorded.missing, column.certain)
     if column.certain or recorded is None:
         return column
     return Column(column.name, recorded.kind, recorded.categories, column.missing and recorded.missing, False)

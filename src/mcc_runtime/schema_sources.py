@@ -6,14 +6,26 @@ parsed with the server's own codecs, so what ``mcc new`` records is what the ser
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from . import codecs, tabular
 from .errors import RequestError
-from .schema import Column, InputSchema, SchemaError, csv_header, csv_text, number_or_missing, reconcile, synthetic_row
+from .schema import (
+    MISSING_WORDS,
+    Column,
+    InputSchema,
+    SchemaError,
+    csv_header,
+    csv_text,
+    number_or_missing,
+    reconcile,
+    synthetic_row,
+)
 
 PAYLOAD_TYPES = {".csv": codecs.CSV, ".json": codecs.JSON}
+BOOLEAN_WORDS = frozenset({"True", "TRUE", "true", "False", "FALSE", "false"})  # what pandas.read_csv reads as bool
 EXAMPLE_ROWS = 2  # rows of the sample payload the README's example requests show
 
 
@@ -26,8 +38,9 @@ def payload_type(path: Path) -> str:
 
 
 def payload_schema(body: bytes, media: str, names: tuple[str, ...] = ()) -> InputSchema:
-    """Column names (header, objects, split ``columns``, else ``names``) and kinds as the sample shows them:
-    a column whose every present value is a number is a number, any other is text."""
+    """Column names (header, objects, split ``columns``, else ``names``) and kinds as the sample shows them, read
+    the way pandas reads a CSV: a column whose every present value is true or false (JSON's, or True/TRUE/true,
+    False/FALSE/false) is boolean, one of numbers is a number, any other is text."""
     names = names or (csv_header(body) if media == codecs.CSV else ())
     given = InputSchema(tuple(Column(n, certain=False) for n in names))
     table = codecs.PARSERS[media](body, given)
@@ -41,9 +54,22 @@ def payload_schema(body: bytes, media: str, names: tuple[str, ...] = ()) -> Inpu
     columns = []
     for index, name in enumerate(header):
         values = [row[index] for row in rows if index < len(row)]
-        kind = "number" if all(number_or_missing(v) for v in values) else "text"
+        kind = _sampled_kind(values)
         columns.append(Column(str(name), kind, certain=False))
     return InputSchema(tuple(columns), frame=any(c.kind != "number" for c in columns), source="sample")
+
+
+def _sampled_kind(values: list[Any]) -> str:
+    present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, bool) or (isinstance(v, str) and v.strip() in BOOLEAN_WORDS) for v in present):
+        return "boolean"
+    return "number" if all(number_or_missing(v) for v in values) else "text"
+
+
+def _missing(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is None or (isinstance(value, str) and value.strip().lower() in MISSING_WORDS)
 
 
 def project_schema(

@@ -277,3 +277,65 @@ def test_sparse_npz_rows_reach_models_that_take_sparse_input_as_they_are(tmp_pat
         hooks.input_fn(b"PK\x03\x04 not a zip", "application/x-npz")
     with pytest.raises(BadRequest, match="send CSV or JSON, not a sparse matrix"):
         codecs.decode(npz([[1.0, 0, 2.0, 0]]), "application/x-npz", CHURN, ("application/x-npz",))
+
+
+@pytest.fixture(scope="module")
+def members():
+    """The customer table with a bool column, as pandas holds one (dtype bool)."""
+    frame, target = tabular.customers()
+    return frame[["age", "income"]].assign(member=frame.age % 3 == 0), target
+
+
+def sampled_schema(model, frame: pd.DataFrame) -> InputSchema:
+    """The schema mcc new records from the model and a 5-row CSV sample of ``frame`` (True/False, as pandas writes)."""
+    from mcc_runtime import schema_sources
+
+    from_model = model_schema(load_handler("sklearn"), model)
+    sample = schema_sources.payload_schema(tabular.csv_body(frame.head(5)), codecs.CSV, from_model.names)
+    return schema_sources.project_schema(from_model, (), sample)
+
+
+def test_a_bool_column_reaches_the_model_as_bools_from_every_spelling(members):
+    """One-hot encoded (the encoder records False/True) and fed to LogisticRegression as a number (the sample's
+    True/False tell): true/True/TRUE/1/yes and false/0/no, in CSV and JSON, all as the training frame's bools."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame, target = members
+    encoded = ColumnTransformer([("member", OneHotEncoder(), ["member"])], remainder="passthrough")
+    models = {
+        "one-hot": make_pipeline(encoded, LogisticRegression(max_iter=2000)).fit(frame, target),
+        "number": LogisticRegression(max_iter=2000).fit(frame, target),
+    }
+    assert kinds(model_schema(load_handler("sklearn"), models["one-hot"]))[2] == ("member", "boolean", (), True)
+    rows = frame.head(30)
+    text = tabular.csv_body(rows).decode()
+    spelled = text.replace("True", "true", 5).replace("True", "1", 5).replace("True", "yes").replace("False", "0", 5)
+    bodies = [(text.encode(), codecs.CSV), (spelled.replace("False", "no").encode(), codecs.CSV),
+              (tabular.records_body(rows), codecs.JSON)]  # fmt: skip
+    for name, model in models.items():
+        schema = sampled_schema(model, frame)
+        assert schema.columns[2].kind == "boolean" and schema.frame, name
+        for body, media in bodies:
+            data = codecs.decode(body, media, schema)
+            assert data["member"].dtype == bool and data["member"].tolist() == rows.member.tolist(), (name, media)
+            assert load_handler("sklearn").predict(model, data).tolist() == model.predict(rows).tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["True", "False", "", "TRUE", "false"], "boolean"),  # pandas.read_csv's spellings; a missing one
+        ([True, False, None], "boolean"),  # JSON's
+        (["1", "0", "1"], "number"),  # pandas reads integers
+        (["yes", "no"], "text"),  # and these as text
+        (["", ""], "number"),
+    ],
+)
+def test_a_samples_column_kind_is_what_pandas_would_read(values, kind):
+    from mcc_runtime import schema_sources
+
+    body = json.dumps([{"flag": value} for value in values]).encode()
+    assert schema_sources.payload_schema(body, codecs.JSON).columns[0].kind == kind

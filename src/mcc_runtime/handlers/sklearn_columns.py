@@ -1,7 +1,7 @@
 """What a fitted scikit-learn model records about its input columns.
 
 ``feature_names_in_`` gives names and order (a model fitted on a DataFrame). The fitted steps tell the rest:
-an encoder's ``categories_`` says a column is text (closed when ``handle_unknown="error"``), a text
+an encoder's ``categories_`` says a column is text (closed when ``handle_unknown="error"``) or boolean, a text
 vectorizer's vocabulary says free text, and walking the steps a column goes through says whether a missing
 value reaches an estimator that refuses it (an imputer on the way takes care of it).
 """
@@ -38,6 +38,8 @@ def _column(name: str, step: Any, position: int, after: list[Any]) -> Column:
         categories = getattr(part, "categories_", None)
         if categories is not None and position < len(categories):
             known = tuple(_plain(v) for v in categories[position] if v == v)  # NaN seen in fit is not a category
+            if known and all(isinstance(v, bool) for v in known):  # fitted on a bool column
+                return Column(name, "boolean", (), missing)
             if all(isinstance(v, str) for v in known):
                 unknown = getattr(part, "handle_unknown", "error")
                 return Column(name, "text" if unknown in OPEN_UNKNOWN else "category", known, missing)
