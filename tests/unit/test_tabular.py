@@ -339,3 +339,42 @@ def test_a_samples_column_kind_is_what_pandas_would_read(values, kind):
 
     body = json.dumps([{"flag": value} for value in values]).encode()
     assert schema_sources.payload_schema(body, codecs.JSON).columns[0].kind == kind
+
+
+def nan_tolerant_estimators():
+    import lightgbm
+    import xgboost
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return {
+        "hist-gradient-boosting": HistGradientBoostingClassifier(max_iter=10, random_state=0),
+        "xgboost": xgboost.XGBClassifier(n_estimators=5, max_depth=3, n_jobs=1),
+        "lightgbm": lightgbm.LGBMClassifier(n_estimators=5, verbose=-1, random_state=0),
+    }
+
+
+@pytest.mark.parametrize("estimator", ["hist-gradient-boosting", "xgboost", "lightgbm"])
+@pytest.mark.parametrize("route", ["remainder", "named passthrough"])
+def test_missing_values_pass_through_a_column_transformer_to_an_estimator_that_takes_them(estimator, route):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame, target = tabular.customers()
+    frame = frame[["age", "plan", "income"]].astype({"age": float})
+    frame.loc[::5, "income"] = np.nan
+
+    def columns():
+        if route == "remainder":
+            return ColumnTransformer([("plan", OneHotEncoder(), ["plan"])], remainder="passthrough")
+        return ColumnTransformer([("plan", OneHotEncoder(), ["plan"]), ("numbers", "passthrough", ["age", "income"])])
+
+    model = make_pipeline(columns(), nan_tolerant_estimators()[estimator]).fit(frame, target)
+    schema = model_schema(load_handler("sklearn"), model)
+    assert [(c.name, c.missing) for c in schema.columns] == [("age", True), ("plan", True), ("income", True)]
+    rows = frame.head(20)
+    data = codecs.decode(tabular.csv_body(rows), codecs.CSV, schema)
+    assert load_handler("sklearn").predict(model, data).tolist() == model.predict(rows).tolist()
+    refusing = make_pipeline(columns(), LogisticRegression()).fit(frame.fillna(0), target)  # takes no NaN
+    assert [c.missing for c in model_schema(load_handler("sklearn"), refusing).columns] == [False, True, False]

@@ -114,7 +114,10 @@ def _allows_nan(step: Any) -> bool:
 
 
 def _is_passthrough(step: Any) -> bool:
-    return step is None or (isinstance(step, str) and step == "passthrough")
+    """'passthrough', or the identity FunctionTransformer a fitted ColumnTransformer puts in its place."""
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return True
+    return type(step).__name__ == "FunctionTransformer" and getattr(step, "func", True) is None
 
 
 def _plain(value: Any) -> Any:
