@@ -26,8 +26,9 @@ OUTPUT_CONTENT_TYPES = codecs.OUTPUT_TYPES  # what output_fn below writes (infer
 class DefaultHooks:
     """model_fn / input_fn / predict_fn / output_fn for the project's framework handler."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, user_hooks: tuple[str, ...] = ()) -> None:
         self.settings = settings
+        self.user_hooks = user_hooks  # inference.py's own: model_fn checks the model for the defaults in use
         self.handler = load_handler(settings.handler)
         self.schema = InputSchema.read(settings.code_dir / SCHEMA_FILE)  # the model's own, once it is loaded
         self.input_types = codecs.INPUT_TYPES + settings.input_types
@@ -43,6 +44,9 @@ class DefaultHooks:
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
             raise ValueError(f"{path} is not a loadable {settings.model_format} model ({problem})") from exc
+        problem = getattr(self.handler, "default_predict_problem", None)
+        if problem and not {"predict_fn", "transform_fn"} & set(self.user_hooks) and problem(model):
+            raise ValueError(f"{path}: {problem(model)}")
         if settings.predict_output != "label" and not self.handler.has_proba(model):
             raise ValueError(
                 f"predict_output={settings.predict_output} needs class probabilities, "
@@ -140,10 +144,11 @@ def find_model_directory(model_dir: Path, dirname: str | None) -> Path:
 _active: DefaultHooks | None = None
 
 
-def configure(settings: Settings) -> DefaultHooks:
-    """Make ``settings`` the configuration behind the module-level default hooks."""
+def configure(settings: Settings, user_hooks: tuple[str, ...] = ()) -> DefaultHooks:
+    """Make ``settings`` the configuration behind the module-level default hooks (``user_hooks``: those
+    inference.py defines itself)."""
     global _active
-    _active = DefaultHooks(settings)
+    _active = DefaultHooks(settings, user_hooks)
     return _active
 
 

@@ -191,3 +191,66 @@ def test_user_code_that_imports_pandas_gets_pandas_in_the_image_for_an_array_mod
     with LocalServer(project, python=project_venv(project)) as server:
         status, _, answer = invoke(server.url, body, "text/csv", "application/json")
     assert status == 200 and json.loads(answer)["predictions"] == wine_model.predict(rows).tolist()
+
+
+def two_input_onnx(path) -> tuple[np.ndarray, np.ndarray]:
+    """score = a @ wa + b @ wb: a graph with two named inputs (a: 3 floats, b: 2 floats per row)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    wa, wb = np.array([[0.5], [-1.0], [2.0]], np.float32), np.array([[3.0], [0.25]], np.float32)
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, w]) for n, w in (("a", 3), ("b", 2))]
+    output = helper.make_tensor_value_info("score", TensorProto.FLOAT, [None, 1])
+    nodes = [helper.make_node("MatMul", ["a", "wa"], ["sa"]), helper.make_node("MatMul", ["b", "wb"], ["sb"]),
+             helper.make_node("Add", ["sa", "sb"], ["score"])]  # fmt: skip
+    weights = [numpy_helper.from_array(wa, "wa"), numpy_helper.from_array(wb, "wb")]
+    graph = helper.make_graph(nodes, "two-inputs", inputs, [output], initializer=weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    path.write_bytes(model.SerializeToString())
+    return wa, wb
+
+
+MULTI_INPUT_PREDICT_FN = textwrap.dedent("""
+    import numpy as np
+
+
+    def predict_fn(data, model):
+        features = np.asarray(data, dtype=np.float32)
+        (score,) = model.session.run(None, {"a": features[:, :3], "b": features[:, 3:]})
+        return score.reshape(-1)
+""")
+
+
+def test_a_two_input_onnx_graph_is_refused_with_advice_that_works_as_written(workdir):
+    """The default predict_fn feeds one input: mcc new refuses the graph and says to write a predict_fn; one
+    written so (only predict_fn: the default model_fn loads the graph for it) is served, answering as
+    onnxruntime does in-process."""
+    import onnxruntime
+
+    model = workdir / "two-inputs.onnx"
+    two_input_onnx(model)
+    rows = np.random.default_rng(5).normal(size=(12, 5)).astype(np.float32)
+    payload = workdir / "five-columns.csv"
+    payload.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows[:3]))
+    flags = ("--framework", "onnx", "--model-file", str(model), "--sample-payload", str(payload))
+    refused = mcc_new(workdir / "two-inputs-refused", *flags)
+    assert refused.returncode == 2 and not (workdir / "two-inputs-refused").exists()
+    said = stderr_text(refused)
+    assert "takes 2 inputs (a: tensor(float) [None, 3]; b: tensor(float) [None, 2])" in said, said
+    assert "define predict_fn(data, model) in code/inference.py" in said and 'model.session.run(None, {"a": ...' in said
+    code = workdir / "two-inputs-code"
+    code.mkdir()
+    (code / "inference.py").write_text(MULTI_INPUT_PREDICT_FN)
+    project = workdir / "two-inputs"
+    result = mcc_new(project, *flags, "--code-dir", str(code))
+    assert result.returncode == 0, result.stderr
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"a": rows[:, :3], "b": rows[:, 3:]})
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    python = project_venv(project)
+    with LocalServer(project, python=python) as server:
+        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    assert status == 200, answer
+    np.testing.assert_array_equal(np.asarray(json.loads(answer)["predictions"], np.float32), expected.reshape(-1))
+    own = own_tests(project, python)
+    assert own.returncode == 0, own.stdout[-2000:] + own.stderr[-2000:]

@@ -1,4 +1,7 @@
-"""ONNX Runtime: any ``.onnx`` model with one input; scikit-learn conversions (label + probabilities) too."""
+"""ONNX Runtime: any ``.onnx`` model with one input; scikit-learn conversions (label + probabilities) too.
+
+A graph with several inputs loads as well (``OnnxModel.inputs``, ``OnnxModel.session``) for a ``predict_fn`` of
+the user's own; the default predict_fn feeds one input and refuses it at start (``default_predict_problem``)."""
 
 from __future__ import annotations
 
@@ -19,11 +22,12 @@ PROBABILITY_NAMES = ("probabilities", "output_probability", "probability")
 @dataclass(frozen=True)
 class OnnxModel:
     session: onnxruntime.InferenceSession
-    input_name: str
-    dtype: type
+    input_name: str  # the first input's (the only one the default predict_fn feeds)
+    dtype: type | None
     width: int | None
     outputs: tuple[str, ...]
     fixed_rows: bool = False  # the graph's input has a fixed first dimension (rows of requests cannot join)
+    inputs: tuple[str, ...] = ()  # every input's "name: type shape", in the graph's order
 
     @property
     def probability_output(self) -> int | None:
@@ -42,15 +46,27 @@ def load(path: Path, model_format: str = "onnx") -> OnnxModel:
     providers = [p for p in wanted if p in onnxruntime.get_available_providers()]
     session = onnxruntime.InferenceSession(str(path), options, providers=providers)
     inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ValueError(f"{path} takes {len(inputs)} inputs; one is supported (write a predict_fn for more)")
+    described = tuple(f"{i.name}: {i.type} {list(i.shape)}" for i in inputs)
+    outputs = tuple(o.name for o in session.get_outputs())
+    if len(inputs) != 1:  # loaded for a predict_fn of the user's own
+        return OnnxModel(session, inputs[0].name, None, None, outputs, True, described)
     (spec,) = inputs
     if spec.type not in DTYPES:
         raise ValueError(f"{path}: input {spec.name!r} is {spec.type}; supported: {', '.join(DTYPES)}")
     width = spec.shape[-1] if spec.shape and isinstance(spec.shape[-1], int) else None
-    outputs = tuple(o.name for o in session.get_outputs())
     fixed_rows = bool(spec.shape) and isinstance(spec.shape[0], int)
-    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows)
+    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows, described)
+
+
+def default_predict_problem(model: OnnxModel) -> str | None:
+    """Why the default predict_fn cannot serve this model (None: it can)."""
+    if len(model.inputs) <= 1:
+        return None
+    feeds = ", ".join(f'"{name.split(":")[0]}": ...' for name in model.inputs)
+    return (f"the graph takes {len(model.inputs)} inputs ({'; '.join(model.inputs)}) and the default predict_fn "
+            "feeds one: define predict_fn(data, model) in code/inference.py (mcc new: --code-dir DIR holding that "
+            "inference.py), which gets the request rows (a 2-D array) and the model, and feed them, e.g. "
+            f"model.session.run(None, {{{feeds}}})")  # fmt: skip
 
 
 def predict(model: OnnxModel, data: np.ndarray) -> np.ndarray:
