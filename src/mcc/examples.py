@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mcc_runtime.schema import InputSchema, csv_text, synthetic_row
+from mcc_runtime.signature import OPEN_INFERENCE_DATATYPES, Signature
 
 # The README's line for each request type a framework takes beyond the common ones (catalog input_types).
 REQUEST_TYPE_NOTES = {
@@ -35,3 +36,30 @@ def request_examples(schema: InputSchema, rows: Sequence[Sequence[Any]] = ()) ->
         "application/json (split)": json.dumps({"columns": names, "data": rows}),
         "application/jsonlines": "\n".join(json.dumps(record) for record in records),
     }
+
+
+def signature_examples(signature: Signature) -> dict[str, str]:
+    """Protocol -> request body of one placeholder row (zeros, or "text" for string inputs), for a model of
+    several named inputs: TF Serving rows and columnar, and the Open Inference Protocol (KServe v2, Triton)."""
+    row = {spec.name: _placeholder(spec.dtype, spec.shape[1:]) for spec in signature.inputs}
+    tensors = []
+    for spec in signature.inputs:
+        shape = [1, *(size or 1 for size in spec.shape[1:])]
+        flat = [row[spec.name]] if len(shape) == 1 else _flattened(row[spec.name])
+        datatype = OPEN_INFERENCE_DATATYPES[spec.dtype]
+        tensors.append({"name": spec.name, "shape": shape, "datatype": datatype, "data": flat})
+    return {
+        "application/json (TF Serving rows)": json.dumps({"instances": [row]}),
+        "application/json (TF Serving columnar)": json.dumps({"inputs": {name: [v] for name, v in row.items()}}),
+        "application/json (Open Inference Protocol)": json.dumps({"inputs": tensors}),
+    }
+
+
+def _placeholder(dtype: str, shape: tuple[int | None, ...]) -> Any:
+    if shape:
+        return [_placeholder(dtype, shape[1:]) for _ in range(shape[0] or 1)]
+    return "text" if dtype == "string" else False if dtype == "bool" else 0
+
+
+def _flattened(value: Any) -> list:
+    return [v for part in value for v in _flattened(part)] if isinstance(value, list) else [value]

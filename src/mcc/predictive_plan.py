@@ -14,7 +14,7 @@ from mcc_runtime.serving_file import ServerSection, ServingFile
 from . import model_check, model_env, onnx_export, samples
 from .catalog import Catalog, merge_pins
 from .errors import FieldError, InvalidAnswers
-from .examples import REQUEST_TYPE_NOTES, request_examples
+from .examples import REQUEST_TYPE_NOTES, request_examples, signature_examples
 from .input_schema import unchecked_schema
 from .model_check import CheckRequest, ModelRefused, ModelReport
 from .model_registry import package_group
@@ -42,6 +42,7 @@ from .sagemaker_archive import SageMakerArchive, defined_hooks
 from .spec import ProjectSpec
 
 IMPORTED_TESTS = "imported/test_imported_hooks.py"  # the user's own hooks: served answers = in-process ones
+NAMED_INPUT_TESTS = "tensors/test_named_inputs.py"  # a model of several named inputs (mcc_runtime.tensors)
 EXPECTED_FILE = "samples/expected.json"  # the project's answer to its sample, recorded by the model check
 
 
@@ -115,6 +116,8 @@ def _plan(
     if exported:
         context["optimized"] = exported
     files = _with_user_code(templates(PREDICTIVE, context, include_tests=spec.include_tests), spec, archive)
+    if spec.include_tests and schema.tensors:
+        files = _with_named_input_tests(files)
     pinned, added = with_user_requirements(requirements(spec, catalog, report.needs_pandas), spec, archive)
     if added and machine(spec) == "aarch64":
         check_arm64_wheels(pinned, spec, catalog, " and ".join(added))
@@ -171,7 +174,9 @@ def template_context(
         "image": image,
         "predict_output": spec.serving.predict_output,
         "schema": schema or InputSchema(),
-        "examples": request_examples(schema or InputSchema(), report.example_rows if report else ()),
+        "examples": signature_examples(schema.signature)
+        if schema and schema.tensors
+        else request_examples(schema or InputSchema(), report.example_rows if report else ()),
         "model_checked": bool(report and report.checked),
         "synthetic_payload": bool(schema and schema.columns) and not (spec.model.sample or spec.model.sample_payload),
         "json_response": spec.serving.json_response,
@@ -379,6 +384,19 @@ def _with_user_code(files: list[PlannedFile], spec: ProjectSpec, archive: SageMa
             planned.pop(f"tests/{name}", None)
         tests = (TEMPLATES_DIR / IMPORTED_TESTS).read_bytes()
         planned["tests/test_imported_hooks.py"] = PlannedFile("tests/test_imported_hooks.py", tests)
+    return list(planned.values())
+
+
+def _with_named_input_tests(files: list[PlannedFile]) -> list[PlannedFile]:
+    """A model of several named inputs: its tests of the served answers in place of the tabular ones (the tests
+    of a user's own hooks stay)."""
+    planned = {f.path: f for f in files}
+    if "tests/test_imported_hooks.py" in planned:
+        return files
+    for name in ("test_handler.py", "test_local_server.py"):
+        planned.pop(f"tests/{name}", None)
+    path = "tests/test_named_inputs.py"
+    planned[path] = PlannedFile(path, (TEMPLATES_DIR / NAMED_INPUT_TESTS).read_bytes())
     return list(planned.values())
 
 

@@ -119,7 +119,7 @@ def parse_json(body: bytes | str, schema: InputSchema) -> Table:
     """``{"instances": rows}``, ``{"inputs": rows}``, a bare list (a flat list is one row), one object keyed by
     column name, or the pandas/MLflow split shape ``{"columns": [...], "data": [...]}``; rows are lists or
     objects keyed by column name."""
-    document = _json(body)
+    document = json_document(body)
     if isinstance(document, dict):
         document = document.get("dataframe_split", document)
         if "dataframe_records" in document:
@@ -142,16 +142,21 @@ def parse_json(body: bytes | str, schema: InputSchema) -> Table:
 
 def parse_jsonlines(body: bytes, schema: InputSchema) -> Table:
     """One row per line: a list of values, or an object keyed by column name."""
+    return _records_or_rows(jsonlines_values(body))
+
+
+def jsonlines_values(body: bytes | str) -> list:
+    """The JSON value of each non-empty line (a 400 naming the first line that is not JSON)."""
     lines = [line for line in _text(body).splitlines() if line.strip()]
     if not lines:
         raise BadRequest("the JSON Lines body has no rows")
-    records = []
+    values = []
     for number, line in enumerate(lines, start=1):
         try:
-            records.append(orjson.loads(line))
+            values.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"JSON Lines line {number} is not valid JSON: {exc}") from None
-    return _records_or_rows(records)
+    return values
 
 
 def parse_npy(body: bytes, schema: InputSchema) -> np.ndarray:
@@ -348,7 +353,8 @@ def _jsonable(prediction: object) -> object:
     return prediction
 
 
-def _json(body: bytes | str) -> object:
+def json_document(body: bytes | str) -> object:
+    """The body's JSON value (Excel's BOM ignored; a 400 when it is not JSON)."""
     try:
         return orjson.loads(body.removeprefix(BOM if isinstance(body, str) else BOM.encode()))
     except orjson.JSONDecodeError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import codecs, tabular
+from . import codecs, tabular, tensors
 from .errors import BadRequest
 from .handlers import load_handler, model_schema
 from .schema import SCHEMA_FILE, InputSchema, SchemaError, reconcile
@@ -26,9 +26,8 @@ OUTPUT_CONTENT_TYPES = codecs.OUTPUT_TYPES  # what output_fn below writes (infer
 class DefaultHooks:
     """model_fn / input_fn / predict_fn / output_fn for the project's framework handler."""
 
-    def __init__(self, settings: Settings, user_hooks: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.user_hooks = user_hooks  # inference.py's own: model_fn checks the model for the defaults in use
         self.handler = load_handler(settings.handler)
         self.schema = InputSchema.read(settings.code_dir / SCHEMA_FILE)  # the model's own, once it is loaded
         self.input_types = codecs.INPUT_TYPES + settings.input_types
@@ -44,19 +43,21 @@ class DefaultHooks:
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
             raise ValueError(f"{path} is not a loadable {settings.model_format} model ({problem})") from exc
-        problem = getattr(self.handler, "default_predict_problem", None)
-        if problem and not {"predict_fn", "transform_fn"} & set(self.user_hooks) and problem(model):
-            raise ValueError(f"{path}: {problem(model)}")
-        if settings.predict_output != "label" and not self.handler.has_proba(model):
+        from_model = model_schema(self.handler, model)
+        named_inputs = from_model is not None and from_model.tensors  # answered with its named outputs
+        if settings.predict_output != "label" and not named_inputs and not self.handler.has_proba(model):
             raise ValueError(
                 f"predict_output={settings.predict_output} needs class probabilities, "
                 f"but the model in {path} gives none (it is not a probabilistic classifier)"
             )
-        self.schema = checked_schema(self.schema, model_schema(self.handler, model), path)
+        self.schema = checked_schema(self.schema, from_model, path)
         return model
 
     def input_fn(self, request_body: bytes, content_type: str) -> Any:
-        """Rows in the model's column order: a float array, or a DataFrame where the model takes one."""
+        """Rows in the model's column order: a float array, or a DataFrame where the model takes one; for a model
+        of several named inputs, one array per input (``tensors.NamedInputs``, a dict)."""
+        if self.schema.tensors:
+            return tensors.decode(request_body, content_type, self.schema.signature)
         return codecs.decode(request_body, content_type, self.schema, self.input_types)
 
     def predict_fn(self, data: Any, model: Any) -> Any:
@@ -73,6 +74,8 @@ class DefaultHooks:
 
     def _predict(self, data: Any, model: Any) -> Any:
         output, handler = self.settings.predict_output, self.handler
+        if isinstance(data, dict) and self.schema.tensors:  # named inputs: the model's named outputs
+            return tensors.NamedOutputs(handler.run(model, data), getattr(data, "protocol", tensors.ROWS))
         if output == "label":
             return handler.predict(model, data)
         columns = {}
@@ -84,11 +87,13 @@ class DefaultHooks:
     def row_independent(self, model: Any) -> bool:
         """Whether the framework predicts each row on its own, so rows of several requests may share one call."""
         answer = getattr(self.handler, "row_independent", None)
-        return bool(answer and answer(model))
+        return bool(answer and answer(model)) and not self.schema.tensors
 
     def output_fn(self, prediction: Any, accept: str) -> bytes:
         """The answer as ``accept``; in a batch transform job JSON is written as JSON Lines (one line per record,
         as SageMaker's built-in XGBoost container does), so AssembleWith=Line keeps one output line per input."""
+        if isinstance(prediction, tensors.NamedOutputs):
+            return tensors.encode(prediction, accept)
         if self.settings.batch and accept == codecs.JSON:
             return codecs.encode(prediction, codecs.JSONLINES)
         return codecs.encode(prediction, accept, bare_json=self.settings.json_response == "array")
@@ -144,11 +149,10 @@ def find_model_directory(model_dir: Path, dirname: str | None) -> Path:
 _active: DefaultHooks | None = None
 
 
-def configure(settings: Settings, user_hooks: tuple[str, ...] = ()) -> DefaultHooks:
-    """Make ``settings`` the configuration behind the module-level default hooks (``user_hooks``: those
-    inference.py defines itself)."""
+def configure(settings: Settings) -> DefaultHooks:
+    """Make ``settings`` the configuration behind the module-level default hooks."""
     global _active
-    _active = DefaultHooks(settings, user_hooks)
+    _active = DefaultHooks(settings)
     return _active
 
 

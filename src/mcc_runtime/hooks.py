@@ -115,7 +115,6 @@ def load_hooks(settings: Settings) -> Hooks:
     user = load_user_module(settings.code_dir / f"{USER_MODULE}.py")
     names = (*HOOK_NAMES, "transform_fn")
     defined = {name: getattr(user, name) for name in names if callable(getattr(user, name, None))}
-    default_hooks.user_hooks = tuple(sorted(defined))  # its model_fn checks the model for the defaults in use
     also = sorted({"input_fn", "predict_fn", "output_fn"} & set(defined))
     if "transform_fn" in defined and also:
         raise HookError(

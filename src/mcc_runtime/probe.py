@@ -71,9 +71,10 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
     payload = Path(request["payload"]) if request.get("payload") else None
     body = payload.read_bytes() if payload else None
     media = schema_sources.payload_type(payload) if payload else schema_sources.codecs.CSV
+    named_inputs = from_model is not None and from_model.tensors  # the signature is the schema; no columns
     try:
         known = declared or (from_model.names if from_model else ())
-        sample = schema_sources.payload_schema(body, media, known) if body is not None else None
+        sample = schema_sources.payload_schema(body, media, known) if body is not None and not named_inputs else None
     except RequestError as exc:
         raise Refusal("sample_payload", f"cannot be read: {exc.message}") from None
     try:
@@ -81,7 +82,7 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
     except SchemaError as exc:
         raise Refusal("feature_names" if declared and not isinstance(exc, schema_sources.PayloadMismatch)
                       else "sample_payload", str(exc)) from None  # fmt: skip
-    reads_rows = not {"input_fn", "transform_fn"} & set(user_hooks)
+    reads_rows = not {"input_fn", "transform_fn"} & set(user_hooks) and not named_inputs
     if body is not None and reads_rows:
         try:
             schema_sources.sample_fits(body, media, schema)

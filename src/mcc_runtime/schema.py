@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .signature import Signature, SignatureError
+
 SCHEMA_FILE = "schema.json"
 KINDS = ("number", "text", "category", "boolean")
 SOURCES = ("model", "declared", "sample", "")
@@ -63,6 +65,7 @@ class InputSchema:
     frame: bool = False  # the model takes a pandas DataFrame (fitted on one, with non-numeric or selected columns)
     source: str = ""  # where the names came from: the model itself, --feature-names, or the sample payload
     notes: tuple[str, ...] = field(default=(), compare=False)
+    signature: Signature | None = None  # a tensor model's named inputs and outputs (mcc_runtime.signature)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -91,8 +94,14 @@ class InputSchema:
     def needs_pandas(self) -> bool:
         return self.frame or not self.numeric
 
+    @property
+    def tensors(self) -> bool:
+        """The model takes several named tensors: requests decode to one array per input (mcc_runtime.tensors)."""
+        return self.signature is not None and len(self.signature.inputs) > 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            **({"signature": self.signature.to_dict()} if self.signature else {}),
             "source": self.source,
             "frame": self.frame,
             "width": self.features,
@@ -110,7 +119,7 @@ class InputSchema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSchema:
-        known = {"source", "frame", "width", "columns"}
+        known = {"source", "frame", "width", "columns", "signature"}
         if not isinstance(data, dict) or set(data) - known:
             raise SchemaError(f"expected an object with keys {', '.join(sorted(known))}")
         columns = []
@@ -131,7 +140,12 @@ class InputSchema:
             raise SchemaError(f"width {width!r} must be a positive integer")
         if columns and width is not None and width != len(columns):
             raise SchemaError(f"width {width} differs from the {len(columns)} named columns")
-        return cls(tuple(columns), None if columns else width, bool(data.get("frame", False)), data.get("source", ""))
+        try:
+            signature = Signature.from_dict(data["signature"]) if data.get("signature") is not None else None
+        except SignatureError as exc:
+            raise SchemaError(str(exc)) from None
+        frame, source = bool(data.get("frame", False)), data.get("source", "")
+        return cls(tuple(columns), None if columns else width, frame, source, signature=signature)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -167,7 +181,7 @@ def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSch
     Names recorded in the project that differ from the model's own (in set or order) are refused: serving
     them would put values in the wrong columns.
     """
-    if from_model is None or (not from_model.columns and from_model.width is None):
+    if from_model is None or (not from_model.columns and from_model.width is None and not from_model.signature):
         return recorded
     if from_model.columns:
         if recorded.columns and recorded.names != from_model.names:
@@ -180,9 +194,12 @@ def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSch
         frame = from_model.frame or not all(c.kind == "number" for c in columns)
         return InputSchema(columns, None, frame, "model", from_model.notes)
     width = from_model.width
-    if recorded.features is not None and recorded.features != width:
+    if width is not None and recorded.features is not None and recorded.features != width:
         raise SchemaError(width_mismatch(recorded, width))
-    return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source)
+    if from_model.tensors:  # named tensors: the model's signature is the whole schema
+        return InputSchema(signature=from_model.signature, source="model")
+    return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source,
+                       signature=from_model.signature)  # fmt: skip
 
 
 def width_mismatch(recorded: InputSchema, width: int) -> str:

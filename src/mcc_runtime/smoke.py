@@ -41,6 +41,11 @@ def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = ()) -
     if isinstance(document, dict):
         if "columns" in document and "data" in document:
             return len(document["data"])
+        named = document.get("inputs")
+        if isinstance(named, dict) and named:  # TF Serving columnar: a batch per named input
+            return len(next(iter(named.values())))
+        if isinstance(named, list) and named and all(isinstance(t, dict) and "shape" in t for t in named):
+            return int(named[0]["shape"][0])  # the Open Inference Protocol: the first dimension is the batch
         if not any(k in document for k in ("instances", "inputs")):
             return 1  # one row keyed by column name
         document = document.get("instances", document.get("inputs"))
@@ -120,10 +125,10 @@ def check_answer(payload: bytes, content_type: str, body: bytes, expected_answer
     if not isinstance(answer, (dict, list)):
         raise AssertionError(f"the answer is not a JSON object or array: {body[:200]!r}")
     answer = answer_columns(answer)
-    for key in (k for k in ANSWER_KEYS if k in answer):
+    for key in answered_keys(answer):
         if not isinstance(answer[key], list) or len(answer[key]) != expected:
             raise AssertionError(f"expected {expected} {key}, got {str(answer[key])[:200]}")
-    if not any(k in answer for k in ANSWER_KEYS):
+    if not answered_keys(answer):
         raise AssertionError(f"expected {' or '.join(ANSWER_KEYS)} in the answer, got {str(answer)[:200]}")
     if expected_answer is not None:
         same_answer(answer, answer_columns(json.loads(expected_answer)))
@@ -159,15 +164,36 @@ def _same(value: object, wanted: object) -> bool:
     return value == wanted
 
 
+def answered_keys(answer: dict) -> list[str]:
+    """The columns that hold one entry per row: predictions and probabilities, else a model's named outputs."""
+    known = [k for k in ANSWER_KEYS if k in answer]
+    return known or [k for k, v in answer.items() if isinstance(v, list)]
+
+
 def answer_columns(answer: dict | list, single: str = "predictions") -> dict:
     """A JSON answer in either shape (``json_response``) as named columns: ``{"predictions": [...]}`` and/or
-    ``{"probabilities": [...]}``. A bare array is the ``single`` column, or per-row objects of several."""
+    ``{"probabilities": [...]}``. A bare array is the ``single`` column, or per-row objects of several. A model
+    of named outputs: TF Serving's ``{"outputs": ...}`` (its batch, or one per output) and the Open Inference
+    Protocol's ``{"outputs": [{"name", "shape", "data"}, ...]}`` give a column per output."""
+    if isinstance(answer, dict) and set(answer) == {"outputs"}:
+        outputs = answer["outputs"]
+        return dict(outputs) if isinstance(outputs, dict) else {single: outputs}
+    if isinstance(answer, dict) and "model_name" in answer and isinstance(answer.get("outputs"), list):
+        return {t["name"]: _nested(t["data"], t["shape"]) for t in answer["outputs"]}
     if isinstance(answer, dict):
         return answer
     if answer and all(isinstance(row, dict) for row in answer):
         keys = {"prediction": "predictions"}
         return {keys.get(k, k): [row[k] for row in answer] for k in answer[0]}
     return {single: answer}
+
+
+def _nested(data: list, shape: list[int]) -> list:
+    """Flat row-major ``data`` as nested lists of ``shape``."""
+    if len(shape) <= 1:
+        return list(data)
+    step = len(data) // shape[0] if shape[0] else 0
+    return [_nested(data[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(answer))
-    rows = len(next(answer[k] for k in ANSWER_KEYS if k in answer))
+    rows = len(answer[answered_keys(answer)[0]])
     same = f", as {args.expected.name} expects" if args.expected else ""
     print(f"OK: {rows} row(s) answered by {args.url}{same}", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ provides refused, the framework read from what a pickle names and a contradictin
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import yaml
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import own_tests, readable_folder, stderr_text
+from tests.support.projects import own_tests, readable_folder, run_script, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
@@ -211,46 +212,99 @@ def two_input_onnx(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 MULTI_INPUT_PREDICT_FN = textwrap.dedent("""
-    import numpy as np
-
-
-    def predict_fn(data, model):
-        features = np.asarray(data, dtype=np.float32)
-        (score,) = model.session.run(None, {"a": features[:, :3], "b": features[:, 3:]})
+    def predict_fn(inputs, model):
+        (score,) = model.session.run(None, {"a": inputs["a"] * 2, "b": inputs["b"]})
         return score.reshape(-1)
 """)
 
 
-def test_a_two_input_onnx_graph_is_refused_with_advice_that_works_as_written(workdir):
-    """The default predict_fn feeds one input: mcc new refuses the graph and says to write a predict_fn; one
-    written so (only predict_fn: the default model_fn loads the graph for it) is served, answering as
-    onnxruntime does in-process."""
+@pytest.fixture(scope="module")
+def two_inputs(workdir):
+    """The graph, 12 request rows split into its two inputs, and onnxruntime's in-process answer for them."""
     import onnxruntime
 
     model = workdir / "two-inputs.onnx"
     two_input_onnx(model)
     rows = np.random.default_rng(5).normal(size=(12, 5)).astype(np.float32)
-    payload = workdir / "five-columns.csv"
-    payload.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows[:3]))
-    flags = ("--framework", "onnx", "--model-file", str(model), "--sample-payload", str(payload))
-    refused = mcc_new(workdir / "two-inputs-refused", *flags)
-    assert refused.returncode == 2 and not (workdir / "two-inputs-refused").exists()
-    said = stderr_text(refused)
-    assert "takes 2 inputs (a: tensor(float) [None, 3]; b: tensor(float) [None, 2])" in said, said
-    assert "define predict_fn(data, model) in code/inference.py" in said and 'model.session.run(None, {"a": ...' in said
+    inputs = {"a": rows[:, :3], "b": rows[:, 3:]}
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return model, inputs, session
+
+
+def test_a_two_input_onnx_graph_is_served_in_every_protocol_its_clients_speak(workdir, two_inputs):
+    """The signature read from the graph (schema.json), the sample answered in the image's environment, and
+    TF Serving rows and columnar requests, the Open Inference Protocol, JSON Lines and NPZ answered as
+    onnxruntime answers in-process, each in its own protocol's shape; a bad input named."""
+    model, inputs, session = two_inputs
+    (expected,) = session.run(None, inputs)
+    payload = workdir / "two-inputs-sample.json"
+    payload.write_text(json.dumps({"inputs": {"a": inputs["a"][:2].tolist(), "b": inputs["b"][:2].tolist()}}))
+    project = workdir / "two-inputs"
+    result = mcc_new(project, "--framework", "onnx", "--model-file", str(model), "--sample-payload", str(payload))
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((project / "code" / "schema.json").read_text())
+    assert schema["signature"]["inputs"] == [
+        {"name": "a", "dtype": "float32", "shape": [None, 3]},
+        {"name": "b", "dtype": "float32", "shape": [None, 2]},
+    ]
+    recorded = json.loads((project / "samples" / "expected.json").read_text())
+    assert list(recorded) == ["outputs"] and same(recorded["outputs"], expected[:2])
+    rows = [{"a": a, "b": b} for a, b in zip(inputs["a"].tolist(), inputs["b"].tolist(), strict=True)]
+    v2 = {"inputs": [{"name": n, "shape": list(v.shape), "datatype": "FP32", "data": v.reshape(-1).tolist()}
+                     for n, v in inputs.items()]}  # fmt: skip
+    buffer = io.BytesIO()
+    np.savez(buffer, **inputs)
+    python = project_venv(project)
+    with LocalServer(project, python=python) as server:
+
+        def post(body, content_type="application/json"):
+            status, _, answer = invoke(server.url, body, content_type, "application/json")
+            assert status == 200, answer
+            return json.loads(answer)
+
+        assert same(post(json.dumps({"instances": rows}).encode())["predictions"], expected)
+        columnar = {"inputs": {n: v.tolist() for n, v in inputs.items()}}
+        assert same(post(json.dumps(columnar).encode())["outputs"], expected)
+        (output,) = post(json.dumps(v2).encode())["outputs"]
+        assert {k: output[k] for k in ("name", "datatype", "shape")} == {"name": "score", "datatype": "FP32",
+                                                                         "shape": [12, 1]}  # fmt: skip
+        assert same(output["data"], expected.reshape(-1))
+        lines = "".join(json.dumps(row) + "\n" for row in rows).encode()
+        assert same(post(lines, "application/jsonlines")["predictions"], expected)
+        assert same(post(buffer.getvalue(), "application/x-npz")["predictions"], expected)
+        status, _, answer = invoke(server.url, json.dumps({"instances": [{"a": [1, 2]}]}).encode(),
+                                   "application/json", "application/json")  # fmt: skip
+        assert status == 400 and json.loads(answer)["error"] == "row 1: missing b (the model's inputs: a, b)"
+        assert same(post(json.dumps(columnar).encode())["outputs"], expected)  # still serving
+        readme = (project / "README.md").read_text()
+        examples = [part.split("\nBODY", 1)[0] for part in readme.split("<<'BODY'\n")[1:]]
+        assert len(examples) == 3 and "| input | `a` | float32 | [?, 3] |" in readme
+        for example in examples:  # the README's copy-paste requests, as written
+            assert len(post(example.encode())) > 0
+        tested = run_script(project, "test", "--url", server.url, python=python)  # the sample, and expected.json
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+    own = own_tests(project, python)
+    assert own.returncode == 0, own.stdout[-2000:] + own.stderr[-2000:]
+
+
+def test_a_users_predict_fn_alone_gets_the_named_inputs_from_the_default_hooks(workdir, two_inputs):
+    """The default model_fn loads the two-input graph and the default input_fn decodes each request into a dict
+    of its named inputs for the user's own predict_fn."""
+    model, inputs, session = two_inputs
+    (expected,) = session.run(None, {"a": inputs["a"] * 2, "b": inputs["b"]})
     code = workdir / "two-inputs-code"
     code.mkdir()
     (code / "inference.py").write_text(MULTI_INPUT_PREDICT_FN)
-    project = workdir / "two-inputs"
-    result = mcc_new(project, *flags, "--code-dir", str(code))
+    project = workdir / "two-inputs-own"
+    result = mcc_new(project, "--framework", "onnx", "--model-file", str(model), "--code-dir", str(code))
     assert result.returncode == 0, result.stderr
-    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    (expected,) = session.run(None, {"a": rows[:, :3], "b": rows[:, 3:]})
-    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
-    python = project_venv(project)
-    with LocalServer(project, python=python) as server:
-        status, _, answer = invoke(server.url, body, "text/csv", "application/json")
+    columnar = json.dumps({"inputs": {n: v.tolist() for n, v in inputs.items()}}).encode()
+    with LocalServer(project, python=project_venv(project)) as server:
+        status, _, answer = invoke(server.url, columnar, "application/json", "application/json")
     assert status == 200, answer
-    np.testing.assert_array_equal(np.asarray(json.loads(answer)["predictions"], np.float32), expected.reshape(-1))
-    own = own_tests(project, python)
-    assert own.returncode == 0, own.stdout[-2000:] + own.stderr[-2000:]
+    assert same(json.loads(answer)["predictions"], expected.reshape(-1))
+
+
+def same(answered: list, expected: np.ndarray) -> bool:
+    """float32 answers (written as their shortest float32 repr) equal to onnxruntime's, exactly."""
+    return np.asarray(answered, np.float32).tolist() == expected.tolist()

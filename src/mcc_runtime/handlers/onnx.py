@@ -1,7 +1,8 @@
 """ONNX Runtime: any ``.onnx`` model with one input; scikit-learn conversions (label + probabilities) too.
 
-A graph with several inputs loads as well (``OnnxModel.inputs``, ``OnnxModel.session``) for a ``predict_fn`` of
-the user's own; the default predict_fn feeds one input and refuses it at start (``default_predict_problem``)."""
+Every graph's signature (named inputs and outputs, dtypes, shapes) is read for ``code/schema.json``; a graph
+with several inputs gets one array per input from each request (``mcc_runtime.tensors``) and answers with its
+named outputs (``run``)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
 from ..errors import BadRequest
+from ..schema import InputSchema
+from ..signature import Signature, TensorSpec
 from . import as_class_probabilities, check_width, labels_from_proba, squeeze, threads
 
 DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64}
 PROBABILITY_NAMES = ("probabilities", "output_probability", "probability")
+TENSOR_TYPES = {"float": "float32", "double": "float64", "float16": "float16", "int64": "int64", "int32": "int32",
+                "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool", "string": "string"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class OnnxModel:
     width: int | None
     outputs: tuple[str, ...]
     fixed_rows: bool = False  # the graph's input has a fixed first dimension (rows of requests cannot join)
-    inputs: tuple[str, ...] = ()  # every input's "name: type shape", in the graph's order
+    signature: Signature | None = None  # every input and (tensor) output, in the graph's order
 
     @property
     def probability_output(self) -> int | None:
@@ -46,27 +51,42 @@ def load(path: Path, model_format: str = "onnx") -> OnnxModel:
     providers = [p for p in wanted if p in onnxruntime.get_available_providers()]
     session = onnxruntime.InferenceSession(str(path), options, providers=providers)
     inputs = session.get_inputs()
-    described = tuple(f"{i.name}: {i.type} {list(i.shape)}" for i in inputs)
+    signature = Signature(tuple(_spec(i) for i in inputs), tuple(_spec(o) for o in session.get_outputs() if _tensor(o)))
     outputs = tuple(o.name for o in session.get_outputs())
-    if len(inputs) != 1:  # loaded for a predict_fn of the user's own
-        return OnnxModel(session, inputs[0].name, None, None, outputs, True, described)
+    if len(inputs) != 1:  # one array per named input (mcc_runtime.tensors)
+        return OnnxModel(session, inputs[0].name, None, None, outputs, True, signature)
     (spec,) = inputs
     if spec.type not in DTYPES:
         raise ValueError(f"{path}: input {spec.name!r} is {spec.type}; supported: {', '.join(DTYPES)}")
     width = spec.shape[-1] if spec.shape and isinstance(spec.shape[-1], int) else None
     fixed_rows = bool(spec.shape) and isinstance(spec.shape[0], int)
-    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows, described)
+    return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows, signature)
 
 
-def default_predict_problem(model: OnnxModel) -> str | None:
-    """Why the default predict_fn cannot serve this model (None: it can)."""
-    if len(model.inputs) <= 1:
-        return None
-    feeds = ", ".join(f'"{name.split(":")[0]}": ...' for name in model.inputs)
-    return (f"the graph takes {len(model.inputs)} inputs ({'; '.join(model.inputs)}) and the default predict_fn "
-            "feeds one: define predict_fn(data, model) in code/inference.py (mcc new: --code-dir DIR holding that "
-            "inference.py), which gets the request rows (a 2-D array) and the model, and feed them, e.g. "
-            f"model.session.run(None, {{{feeds}}})")  # fmt: skip
+def input_schema(model: OnnxModel) -> InputSchema:
+    """The input width (one input) and the graph's signature."""
+    return InputSchema(width=model.width, signature=model.signature)
+
+
+def run(model: OnnxModel, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every output of the graph, by name, for one array per input."""
+    try:
+        outputs = model.session.run(None, inputs)
+    except (ort_errors.Fail, ort_errors.InvalidArgument, ValueError) as exc:
+        raise BadRequest(f"the model rejected the input: {str(exc).splitlines()[0]}") from None
+    return {name: _array(output) for name, output in zip(model.outputs, outputs, strict=True)}
+
+
+def _tensor(node: object) -> bool:
+    return str(getattr(node, "type", "")).removeprefix("tensor(").removesuffix(")") in TENSOR_TYPES
+
+
+def _spec(node: object) -> TensorSpec:
+    kind = str(getattr(node, "type", "")).removeprefix("tensor(").removesuffix(")")
+    if kind not in TENSOR_TYPES:
+        raise ValueError(f"input {node.name!r} is {node.type}; supported: {', '.join(TENSOR_TYPES)}")
+    shape = tuple(d if isinstance(d, int) else None for d in (node.shape or [None]))
+    return TensorSpec(node.name, TENSOR_TYPES[kind], shape)
 
 
 def predict(model: OnnxModel, data: np.ndarray) -> np.ndarray:
@@ -105,6 +125,10 @@ def _run(model: OnnxModel, data: np.ndarray, index: int) -> np.ndarray:
         output = model.session.run([model.outputs[index]], {model.input_name: data.astype(model.dtype)})[0]
     except (ort_errors.Fail, ort_errors.InvalidArgument, ValueError) as exc:
         raise BadRequest(f"the model rejected the input: {str(exc).splitlines()[0]}") from None
+    return _array(output)
+
+
+def _array(output: object) -> np.ndarray:
     if isinstance(output, list):  # ZipMap output: one {class: probability} dict per row
         output = np.array([[row[k] for k in sorted(row)] for row in output])
     return np.asarray(output)

@@ -1,0 +1,199 @@
+"""Requests for a model that takes several named tensors (its ``Signature``), decoded into one array per input,
+and answers written in the protocol the request spoke:
+
+- TF Serving rows, ``{"instances": [{"a": …, "b": …}, …]}`` (or a bare list of such rows, or JSON Lines, one row
+  a line): answered ``{"predictions": [...]}``, one entry per row (an object of the named outputs where there
+  are several);
+- TF Serving columnar, ``{"inputs": {"a": batch, "b": batch}}``: answered ``{"outputs": batch}``, or an object
+  of the named outputs;
+- the Open Inference Protocol (KServe v2, which Triton and MLServer clients speak),
+  ``{"inputs": [{"name", "shape", "datatype", "data"}, …]}``: answered ``{"model_name", "outputs": [{"name",
+  "shape", "datatype", "data"}]}``;
+- NPZ (``numpy.savez``), one array per input name: answered as rows.
+
+Each input is checked against its dtype and shape; every error names the input, what it takes and what was sent.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import codecs
+from .errors import BadRequest, UnsupportedMediaType
+from .signature import OPEN_INFERENCE_DATATYPES, Signature, TensorSpec
+
+ROWS, COLUMNAR, OPEN_INFERENCE = "rows", "columnar", "open-inference"
+INPUT_TYPES = (codecs.JSON, codecs.JSONLINES, codecs.NPZ)
+# The Open Inference Protocol's tensor datatypes, and numpy's dtype names for them.
+DATATYPES = {v2: dtype for dtype, v2 in OPEN_INFERENCE_DATATYPES.items()}
+FORMATS = ('send {"instances": [{input: value, ...}, ...]}, {"inputs": {input: batch, ...}} or the Open '
+           'Inference Protocol\'s {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')  # fmt: skip
+
+
+class NamedInputs(dict):
+    """``{input name: array}``, and the protocol the request spoke (its answer speaks it too)."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], protocol: str = ROWS) -> None:
+        super().__init__(arrays)
+        self.protocol = protocol
+
+
+class NamedOutputs(dict):
+    """``{output name: array}``, in the graph's order, and the protocol to answer in."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], protocol: str = ROWS) -> None:
+        super().__init__(arrays)
+        self.protocol = protocol
+
+
+def decode(body: bytes | str, content_type: str, signature: Signature) -> NamedInputs:
+    """One array per input of ``signature``, all with the same number of rows (BadRequest saying what is wrong)."""
+    media = codecs.ALIASES.get(content_type, content_type)
+    if media not in INPUT_TYPES:
+        names = ", ".join(signature.input_names)
+        raise UnsupportedMediaType(f"this model takes {len(signature.inputs)} named inputs ({names}): send "
+                                   f"{', '.join(INPUT_TYPES)} naming them, not {content_type or '(none)'}")  # fmt: skip
+    if not body or not body.strip():
+        raise BadRequest("the request body is empty")
+    if media == codecs.NPZ:
+        given, protocol = _npz(body), ROWS
+    elif media == codecs.JSONLINES:
+        given, protocol = _rows(codecs.jsonlines_values(body), signature), ROWS
+    else:
+        given, protocol = _json_inputs(codecs.json_document(body), signature)
+    return NamedInputs(_conformed(given, signature), protocol)
+
+
+def encode(outputs: NamedOutputs, accept: str, model_name: str = "model") -> bytes:
+    """The answer in the request's protocol for JSON; CSV, JSON Lines and NPY as for any prediction."""
+    if accept != codecs.JSON:
+        only = len(outputs) == 1
+        return codecs.encode(next(iter(outputs.values())) if only else dict(outputs), accept)
+    if outputs.protocol == OPEN_INFERENCE:
+        tensors = [_v2_output(name, np.asarray(values)) for name, values in outputs.items()]
+        return codecs.encode({"model_name": model_name, "outputs": tensors}, codecs.JSON)
+    values = {name: np.asarray(array) for name, array in outputs.items()}
+    if outputs.protocol == COLUMNAR:
+        return codecs.encode({"outputs": next(iter(values.values())) if len(values) == 1 else values}, codecs.JSON)
+    if len(values) == 1:
+        return codecs.encode({"predictions": next(iter(values.values()))}, codecs.JSON)
+    rows = [dict(zip(values, row, strict=True)) for row in zip(*(v.tolist() for v in values.values()), strict=True)]
+    return codecs.encode({"predictions": rows}, codecs.JSON)
+
+
+def _json_inputs(document: Any, signature: Signature) -> tuple[dict[str, Any], str]:
+    if isinstance(document, list):
+        return _rows(document, signature), ROWS
+    if not isinstance(document, dict) or not ({"instances", "inputs"} & set(document)):
+        raise BadRequest(FORMATS)
+    if "instances" in document:
+        return _rows(document["instances"], signature), ROWS
+    inputs = document["inputs"]
+    if isinstance(inputs, list) and inputs and all(isinstance(t, dict) and "name" in t for t in inputs):
+        return {t["name"]: _v2_input(t) for t in inputs}, OPEN_INFERENCE
+    if isinstance(inputs, dict):
+        return inputs, COLUMNAR
+    raise BadRequest(f'"inputs" must name each of the model\'s inputs ({", ".join(signature.input_names)})')
+
+
+def _rows(rows: Any, signature: Signature) -> dict[str, Any]:
+    """Row objects ``{input: value}`` as one batch per input."""
+    if not isinstance(rows, list) or not rows:
+        raise BadRequest("expected a non-empty list of rows")
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise BadRequest(f"row {number} is {type(row).__name__}; each row must name the model's inputs "
+                             f"({', '.join(signature.input_names)})")  # fmt: skip
+        _check_names(row, signature, f"row {number}")
+    return {name: [row[name] for row in rows] for name in signature.input_names}
+
+
+def _v2_input(tensor: dict) -> np.ndarray:
+    name, datatype, shape = tensor["name"], tensor.get("datatype"), tensor.get("shape")
+    if datatype not in DATATYPES:
+        raise BadRequest(f"input {name!r}: datatype {datatype!r} is not one of {', '.join(DATATYPES)}")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise BadRequest(f"input {name!r}: shape must be a list of sizes, got {shape!r}")
+    dtype = object if datatype == "BYTES" else DATATYPES[datatype]
+    try:
+        return np.asarray(tensor.get("data"), dtype=dtype).reshape(shape)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"input {name!r}: data does not fill shape {shape} of {datatype} ({exc})") from None
+
+
+def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
+    kind = "string" if values.dtype.kind in "OUS" else values.dtype.name
+    return {"name": name, "datatype": OPEN_INFERENCE_DATATYPES.get(kind, "BYTES"), "shape": list(values.shape),
+            "data": values.reshape(-1).tolist()}  # fmt: skip
+
+
+def _npz(body: bytes | str) -> dict[str, np.ndarray]:
+    if isinstance(body, str):
+        raise BadRequest("an NPZ body is binary")
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise BadRequest(f"the body is not an NPZ archive of arrays (numpy.savez): {exc}") from None
+
+
+def _check_names(given: Mapping[str, Any], signature: Signature, where: str) -> None:
+    missing = [n for n in signature.input_names if n not in given]
+    unknown = sorted(str(n) for n in given if n not in signature.input_names)
+    if missing or unknown:
+        parts = [f"missing {', '.join(missing)}"] if missing else []
+        parts += [f"unknown {', '.join(unknown)}"] if unknown else []
+        raise BadRequest(f"{where}: {'; '.join(parts)} (the model's inputs: {', '.join(signature.input_names)})")
+
+
+def _conformed(given: Mapping[str, Any], signature: Signature) -> dict[str, np.ndarray]:
+    _check_names(given, signature, "inputs")
+    arrays = {spec.name: _tensor(spec, given[spec.name]) for spec in signature.inputs}
+    sizes = {name: len(array) for name, array in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        shown = ", ".join(f"{name} {size}" for name, size in sizes.items())
+        raise BadRequest(f"the inputs have different numbers of rows ({shown}); each row needs every input")
+    return arrays
+
+
+def _tensor(spec: TensorSpec, value: Any) -> np.ndarray:
+    """``value`` as the input's dtype and shape (a batch along the first dimension)."""
+    try:
+        if spec.dtype == "string":
+            array = np.asarray(value, dtype=object)
+            if not all(isinstance(v, str) for v in array.reshape(-1)):
+                raise ValueError("not every value is text")
+        else:
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and spec.dtype[0] in "iub"):
+                raise ValueError(f"the values are {_kind(array)}")
+            array = array.astype(spec.dtype)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"input {spec.shown}: {exc}; sent {_described(value)}") from None
+    if array.ndim != len(spec.shape):
+        raise BadRequest(f"input {spec.shown}: {array.ndim} dimensions sent ({_described(value)}), "
+                         f"it takes {len(spec.shape)}")  # fmt: skip
+    fixed = [(i, want, got) for i, (want, got) in enumerate(zip(spec.shape, array.shape, strict=True)) if i and want]
+    wrong = [(i, want, got) for i, want, got in fixed if want != got]
+    if wrong:
+        i, want, got = wrong[0]
+        raise BadRequest(f"input {spec.shown}: dimension {i} is {got}, it must be {want}; sent {_described(value)}")
+    return array
+
+
+def _kind(array: np.ndarray) -> str:
+    return {"f": "decimals", "O": "mixed or text", "U": "text", "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
+
+
+def _described(value: Any) -> str:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        return f"a ragged {type(value).__name__}"
+    kind = "text" if array.dtype.kind in "OUS" else array.dtype.name
+    return f"{kind}[{', '.join(str(d) for d in array.shape)}]"
