@@ -96,8 +96,10 @@ class InputSchema:
 
     @property
     def tensors(self) -> bool:
-        """The model takes several named tensors: requests decode to one array per input (mcc_runtime.tensors)."""
-        return self.signature is not None and len(self.signature.inputs) > 1
+        """The model takes several named tensors, or text: requests decode to one array per input
+        (mcc_runtime.tensors) instead of rows of numbers or columns."""
+        inputs = self.signature.inputs if self.signature else ()
+        return len(inputs) > 1 or any(spec.dtype == "string" for spec in inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,12 +29,14 @@ RELATIVE_TOLERANCE = 1e-5  # networks' floats may differ in their last digits be
 ABSOLUTE_TOLERANCE = 1e-7
 
 
-def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = ()) -> int:
-    """Rows in a request body (a CSV header row naming the model's columns does not count)."""
+def count_rows(payload: bytes, content_type: str, names: tuple[str, ...] = (), header: bool = True) -> int:
+    """Rows in a request body (a CSV header row naming the model's columns does not count; ``header``: whether
+    the body may have one: not for a model of named inputs, whose CSV rows are its one input's values)."""
     text = payload.decode("utf-8-sig")
     if content_type in ("text/csv", "application/jsonlines"):
-        lines = [line for line in text.splitlines() if line.strip()]
-        if content_type == "text/csv" and lines and _is_header(next(csv.reader(lines[:1])), names):
+        lines = list(csv.reader(text.splitlines())) if content_type == "text/csv" else text.splitlines()
+        lines = [line for line in lines if line and "".join(line).strip()]
+        if content_type == "text/csv" and lines and header and _is_header(lines[0], names):
             lines = lines[1:]
         return len(lines)
     document = json.loads(text)
@@ -62,11 +64,15 @@ def _is_header(cells: list[str], names: tuple[str, ...]) -> bool:
 
 def schema_names() -> tuple[str, ...]:
     """The model's column names from this project's ``code/schema.json`` (none when it names none)."""
+    return tuple(column.get("name", "") for column in _schema().get("columns") or ())
+
+
+def _schema() -> dict:
     try:
         document = json.loads((Path(__file__).resolve().parent.parent / SCHEMA_FILE).read_text())
     except (OSError, ValueError):
-        return ()
-    return tuple(column.get("name", "") for column in document.get("columns") or ())
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def wait_until_ready(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> None:
@@ -121,7 +127,9 @@ def check_answer(payload: bytes, content_type: str, body: bytes, expected_answer
         answer = json.loads(body)
     except ValueError:
         answer = None
-    expected = count_rows(payload, content_type, schema_names())
+    inputs = (_schema().get("signature") or {}).get("inputs") or []
+    named_inputs = len(inputs) > 1 or any(spec.get("dtype") == "string" for spec in inputs)  # as InputSchema.tensors
+    expected = count_rows(payload, content_type, schema_names(), header=not named_inputs)
     if not isinstance(answer, (dict, list)):
         raise AssertionError(f"the answer is not a JSON object or array: {body[:200]!r}")
     answer = answer_columns(answer)

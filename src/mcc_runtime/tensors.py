@@ -16,6 +16,7 @@ Each input is checked against its dtype and shape; every error names the input, 
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from .signature import OPEN_INFERENCE_DATATYPES, Signature, TensorSpec
 
 ROWS, COLUMNAR, OPEN_INFERENCE = "rows", "columnar", "open-inference"
 INPUT_TYPES = (codecs.JSON, codecs.JSONLINES, codecs.NPZ)
+SINGLE_INPUT_TYPES = (codecs.CSV, codecs.NPY)  # one input needs no name: one row (or text) per line, one array
 # The Open Inference Protocol's tensor datatypes, and numpy's dtype names for them.
 DATATYPES = {v2: dtype for dtype, v2 in OPEN_INFERENCE_DATATYPES.items()}
 FORMATS = ('send {"instances": [{input: value, ...}, ...]}, {"inputs": {input: batch, ...}} or the Open '
@@ -54,13 +56,18 @@ class NamedOutputs(dict):
 def decode(body: bytes | str, content_type: str, signature: Signature) -> NamedInputs:
     """One array per input of ``signature``, all with the same number of rows (BadRequest saying what is wrong)."""
     media = codecs.ALIASES.get(content_type, content_type)
-    if media not in INPUT_TYPES:
+    single = len(signature.inputs) == 1
+    if media not in INPUT_TYPES and not (single and media in SINGLE_INPUT_TYPES):
         names = ", ".join(signature.input_names)
         raise UnsupportedMediaType(f"this model takes {len(signature.inputs)} named inputs ({names}): send "
                                    f"{', '.join(INPUT_TYPES)} naming them, not {content_type or '(none)'}")  # fmt: skip
     if not body or not body.strip():
         raise BadRequest("the request body is empty")
-    if media == codecs.NPZ:
+    if media == codecs.CSV:
+        given, protocol = {signature.inputs[0].name: _csv_values(body, signature.inputs[0])}, ROWS
+    elif media == codecs.NPY:
+        given, protocol = {signature.inputs[0].name: _npy(body)}, ROWS
+    elif media == codecs.NPZ:
         given, protocol = _npz(body), ROWS
     elif media == codecs.JSONLINES:
         given, protocol = _rows(codecs.jsonlines_values(body), signature), ROWS
@@ -98,6 +105,8 @@ def _json_inputs(document: Any, signature: Signature) -> tuple[dict[str, Any], s
         return {t["name"]: _v2_input(t) for t in inputs}, OPEN_INFERENCE
     if isinstance(inputs, dict):
         return inputs, COLUMNAR
+    if len(signature.inputs) == 1:
+        return {signature.inputs[0].name: inputs}, COLUMNAR
     raise BadRequest(f'"inputs" must name each of the model\'s inputs ({", ".join(signature.input_names)})')
 
 
@@ -105,12 +114,33 @@ def _rows(rows: Any, signature: Signature) -> dict[str, Any]:
     """Row objects ``{input: value}`` as one batch per input."""
     if not isinstance(rows, list) or not rows:
         raise BadRequest("expected a non-empty list of rows")
+    (first, *others) = signature.inputs
+    if not others and not any(isinstance(row, dict) for row in rows):  # one input: each row is its value
+        return {first.name: rows}
     for number, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise BadRequest(f"row {number} is {type(row).__name__}; each row must name the model's inputs "
                              f"({', '.join(signature.input_names)})")  # fmt: skip
         _check_names(row, signature, f"row {number}")
     return {name: [row[name] for row in rows] for name in signature.input_names}
+
+
+def _csv_values(body: bytes | str, spec: TensorSpec) -> list:
+    """One row per CSV line: its one value (a text may be quoted, commas and all) or its values."""
+    text = (body if isinstance(body, str) else codecs.utf8_text(body)).removeprefix(codecs.BOM)
+    lines = [line for line in text.splitlines() if line.strip()]
+    rows = list(csv.reader(lines))
+    values = [[_cell(cell, spec, number) for cell in row] for number, row in enumerate(rows, 1)]
+    return [row[0] if len(row) == 1 and len(spec.shape) == 1 else row for row in values]
+
+
+def _cell(text: str, spec: TensorSpec, line: int) -> Any:
+    if spec.dtype == "string":
+        return text
+    try:
+        return float(text) if spec.dtype.startswith("float") else int(text)
+    except ValueError:
+        raise BadRequest(f"input {spec.shown}: line {line} holds {text!r}, not a {spec.dtype} value") from None
 
 
 def _v2_input(tensor: dict) -> np.ndarray:
@@ -130,6 +160,15 @@ def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
     kind = "string" if values.dtype.kind in "OUS" else values.dtype.name
     return {"name": name, "datatype": OPEN_INFERENCE_DATATYPES.get(kind, "BYTES"), "shape": list(values.shape),
             "data": values.reshape(-1).tolist()}  # fmt: skip
+
+
+def _npy(body: bytes | str) -> np.ndarray:
+    if isinstance(body, str):
+        raise BadRequest("an NPY body is binary")
+    try:
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise BadRequest(f"the body is not a readable .npy array: {exc}") from None
 
 
 def _npz(body: bytes | str) -> dict[str, np.ndarray]:
@@ -175,6 +214,8 @@ def _tensor(spec: TensorSpec, value: Any) -> np.ndarray:
             array = array.astype(spec.dtype)
     except (ValueError, TypeError) as exc:
         raise BadRequest(f"input {spec.shown}: {exc}; sent {_described(value)}") from None
+    if array.ndim == len(spec.shape) - 1 and spec.shape[-1] == 1:  # one value a row, for a [?, 1] input
+        array = array[..., np.newaxis]
     if array.ndim != len(spec.shape):
         raise BadRequest(f"input {spec.shown}: {array.ndim} dimensions sent ({_described(value)}), "
                          f"it takes {len(spec.shape)}")  # fmt: skip
