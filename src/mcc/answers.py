@@ -125,6 +125,14 @@ ANSWERS: tuple[Answer, ...] = (
         only="predictive",
     ),
     Answer(
+        "signature",
+        ("model", "signature"),
+        "str",
+        "Named inputs of a model that records only their names (TorchScript): 'features: float32[?, 4]; "
+        "category: int64[?]' (? is any size; the first dimension is the batch)",
+        only="predictive",
+    ),
+    Answer(
         "framework_version",
         ("model", "framework_version"),
         "str",

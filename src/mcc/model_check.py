@@ -56,6 +56,7 @@ class CheckRequest:
     model_paths: tuple[Path, ...]  # the artifact's files (their bytes are part of the cache key)
     code_files: tuple[tuple[str, Path], ...] = ()  # (path under code/, source): the user's own code
     feature_names: tuple[str, ...] = ()
+    signature: str = ""  # declared (--signature), for a model that records only its inputs' names
     payload: Path | None = None
     synthesize: bool = True  # a model that records its columns but came without a sample gets a one-row one
 
@@ -143,7 +144,7 @@ def request_key(request: CheckRequest) -> str:
     """A hash of everything the report depends on."""
     digest = hashlib.sha256()
     for part in (model_env.LAYOUT, request.closure.key, _runtime_hash(), request.serving,
-                 json.dumps(request.feature_names), str(request.synthesize)):  # fmt: skip
+                 json.dumps(request.feature_names), request.signature, str(request.synthesize)):  # fmt: skip
         digest.update(part.encode() + b"\0")
     model_root = request.model_dir.resolve()
     for path in request.model_paths:
@@ -168,6 +169,7 @@ def _run_probe(python: Path, request: CheckRequest) -> dict[str, Any]:
             "code_dir": str(code),
             "model_dir": str(request.model_dir.resolve()),
             "feature_names": list(request.feature_names),
+            "signature": request.signature,
             "payload": str(request.payload.resolve()) if request.payload else None,
             "synthesize": request.synthesize,
         }))  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 from mcc_lifecycle import names, platforms
 from mcc_runtime.schema import SCHEMA_FILE, InputSchema
 from mcc_runtime.serving_file import ServerSection, ServingFile
+from mcc_runtime.signature import parse as parse_signature
 
 from . import model_check, model_env, onnx_export, samples
 from .catalog import Catalog, merge_pins
@@ -245,6 +246,7 @@ def model_report(
             model_paths=paths,
             code_files=tuple((relative.as_posix(), source) for relative, source in user_code(spec, archive)),
             feature_names=model.feature_names,
+            signature=model.signature,
             payload=payload,
         )
         try:
@@ -253,6 +255,7 @@ def model_report(
             values = {
                 "model_file": str(model.file or ""),
                 "feature_names": ",".join(model.feature_names),
+                "signature": model.signature,
                 "sample_payload": str(model.sample_payload or ""),
                 "code_dir": str(model.code_dir or ""),
             }
@@ -266,6 +269,8 @@ def unchecked_report(spec: ProjectSpec, catalog: Catalog, archive: SageMakerArch
     take a DataFrame and for user code that imports it; the server reads the model's own columns when it starts."""
     framework = catalog.frameworks[spec.model.framework]
     schema = unchecked_schema(spec.model.feature_names, spec.model.sample_payload)
+    if spec.model.signature:  # recorded as declared; the server checks it against the model when it starts
+        schema = InputSchema(signature=parse_signature(spec.model.signature), source="declared")
     code = tuple((relative.as_posix(), source) for relative, source in user_code(spec, archive))
     imports_pandas = bool(model_check.DATAFRAME_MODULES & model_check.imported_modules(code))
     return ModelReport(schema, needs_pandas=framework.tabular or schema.needs_pandas or imports_pandas, checked=False)

@@ -57,6 +57,7 @@ class ModelSpec(_Spec):
     sample_payload: Path | None = None
     optimize: Literal["none", "onnx"] = "none"  # onnx: converted at generation, checked, served by onnxruntime
     feature_names: FeatureNames = ()
+    signature: Annotated[str, _rule(validation.signature_error)] = ""  # named inputs a TorchScript file does not type
     code_dir: Path | None = None  # the user's own modules (SageMaker's source_dir), copied into code/
     requirements: Path | None = None  # extra packages, merged into the pinned requirements
 

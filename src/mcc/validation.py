@@ -195,3 +195,16 @@ def gguf_file_error(path: Path) -> str | None:
     except (GgufError, OSError) as error:
         return str(error)
     return None
+
+
+def signature_error(text: str) -> str | None:
+    """``name: dtype[sizes]; ...`` (mcc_runtime.signature.parse), or why not."""
+    from mcc_runtime.signature import SignatureError, parse
+
+    if not text.strip():
+        return None
+    try:
+        parse(text)
+    except SignatureError as exc:
+        return str(exc)
+    return None

@@ -21,6 +21,8 @@ from .schema import SCHEMA_FILE, InputSchema, SchemaError, reconcile
 from .settings import Settings
 
 OUTPUT_CONTENT_TYPES = codecs.OUTPUT_TYPES  # what output_fn below writes (inference.py declares it to negotiate)
+DECLARE_INPUTS = ("declare its inputs: mcc new --signature 'name: float32[?, 4]; other: int64[?]' (or the signature "
+                  "in code/schema.json)")  # fmt: skip
 
 
 class DefaultHooks:
@@ -51,6 +53,9 @@ class DefaultHooks:
                 f"but the model in {path} gives none (it is not a probabilistic classifier)"
             )
         self.schema = checked_schema(self.schema, from_model, path)
+        if self.schema.signature is not None and not self.schema.signature.inputs:
+            raise ValueError(f"{path}: its forward takes a Dict[str, Tensor] whose keys the file does not record: "
+                             f"{DECLARE_INPUTS}")  # fmt: skip
         return model
 
     def input_fn(self, request_body: bytes, content_type: str) -> Any:

@@ -5,10 +5,10 @@ module with that environment's Python, never with the Python mcc itself runs in:
 
     python -I -c "import sys; sys.path.insert(0, CODE); from mcc_runtime.probe import main; main()" REQUEST REPORT
 
-REQUEST (JSON): ``code_dir``, ``model_dir``, ``feature_names`` (declared), ``payload`` (a sample request file or
-null) and ``synthesize`` (make a one-row sample from the columns when there is none). REPORT (JSON), written
-whatever happens: ``ok``; on success the model's own ``model_schema``, the project's ``schema``, ``payload``
-(the sample used, as text, when synthesized), ``expected`` (the JSON answer the project's server gives the
+REQUEST (JSON): ``code_dir``, ``model_dir``, ``feature_names`` and ``signature`` (declared), ``payload`` (a sample
+request file or null) and ``synthesize`` (make a one-row sample from the columns when there is none). REPORT
+(JSON), written whatever happens: ``ok``; on success the model's own ``model_schema``, the project's ``schema``,
+``payload`` (the sample used, as text, when synthesized), ``expected`` (the JSON answer the project's server gives the
 sample), ``example_rows`` and ``numeric_rows``, and the ``versions`` of the libraries that read it; on failure
 the ``field`` it concerns and a one-line ``message``. The steps are the server's own: the handler loads the
 artifact, the schema sources are reconciled, then the project's hooks start the service and answer the sample.
@@ -40,7 +40,7 @@ class Refusal(Exception):
 def inspect(request: dict[str, Any]) -> dict[str, Any]:
     """The report of one model (raises Refusal)."""
     from . import schema_sources
-    from .defaults import find_model_artifact, find_model_directory
+    from .defaults import DECLARE_INPUTS, find_model_artifact, find_model_directory
     from .errors import RequestError
     from .handlers import load_handler, model_schema
     from .hooks import load_hooks
@@ -68,6 +68,7 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
             raise Refusal("model_file", f"cannot be loaded with the image's packages: {_problem(exc)}") from None
         from_model = None  # the user's own model_fn loads it: the service below is the check
 
+    from_model = _with_declared_signature(from_model, request.get("signature") or "")
     payload = Path(request["payload"]) if request.get("payload") else None
     body = payload.read_bytes() if payload else None
     media = schema_sources.payload_type(payload) if payload else schema_sources.codecs.CSV
@@ -92,6 +93,9 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
     if synthesized:
         body = schema_sources.synthetic_payload(schema)
 
+    if schema.signature is not None and not schema.signature.inputs:
+        raise Refusal("signature", f"its forward takes a Dict[str, Tensor] whose keys the file does not record: "
+                                   f"{DECLARE_INPUTS}")  # fmt: skip
     (code_dir / SCHEMA_FILE).write_text(schema.to_json())
     settings = Settings.load(code_dir, {"MCC_MODEL_DIR": str(model_dir)})
     service = InferenceService(_hooks_or_refuse(load_hooks, settings), model_dir, settings.max_payload_bytes, 60)
@@ -122,6 +126,28 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
         "user_hooks": list(user_hooks),
         "versions": _versions(),
     }
+
+
+def _with_declared_signature(from_model: Any, declared: str) -> Any:
+    """The model's schema with the signature declared for it (--signature), where the artifact records none."""
+    from .schema import InputSchema, SchemaError, reconcile
+    from .signature import SignatureError, parse
+
+    if not declared:
+        return from_model
+    try:
+        signature = parse(declared)
+    except SignatureError as exc:
+        raise Refusal("signature", str(exc)) from None
+    if from_model is not None and from_model.signature is not None and from_model.signature.certain:
+        shown = "; ".join(spec.shown for spec in from_model.signature.inputs)
+        raise Refusal("signature", f"the model records its own signature ({shown}): leave --signature out")
+    if from_model is None:
+        return InputSchema(signature=signature, source="declared")
+    try:
+        return reconcile(InputSchema(signature=signature, source="declared"), from_model)
+    except SchemaError as exc:
+        raise Refusal("signature", str(exc)) from None
 
 
 def _hooks_or_refuse(load_hooks: Any, settings: Any) -> Any:

@@ -198,10 +198,24 @@ def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSch
     width = from_model.width
     if width is not None and recorded.features is not None and recorded.features != width:
         raise SchemaError(width_mismatch(recorded, width))
-    if from_model.tensors:  # named tensors: the model's signature is the whole schema
-        return InputSchema(signature=from_model.signature, source="model")
+    signature = _signature(recorded.signature, from_model.signature)
+    if signature is not from_model.signature:
+        from_model = InputSchema(from_model.columns, from_model.width, from_model.frame, from_model.source,
+                                 signature=signature)  # fmt: skip
+    if from_model.tensors:  # named tensors: the signature is the whole schema
+        return InputSchema(signature=signature, source="model" if signature.certain else "declared")
     return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source,
-                       signature=from_model.signature)  # fmt: skip
+                       signature=signature)  # fmt: skip
+
+
+def _signature(recorded: Signature | None, from_model: Signature | None) -> Signature | None:
+    """The model's own signature; where it records only the names (TorchScript), the one declared for it."""
+    if from_model is None or from_model.certain or recorded is None:
+        return from_model or recorded
+    if from_model.inputs and recorded.input_names != from_model.input_names:
+        raise SchemaError(f"the declared inputs ({', '.join(recorded.input_names)}) are not the model's own "
+                          f"({', '.join(from_model.input_names)}, in this order)")  # fmt: skip
+    return recorded
 
 
 def width_mismatch(recorded: InputSchema, width: int) -> str:

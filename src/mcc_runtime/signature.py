@@ -34,7 +34,9 @@ class TensorSpec:
 
     @property
     def shown(self) -> str:
-        """``name: float32[?, 3]``, as errors and the README show it."""
+        """``name: float32[?, 3]``, as errors and the README show it (``name: float32`` for an unknown shape)."""
+        if not self.shape:
+            return f"{self.name}: {self.dtype}"
         return f"{self.name}: {self.dtype}[{', '.join('?' if d is None else str(d) for d in self.shape)}]"
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,6 +57,7 @@ class TensorSpec:
 class Signature:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...] = ()
+    certain: bool = True  # False: the artifact records the names only (TorchScript); dtypes and shapes are guesses
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -65,14 +68,36 @@ class Signature:
         return tuple(spec.name for spec in self.outputs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": [s.to_dict() for s in self.inputs], "outputs": [s.to_dict() for s in self.outputs]}
+        recorded = {"inputs": [s.to_dict() for s in self.inputs], "outputs": [s.to_dict() for s in self.outputs]}
+        return recorded if self.certain else {**recorded, "certain": False}
 
     @classmethod
     def from_dict(cls, data: Any) -> Signature:
-        if not isinstance(data, dict) or not isinstance(data.get("inputs"), list) or set(data) - {"inputs", "outputs"}:
+        keys = {"inputs", "outputs", "certain"}
+        if not isinstance(data, dict) or not isinstance(data.get("inputs"), list) or set(data) - keys:
             raise SignatureError("a signature must be an object with a list of inputs (and of outputs)")
         inputs = tuple(TensorSpec.from_dict(entry) for entry in data["inputs"])
         outputs = tuple(TensorSpec.from_dict(entry) for entry in data.get("outputs") or ())
         if not inputs or len(set(s.name for s in inputs)) != len(inputs):
             raise SignatureError("a signature needs inputs with distinct names")
-        return cls(inputs, outputs)
+        return cls(inputs, outputs, bool(data.get("certain", True)))
+
+
+def parse(text: str) -> Signature:
+    """``"features: float32[?, 4]; category: int64[?]"`` (``?`` or nothing: any size) as a Signature."""
+    specs = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, colon, rest = part.partition(":")
+        dtype, bracket, dims = rest.strip().partition("[")
+        if not colon or not name.strip() or not bracket or not dims.endswith("]"):
+            raise SignatureError(f"{part!r} must read NAME: DTYPE[SIZES], e.g. 'features: float32[?, 4]'")
+        sizes = [d.strip() for d in dims[:-1].split(",")]
+        if not all(d in ("?", "") or d.isdigit() for d in sizes):
+            raise SignatureError(f"{part!r}: sizes are numbers or ? (any size), e.g. [?, 4]")
+        specs.append(TensorSpec(name.strip(), dtype.strip(), tuple(int(d) if d.isdigit() else None for d in sizes)))
+    names = [spec.name for spec in specs]
+    if not specs or len(set(names)) != len(names):
+        raise SignatureError("declare each input once, separated by ';', e.g. 'features: float32[?, 4]; id: int64[?]'")
+    return Signature(tuple(specs))

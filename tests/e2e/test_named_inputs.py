@@ -16,7 +16,7 @@ import pytest
 
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import own_tests, readable_folder, run_script
+from tests.support.projects import own_tests, readable_folder, run_script, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
@@ -252,3 +252,79 @@ def test_a_keras_model_of_named_inputs_answers_its_named_outputs(workdir):
         np.testing.assert_allclose(np.asarray([row[name] for row in predictions], np.float32), values, rtol=1e-5,
                                    atol=1e-6)  # fmt: skip
     assert status == 415 and "takes 2 named inputs (features, weight)" in json.loads(answer)["error"]
+
+
+def torchscript_models(workdir) -> dict:
+    """Two TorchScript models of named inputs: ``forward(features, category)`` and ``forward(inputs: Dict[str,
+    Tensor])``, both score = features @ w + table[category]."""
+    from typing import Dict  # noqa: UP035 (TorchScript reads this annotation)
+
+    import torch
+
+    class Positional(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weights = torch.nn.Parameter(torch.tensor([[0.5], [-1.0], [2.0]]))
+            self.table = torch.nn.Parameter(torch.tensor([[0.0], [10.0], [20.0], [30.0]]))
+
+        def forward(self, features: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+            return features @ self.weights + self.table[category]
+
+    class Keyed(Positional):
+        def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:  # noqa: UP006
+            return inputs["features"] @ self.weights + self.table[inputs["category"]]
+
+    paths = {}
+    for name, module in (("positional", Positional()), ("keyed", Keyed())):
+        paths[name] = workdir / f"{name}.pt"
+        torch.jit.script(module.eval()).save(str(paths[name]))
+    return paths
+
+
+TORCH_SIGNATURE = "features: float32[?, 3]; category: int64[?]"
+
+
+def test_torchscript_models_of_named_inputs_are_served_with_their_declared_signature(workdir):
+    import torch
+
+    models = torchscript_models(workdir)
+    features = np.random.default_rng(8).normal(size=(5, 3)).astype(np.float32)
+    category = np.array([0, 3, 1, 2, 3])
+    loaded = torch.jit.load(str(models["positional"]))
+    expected = loaded(torch.from_numpy(features), torch.from_numpy(category)).detach().numpy()
+    columnar = json.dumps({"inputs": {"features": features.tolist(), "category": category.tolist()}}).encode()
+    refused = mcc_new(workdir / "keyed-undeclared", "--framework", "pytorch", "--model-file", str(models["keyed"]))
+    assert refused.returncode == 2 and not (workdir / "keyed-undeclared").exists()
+    assert "whose keys the file does not record: declare its inputs: mcc new --signature" in stderr_text(refused)
+    wrong = mcc_new(workdir / "misnamed", "--framework", "pytorch", "--model-file", str(models["positional"]),
+                    "--signature", "x: float32[?, 3]; y: int64[?]")  # fmt: skip
+    assert wrong.returncode == 2
+    assert "the declared inputs (x, y) are not the model's own (features, category, in this order)" in stderr_text(
+        wrong
+    )
+    for name, path in models.items():
+        project = workdir / f"torch-{name}"
+        result = mcc_new(project, "--framework", "pytorch", "--model-file", str(path), "--signature", TORCH_SIGNATURE)
+        assert result.returncode == 0, result.stderr
+        schema = json.loads((project / "code" / "schema.json").read_text())
+        assert schema["signature"]["inputs"][1] == {"name": "category", "dtype": "int64", "shape": [None]}
+        with LocalServer(project, python=project_venv(project)) as server:
+            post = poster(server)
+            answer = post(columnar)["outputs"]
+            status, _, error = invoke(server.url, columnar.replace(b"[0, 3,", b"[0.5, 3,"), "application/json",
+                                      "application/json")  # fmt: skip
+        assert np.asarray(answer, np.float32).tolist() == expected.tolist(), name
+        assert status == 400 and json.loads(error)["error"].startswith("input category: int64[?]: the values are")
+
+
+def test_a_signature_declared_for_a_model_that_records_its_own_is_refused(workdir, two_inputs):
+    model, _, _ = two_inputs
+    result = mcc_new(workdir / "declared-onnx", "--framework", "onnx", "--model-file", str(model),
+                     "--signature", "a: float32[?, 3]; b: float32[?, 2]")  # fmt: skip
+    assert result.returncode == 2 and not (workdir / "declared-onnx").exists()
+    assert "the model records its own signature (a: float32[?, 3]; b: float32[?, 2]): leave --signature out" in (
+        stderr_text(result)
+    )
+    bad = mcc_new(workdir / "bad-signature", "--framework", "onnx", "--model-file", str(model), "--signature", "a")
+    assert bad.returncode == 2
+    assert "'a' must read NAME: DTYPE[SIZES], e.g. 'features: float32[?, 4]'" in stderr_text(bad)

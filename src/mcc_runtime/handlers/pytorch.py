@@ -1,4 +1,8 @@
-"""PyTorch: TorchScript files (torch.jit.save) and exported programs (torch.export.save)."""
+"""PyTorch: TorchScript files (torch.jit.save) and exported programs (torch.export.save).
+
+A TorchScript ``forward`` of several tensors, or of one ``Dict[str, Tensor]``, records its inputs' names (the
+positional ones) but not their dtypes and shapes: those are declared (``mcc new --signature``, recorded in
+``code/schema.json``); each request then decodes to one array per input (``mcc_runtime.tensors``) for ``run``."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import numpy as np
 import torch
 
 from ..errors import BadRequest
+from ..schema import InputSchema
+from ..signature import Signature, TensorSpec
 from . import as_class_probabilities, labels_from_proba, squeeze, threads
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -41,6 +47,43 @@ def predict_label(model: Any, data: np.ndarray) -> np.ndarray:
 
 def feature_count(model: Any) -> int | None:
     return None  # a network's first layer does not declare its width in a loadable way
+
+
+def input_schema(model: Any) -> InputSchema | None:
+    """For a TorchScript forward of several tensors, their names (dtypes and shapes unknown: float32 of any
+    shape until declared); for one ``Dict[str, Tensor]``, a signature of no known inputs (they must be declared);
+    else nothing recorded."""
+    arguments = _forward_arguments(model)
+    if len(arguments) > 1 and all(kind == "Tensor" for _, kind in arguments):
+        return InputSchema(signature=Signature(tuple(TensorSpec(n, "float32", ()) for n, _ in arguments), (), False))
+    if len(arguments) == 1 and arguments[0][1].startswith("Dict[str, Tensor]"):
+        return InputSchema(signature=Signature((), (), False))
+    return None
+
+
+def run(model: Any, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The model's outputs by name (``output``, or ``output_0``, … for a tuple, or a returned dict's keys)."""
+    tensors = {name: torch.from_numpy(np.ascontiguousarray(array)).to(DEVICE) for name, array in inputs.items()}
+    arguments = _forward_arguments(model)
+    keyed = len(arguments) == 1 and arguments[0][1].startswith("Dict")
+    try:
+        with torch.inference_mode():
+            output = model(tensors) if keyed else model(*(tensors[name] for name, _ in arguments))
+    except (RuntimeError, ValueError, AssertionError, IndexError, KeyError) as exc:
+        raise BadRequest(f"the model rejected the input: {_first_cause(exc)}") from None
+    if isinstance(output, dict):
+        return {str(name): value.detach().cpu().numpy() for name, value in output.items()}
+    if isinstance(output, list | tuple):
+        return {f"output_{i}": value.detach().cpu().numpy() for i, value in enumerate(output)}
+    return {"output": output.detach().cpu().numpy()}
+
+
+def _forward_arguments(model: Any) -> list[tuple[str, str]]:
+    """(name, type) of a TorchScript forward's arguments, without self (none for an exported program)."""
+    schema = getattr(getattr(model, "forward", None), "schema", None)
+    if schema is None:
+        return []
+    return [(a.name, str(a.type)) for a in schema.arguments if a.name != "self"]
 
 
 def _run(model: Any, data: np.ndarray) -> np.ndarray:
