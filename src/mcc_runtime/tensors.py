@@ -57,10 +57,12 @@ def decode(body: bytes | str, content_type: str, signature: Signature) -> NamedI
     """One array per input of ``signature``, all with the same number of rows (BadRequest saying what is wrong)."""
     media = codecs.ALIASES.get(content_type, content_type)
     single = len(signature.inputs) == 1
-    if media not in INPUT_TYPES and not (single and media in SINGLE_INPUT_TYPES):
-        names = ", ".join(signature.input_names)
-        raise UnsupportedMediaType(f"this model takes {len(signature.inputs)} named inputs ({names}): send "
-                                   f"{', '.join(INPUT_TYPES)} naming them, not {content_type or '(none)'}")  # fmt: skip
+    accepted = (*INPUT_TYPES, *SINGLE_INPUT_TYPES) if single else INPUT_TYPES
+    if media not in accepted:
+        names, what = ", ".join(signature.input_names), "named input" if single else "named inputs"
+        raise UnsupportedMediaType(f"this model takes {len(signature.inputs)} {what} ({names}): send "
+                                   f"{', '.join(accepted)}{'' if single else ' naming them'}, not "
+                                   f"{content_type or '(none)'}")  # fmt: skip
     if not body or not body.strip():
         raise BadRequest("the request body is empty")
     if media == codecs.CSV:
