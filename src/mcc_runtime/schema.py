@@ -199,11 +199,8 @@ def reconcile(recorded: InputSchema, from_model: InputSchema | None) -> InputSch
     if width is not None and recorded.features is not None and recorded.features != width:
         raise SchemaError(width_mismatch(recorded, width))
     signature = _signature(recorded.signature, from_model.signature)
-    if signature is not from_model.signature:
-        from_model = InputSchema(from_model.columns, from_model.width, from_model.frame, from_model.source,
-                                 signature=signature)  # fmt: skip
-    if from_model.tensors:  # named tensors: the signature is the whole schema
-        return InputSchema(signature=signature, source="model" if signature.certain else "declared")
+    if InputSchema(signature=signature).tensors:  # named tensors: the signature is the whole schema
+        return InputSchema(signature=signature, source="model" if signature is from_model.signature else "declared")
     return InputSchema(recorded.columns, None if recorded.columns else width, recorded.frame, recorded.source,
                        signature=signature)  # fmt: skip
 
