@@ -4,8 +4,11 @@ One thread per worker runs the model (not every framework's predict is thread-sa
 takes every request already queued, up to ``max_batch_size``; while more requests are on their way (received,
 body not yet read) it waits for them, at most ``max_wait_s``. An idle server never waits: a lone request is
 predicted at once. The batch's rows go through ``predict_fn`` once and each request gets exactly its own rows'
-answer, written in its own Accept type. When the rows cannot be joined (other columns, a custom input_fn's
-objects), or the joined call fails, each request is predicted on its own, so a bad request never fails the others.
+answer, written in its own Accept type (and, for a model of named inputs, in its own protocol). Rows join where
+every part has the same columns and dtypes, or for named inputs the same names and, per input, the same dtype and
+shape beyond the batch dimension. When they cannot be joined (other columns, texts of other lengths, a custom
+input_fn's objects), or the joined call fails, each request is predicted on its own, so a bad request never fails
+the others.
 
 A watchdog replaces the worker when one model call runs longer than the worker timeout: in a threaded or async
 worker gunicorn's own heartbeat keeps beating while the model thread hangs.
@@ -19,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .service import INTERNAL_ERROR, InferenceService, Prepared, Reply
+from .tensors import ROWS, NamedInputs, NamedOutputs
 
 log = logging.getLogger("mcc_runtime")
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
@@ -47,22 +51,29 @@ class Request:
 
 
 def row_count(data: Any) -> int | None:
-    """Rows in a decoded request that can be joined with others: a 2-D+ array or a DataFrame, else None."""
+    """Rows in a decoded request that can be joined with others: a 2-D+ array, a DataFrame, or named inputs
+    (one array per input, all of the same length), else None."""
     if isinstance(data, np.ndarray):
         return data.shape[0] if data.ndim >= 2 else None
+    if isinstance(data, NamedInputs):
+        sizes = {len(a) if isinstance(a, np.ndarray) and a.ndim >= 1 else None for a in data.values()}
+        return sizes.pop() if len(sizes) == 1 and None not in sizes else None
     if type(data).__name__ == "DataFrame" and hasattr(data, "dtypes"):
         return len(data)
     return None
 
 
 def join(parts: Sequence[Any]) -> Any | None:
-    """The parts' rows as one array or DataFrame, or None when they do not join without changing a value's type."""
+    """The parts' rows as one array, DataFrame or set of named inputs, or None when they do not join without
+    changing a value's type or shape."""
     first = parts[0]
     if isinstance(first, np.ndarray):
-        same = all(
-            isinstance(p, np.ndarray) and p.dtype == first.dtype and p.shape[1:] == first.shape[1:] for p in parts
-        )
-        return np.concatenate(parts) if same else None
+        return _joined_arrays(parts)
+    if isinstance(first, NamedInputs):
+        if not all(isinstance(p, NamedInputs) and list(p) == list(first) for p in parts):
+            return None
+        arrays = {name: _joined_arrays([p[name] for p in parts]) for name in first}
+        return None if any(a is None for a in arrays.values()) else NamedInputs(arrays)
     import pandas as pd
 
     columns, dtypes = list(first.columns), _dtypes(first)
@@ -72,23 +83,38 @@ def join(parts: Sequence[Any]) -> Any | None:
     return joined if _dtypes(joined) == dtypes else None
 
 
+def _joined_arrays(parts: Sequence[Any]) -> np.ndarray | None:
+    first = parts[0]
+    same = all(isinstance(p, np.ndarray) and p.dtype == first.dtype and p.shape[1:] == first.shape[1:] for p in parts)
+    return np.concatenate(parts) if same else None
+
+
 def _dtypes(frame: Any) -> list[tuple[str, tuple[Any, ...] | None]]:
     """Each column's dtype, with a categorical's categories in order (pandas calls two orders equal; codes differ)."""
     return [(str(t), tuple(t.categories) if hasattr(t, "categories") else None) for t in frame.dtypes]
 
 
 def split(prediction: Any, sizes: Sequence[int]) -> list[Any] | None:
-    """One slice of the prediction per request, or None when it is not one entry per row."""
+    """One slice of the prediction per request, or None when it is not one entry per row (named outputs stay
+    named outputs)."""
     total = sum(sizes)
     if isinstance(prediction, dict):
         columns = {name: split(values, sizes) for name, values in prediction.items()}
         if not columns or any(parts is None for parts in columns.values()):
             return None
-        return [{name: parts[i] for name, parts in columns.items()} for i in range(len(sizes))]
+        slices = [{name: parts[i] for name, parts in columns.items()} for i in range(len(sizes))]
+        return [NamedOutputs(s) for s in slices] if isinstance(prediction, NamedOutputs) else slices
     if not isinstance(prediction, np.ndarray) or prediction.ndim == 0 or prediction.shape[0] != total:
         return None
     bounds = np.cumsum(sizes)[:-1]
     return np.split(prediction, bounds)
+
+
+def in_protocol_of(part: Any, data: Any) -> Any:
+    """A request's slice of the named outputs, to be answered in the protocol that request spoke."""
+    if isinstance(part, NamedOutputs) and isinstance(data, Mapping):
+        return NamedOutputs(part, getattr(data, "protocol", ROWS))
+    return part
 
 
 class Dispatcher:
@@ -220,7 +246,8 @@ class Dispatcher:
         self.joined_requests += len(ready)
         log.debug("one model call answered %d requests (%d rows)", len(ready), sum(sizes))
         for (request, prepared), part in zip(ready, parts, strict=True):
-            request.answer.set_result(service.guarded(service.finish, part, prepared.response_type))
+            answer = in_protocol_of(part, prepared.data)
+            request.answer.set_result(service.guarded(service.finish, answer, prepared.response_type))
 
     def _watch(self) -> None:
         period = min(1.0, self.service.worker_timeout_s / 4)

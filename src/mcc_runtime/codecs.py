@@ -28,8 +28,9 @@ NPY = "application/x-npy"
 LIBSVM = "text/libsvm"  # XGBoost's sparse rows (the SageMaker SDK's XGBoostPredictor sends them)
 NPZ = "application/x-npz"  # a SciPy sparse matrix (scipy.sparse.save_npz), for models that take sparse input
 RECORDIO = "application/x-recordio-protobuf"  # SageMaker's built-in algorithms' RecordIO-wrapped protobuf Records
+CSV_HEADER = "text/csv;header=present"  # RFC 4180's parameter: the answer's first line names its columns
 INPUT_TYPES: tuple[str, ...] = (CSV, JSON, JSONLINES, NPY)
-OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY)
+OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY, CSV_HEADER)
 DEFAULT_OUTPUT = JSON
 JSON_KEYS = ("instances", "inputs")
 ALIASES = {
@@ -41,6 +42,7 @@ ALIASES = {
 BOM = "\ufeff"  # Excel's "CSV UTF-8" starts with it
 # One JSON Lines answer line per row: the column "predictions" is named in the singular there.
 ROW_KEYS = {"predictions": "prediction"}
+CELL_NAMES = {"probabilities": "probability"}  # and a CSV header's
 ASK_FOR_JSON = f"ask for {JSON} or {JSONLINES}"
 
 
@@ -59,16 +61,18 @@ def negotiate(accept: str | None, offered: Sequence[str] = OUTPUT_TYPES, default
     ranges: list[tuple[float, int, str]] = []
     for position, item in enumerate(accept.split(",")):
         media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
+        media, quality = ALIASES.get(media.lower(), media.lower()), 1.0
         for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
+            name, _, value = (p.strip().lower() for p in param.partition("="))
+            if name == "q":
                 try:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
+            elif media == CSV and (name, value) == ("header", "present"):
+                media = CSV_HEADER
         if media and quality > 0:
-            ranges.append((-quality, position, ALIASES.get(media.lower(), media.lower())))
+            ranges.append((-quality, position, media))
     for _, _, media in sorted(ranges):
         if media in ("*/*", "*"):
             return default
@@ -245,15 +249,23 @@ def encode_bare_json(prediction: object) -> bytes:
     return _dumps(_per_row(columns, single=len(columns) == 1))
 
 
-def encode_csv(prediction: object) -> bytes:
+def encode_csv(prediction: object, header: bool = False) -> bytes:
     """One line per input row; multi-output rows and several columns (label, probabilities) side by side; rows
     that are objects (a ``predict_fn`` answering one dict per row) as their values, in the first row's key order.
-    Only scalars fit a cell: anything else is a 406 that names the JSON types."""
+    Only scalars fit a cell: anything else is a 406 that names the JSON types. ``header``: a first line naming
+    the columns (a row object's keys; else ``prediction``, ``probability``, or ``probability_0``, ``_1``, …
+    where a column holds several values a row)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in _csv_rows(_columns(prediction, CSV)):
-        writer.writerow(row)
+    names, rows = _csv_rows(_columns(prediction, CSV))
+    if header:
+        writer.writerow(names)
+    writer.writerows(rows)
     return buffer.getvalue().encode()
+
+
+def encode_csv_with_header(prediction: object) -> bytes:
+    return encode_csv(prediction, header=True)
 
 
 def encode_jsonlines(prediction: object) -> bytes:
@@ -294,7 +306,8 @@ def _per_row(columns: dict[str, object], single: bool) -> list:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _csv_rows(columns: dict[str, object]) -> list[list]:
+def _csv_rows(columns: dict[str, object]) -> tuple[list[str], list[list]]:
+    """The columns' names, one per cell of a row, and the rows."""
     only = next(iter(columns.values())) if len(columns) == 1 else None
     records = _as_list(only) if isinstance(only, (list, tuple, np.ndarray)) else []
     if records and all(isinstance(record, dict) for record in records):
@@ -305,10 +318,19 @@ def _csv_rows(columns: dict[str, object]) -> list[list]:
                 raise NotAcceptable(f"{CSV} answers need the same fields on every row; row {number} has {fields}, "
                                     f"row 1 {first}; {ASK_FOR_JSON}")  # fmt: skip
         rows = [[record[name] for name in names] for record in records]
+        names = [str(name) for name in names]
     else:
-        parts = zip(*(_as_2d(column).tolist() for column in columns.values()), strict=True)
+        arrays = {name: _as_2d(column) for name, column in columns.items()}
+        names = [cell for name, array in arrays.items() for cell in _cell_names(ROW_KEYS.get(name, name), array)]
+        parts = zip(*(array.tolist() for array in arrays.values()), strict=True)
         rows = [[cell for part in row for cell in part] for row in parts]
-    return [[_csv_cell(cell) for cell in row] for row in rows]
+    return names, [[_csv_cell(cell) for cell in row] for row in rows]
+
+
+def _cell_names(name: str, array: np.ndarray) -> list[str]:
+    """A column's name for each of its cells in a row (``array``: 2-D)."""
+    name = CELL_NAMES.get(name, name)
+    return [name] if array.shape[1] == 1 else [f"{name}_{i}" for i in range(array.shape[1])]
 
 
 def _csv_cell(value: object) -> object:
@@ -419,4 +441,5 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
     CSV: encode_csv,
     JSONLINES: encode_jsonlines,
     NPY: encode_npy,
+    CSV_HEADER: encode_csv_with_header,
 }

@@ -50,7 +50,8 @@ class DefaultHooks:
         if settings.predict_output != "label" and not named_inputs and not self.handler.has_proba(model):
             raise ValueError(
                 f"predict_output={settings.predict_output} needs class probabilities, "
-                f"but the model in {path} gives none (it is not a probabilistic classifier)"
+                f"but the model in {path} gives none (it is not a probabilistic classifier); serve labels with "
+                "MCC_PREDICT_OUTPUT=label (or mcc new --predict-output label)"
             )
         self.schema = checked_schema(self.schema, from_model, path)
         if self.schema.signature is not None and not self.schema.signature.inputs:
@@ -90,9 +91,10 @@ class DefaultHooks:
         return columns
 
     def row_independent(self, model: Any) -> bool:
-        """Whether the framework predicts each row on its own, so rows of several requests may share one call."""
+        """Whether the framework predicts each row on its own, so rows of several requests (or, for a model of
+        named inputs, each input's rows) may share one call."""
         answer = getattr(self.handler, "row_independent", None)
-        return bool(answer and answer(model)) and not self.schema.tensors
+        return bool(answer and answer(model))
 
     def output_fn(self, prediction: Any, accept: str) -> bytes:
         """The answer as ``accept``; in a batch transform job JSON is written as JSON Lines (one line per record,

@@ -9,6 +9,8 @@ A column's ``kind`` is one of:
 ``text``      free text; ``categories`` lists the values the model knows (others are the model's to handle)
 ``category``  one of ``categories`` exactly; any other value is refused
 ``boolean``   true/false (also 1/0, yes/no)
+``timestamp`` an ISO 8601 date or date and time (``2024-03-01``, ``2024-03-01T09:30:00``, with an offset or
+              ``Z``); the model sees pandas datetimes (naive, or in UTC where the values carry an offset)
 
 ``missing`` says whether a missing value may reach the model in that column; ``certain: false`` marks a kind the
 artifact does not record (a guess: number, unless the sample payload shows text), which ``schema.json`` may
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,9 @@ from typing import Any
 from .signature import Signature, SignatureError
 
 SCHEMA_FILE = "schema.json"
-KINDS = ("number", "text", "category", "boolean")
+KINDS = ("number", "text", "category", "boolean", "timestamp")
+# An ISO 8601 date, or date and time (seconds, fractions and a UTC offset optional), as pandas writes datetimes.
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 SOURCES = ("model", "declared", "sample", "")
 MISSING_WORDS = frozenset({"", "na", "nan", "null", "none", "n/a", "<na>", "#n/a"})  # a missing value's spellings
 
@@ -55,7 +60,8 @@ class Column:
         """What a value of this column must be, for error messages."""
         if self.kind == "category":
             return "one of " + ", ".join(map(str, self.categories[:20])) + (" ..." if len(self.categories) > 20 else "")
-        return {"number": "a number", "text": "text", "boolean": "true or false"}[self.kind]
+        return {"number": "a number", "text": "text", "boolean": "true or false",
+                "timestamp": "an ISO 8601 date or time (2024-03-01T09:30:00)"}[self.kind]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,7 @@ class InputSchema:
     def tensors(self) -> bool:
         """The model takes several named tensors, or text: requests decode to one array per input
         (mcc_runtime.tensors) instead of rows of numbers or columns."""
-        inputs = self.signature.inputs if self.signature else ()
-        return len(inputs) > 1 or any(spec.dtype == "string" for spec in inputs)
+        return self.signature is not None and self.signature.named
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -244,6 +249,11 @@ def number_or_missing(value: object) -> bool:
     return True
 
 
+def is_timestamp(value: object) -> bool:
+    """A text an ISO 8601 date or time (``timestamp`` columns take these)."""
+    return isinstance(value, str) and ISO_TIMESTAMP.fullmatch(value.strip()) is not None
+
+
 def csv_header(body: bytes) -> tuple[str, ...]:
     """The first row of a CSV body when it is a header (not all numbers), else nothing."""
     first = next(csv.reader(io.StringIO(body.decode("utf-8-sig", errors="replace"))), [])
@@ -258,7 +268,7 @@ def synthetic_row(schema: InputSchema) -> list[Any]:
 def _placeholder(column: Column) -> Any:
     if column.categories:
         return column.categories[0]
-    return {"number": 0, "boolean": True}.get(column.kind, "text")
+    return {"number": 0, "boolean": True, "timestamp": "2024-01-01T00:00:00"}.get(column.kind, "text")
 
 
 def csv_text(rows: list[list[Any]]) -> str:

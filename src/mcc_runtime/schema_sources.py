@@ -19,6 +19,7 @@ from .schema import (
     SchemaError,
     csv_header,
     csv_text,
+    is_timestamp,
     number_or_missing,
     reconcile,
     synthetic_row,
@@ -40,7 +41,7 @@ def payload_type(path: Path) -> str:
 def payload_schema(body: bytes, media: str, names: tuple[str, ...] = ()) -> InputSchema:
     """Column names (header, objects, split ``columns``, else ``names``) and kinds as the sample shows them, read
     the way pandas reads a CSV: a column whose every present value is true or false (JSON's, or True/TRUE/true,
-    False/FALSE/false) is boolean, one of numbers is a number, any other is text."""
+    False/FALSE/false) is boolean, an ISO 8601 date or time a timestamp, a number a number, any other text."""
     names = names or (csv_header(body) if media == codecs.CSV else ())
     given = InputSchema(tuple(Column(n, certain=False) for n in names))
     table = codecs.PARSERS[media](body, given)
@@ -63,6 +64,8 @@ def _sampled_kind(values: list[Any]) -> str:
     present = [v for v in values if not _missing(v)]
     if present and all(isinstance(v, bool) or (isinstance(v, str) and v.strip() in BOOLEAN_WORDS) for v in present):
         return "boolean"
+    if present and all(is_timestamp(v) for v in present):
+        return "timestamp"
     return "number" if all(number_or_missing(v) for v in values) else "text"
 
 

@@ -67,6 +67,12 @@ class Signature:
     def output_names(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.outputs)
 
+    @property
+    def named(self) -> bool:
+        """Several inputs, or text: requests decode to one array per named input (mcc_runtime.tensors), not to
+        rows of numbers or columns."""
+        return len(self.inputs) > 1 or any(spec.dtype == "string" for spec in self.inputs)
+
     def to_dict(self) -> dict[str, Any]:
         recorded = {"inputs": [s.to_dict() for s in self.inputs], "outputs": [s.to_dict() for s in self.outputs]}
         return recorded if self.certain else {**recorded, "certain": False}

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from .errors import BadRequest
-from .schema import MISSING_WORDS, Column, InputSchema, name_mismatch
+from .schema import MISSING_WORDS, Column, InputSchema, is_timestamp, name_mismatch
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "t", "y"})
 FALSE_WORDS = frozenset({"false", "0", "no", "f", "n"})
@@ -208,11 +209,36 @@ def _boolean_column(values: list[Any], c: int, column: Column) -> np.ndarray:
     return out if np.isnan(out).any() else out.astype(bool)
 
 
+def _timestamp_column(values: list[Any], c: int, column: Column) -> Any:
+    """ISO 8601 texts as pandas datetimes: naive where no value carries an offset, else all in UTC."""
+    import pandas as pd
+
+    moments: list[datetime | None] = []
+    for r, value in enumerate(values):
+        if _is_missing(value, column):
+            if not column.missing:
+                raise BadRequest(_missing_refused(r, c, column))
+            moments.append(None)
+            continue
+        try:
+            moments.append(datetime.fromisoformat(value.strip()) if is_timestamp(value) else None)
+        except ValueError:  # the shape of a timestamp, but no such day or hour (2024-02-30)
+            moments.append(None)
+        if moments[-1] is None:
+            raise BadRequest(_bad(r, c, column, value))
+    offsets = {moment.tzinfo is not None for moment in moments if moment is not None}
+    if len(offsets) > 1:
+        raise BadRequest(f"column {_label(column.name, c)}: some timestamps carry a UTC offset and others do not; "
+                         "send all with one (or Z) or all without")  # fmt: skip
+    return pd.to_datetime(moments, utc=offsets == {True})
+
+
 CONVERTERS = {
     "number": _number_column,
     "text": _text_column,
     "category": _category_column,
     "boolean": _boolean_column,
+    "timestamp": _timestamp_column,
 }
 
 

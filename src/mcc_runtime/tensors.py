@@ -80,8 +80,8 @@ def decode(body: bytes | str, content_type: str, signature: Signature) -> NamedI
 
 def encode(outputs: NamedOutputs, accept: str, model_name: str = "model") -> bytes:
     """The answer in the request's protocol for JSON; CSV, JSON Lines and NPY as for any prediction."""
-    if accept != codecs.JSON:
-        only = len(outputs) == 1
+    if accept != codecs.JSON:  # one output as a plain prediction; a CSV header names the outputs
+        only = len(outputs) == 1 and accept != codecs.CSV_HEADER
         return codecs.encode(next(iter(outputs.values())) if only else dict(outputs), accept)
     if outputs.protocol == OPEN_INFERENCE:
         tensors = [_v2_output(name, np.asarray(values)) for name, values in outputs.items()]

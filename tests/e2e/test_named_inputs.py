@@ -10,13 +10,16 @@ from __future__ import annotations
 import io
 import json
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from mcc_runtime.defaults import DECLARE_INPUTS
 from mcc_runtime.local import LocalServer
 from mcc_runtime.smoke import invoke
-from tests.support.projects import own_tests, readable_folder, run_script, stderr_text
+from tests.support.graphs import two_input_body, two_input_onnx
+from tests.support.projects import own_tests, readable_folder, run_script, startup_refusal, stderr_text
 from tests.support.projects import run_mcc_new as mcc_new
 from tests.support.venvs import project_venv
 
@@ -42,23 +45,6 @@ def poster(server):
         return json.loads(answer)
 
     return post
-
-
-def two_input_onnx(path) -> tuple[np.ndarray, np.ndarray]:
-    """score = a @ wa + b @ wb: a graph with two named inputs (a: 3 floats, b: 2 floats per row)."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    wa, wb = np.array([[0.5], [-1.0], [2.0]], np.float32), np.array([[3.0], [0.25]], np.float32)
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, w]) for n, w in (("a", 3), ("b", 2))]
-    output = helper.make_tensor_value_info("score", TensorProto.FLOAT, [None, 1])
-    nodes = [helper.make_node("MatMul", ["a", "wa"], ["sa"]), helper.make_node("MatMul", ["b", "wb"], ["sb"]),
-             helper.make_node("Add", ["sa", "sb"], ["score"])]  # fmt: skip
-    weights = [numpy_helper.from_array(wa, "wa"), numpy_helper.from_array(wb, "wb")]
-    graph = helper.make_graph(nodes, "two-inputs", inputs, [output], initializer=weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    path.write_bytes(model.SerializeToString())
-    return wa, wb
 
 
 MULTI_INPUT_PREDICT_FN = textwrap.dedent("""
@@ -122,6 +108,11 @@ def test_a_two_input_onnx_graph_is_served_in_every_protocol_its_clients_speak(wo
         lines = "".join(json.dumps(row) + "\n" for row in rows).encode()
         assert same(post(lines, "application/jsonlines")["predictions"], expected)
         assert same(post(buffer.getvalue(), "application/x-npz")["predictions"], expected)
+        status, answer_type, answer = invoke(server.url, json.dumps(columnar).encode(), "application/json",
+                                             "text/csv; header=present")  # fmt: skip
+        assert (status, answer_type) == (200, "text/csv;header=present")
+        (name, *lines) = answer.decode().splitlines()
+        assert name == "score" and same([float(line) for line in lines], expected.reshape(-1))
         status, _, answer = invoke(server.url, json.dumps({"instances": [{"a": [1, 2]}]}).encode(),
                                    "application/json", "application/json")  # fmt: skip
         assert status == 400 and json.loads(answer)["error"] == "row 1: missing b (the model's inputs: a, b)"
@@ -153,6 +144,45 @@ def test_a_users_predict_fn_alone_gets_the_named_inputs_from_the_default_hooks(w
         status, _, answer = invoke(server.url, columnar, "application/json", "application/json")
     assert status == 200, answer
     assert same(json.loads(answer)["predictions"], expected.reshape(-1))
+
+
+def test_concurrent_requests_in_every_protocol_share_model_calls_and_get_their_own_answers(workdir, two_inputs):
+    """Adaptive batching for named inputs, through nginx: 1,200 requests from 32 clients in TF Serving rows,
+    columnar and the Open Inference Protocol, 1 to 3 rows each, are joined into shared ONNX Runtime calls; each
+    answer is exactly its own rows' in its own protocol, and a request of the wrong width, mixed in, gets its 400."""
+    model, _, session = two_inputs
+    project = workdir / "two-inputs-batched"
+    assert mcc_new(project, "--framework", "onnx", "--model-file", str(model)).returncode == 0
+    rows = np.random.default_rng(9).normal(size=(2400, 5)).astype(np.float32)
+    protocols, bad = ["rows", "columnar", "v2"], json.dumps({"inputs": {"a": [[1, 2]], "b": [[1, 2]]}}).encode()
+    chosen = [(None, bad) if i % 13 == 0 else (rows[2 * i : 2 * i + 1 + i % 3], None) for i in range(1200)]
+    bodies = [body or two_input_body(protocols[i % 3], part) for i, (part, body) in enumerate(chosen)]
+    log_path = workdir / "batched.log"
+    env = {"MCC_WORKERS": "2", "MCC_LOG_LEVEL": "debug"}
+    with (
+        open(log_path, "w") as log,
+        LocalServer(project, python=project_venv(project), env=env, log=log) as server,
+        ThreadPoolExecutor(32) as pool,
+    ):
+        answers = list(pool.map(lambda body: invoke(server.url, body, "application/json", "application/json"), bodies))
+    refusal = "input a: float32[?, 3]: dimension 1 is 2, it must be 3; sent int64[1, 2]"
+    for i, ((part, _), (status, _, answer)) in enumerate(zip(chosen, answers, strict=True)):
+        if part is None:
+            assert (status, json.loads(answer)["error"]) == (400, refusal)
+            continue
+        assert status == 200, answer
+        (expected,) = session.run(None, {"a": part[:, :3], "b": part[:, 3:]})
+        assert same(answered_outputs(json.loads(answer), protocols[i % 3]), expected), (i, answer, expected)
+    joined = [line for line in log_path.read_text().splitlines() if "one model call answered" in line]
+    assert joined, "no model call answered several requests: named inputs were not batched under load"
+
+
+def answered_outputs(body: dict, protocol: str) -> list:
+    """The one output of an answer in TF Serving rows, columnar, or the Open Inference Protocol."""
+    if protocol == "v2":
+        (output,) = body["outputs"]
+        return np.reshape(output["data"], output["shape"]).tolist()
+    return body["predictions" if protocol == "rows" else "outputs"]
 
 
 def same(answered: list, expected: np.ndarray) -> bool:
@@ -306,8 +336,14 @@ def test_torchscript_models_of_named_inputs_are_served_with_their_declared_signa
         project = workdir / f"torch-{name}"
         result = mcc_new(project, "--framework", "pytorch", "--model-file", str(path), "--signature", TORCH_SIGNATURE)
         assert result.returncode == 0, result.stderr
-        schema = json.loads((project / "code" / "schema.json").read_text())
+        schema_file = project / "code" / "schema.json"
+        schema = json.loads(schema_file.read_text())
         assert schema["signature"]["inputs"][1] == {"name": "category", "dtype": "int64", "shape": [None]}
+        if name == "keyed":  # the start-up refusal's advice: the signature in code/schema.json (restored below)
+            schema_file.write_text(json.dumps({k: v for k, v in schema.items() if k != "signature"}))
+            line = startup_refusal(project, project_venv(project), {})
+            assert line.endswith(f"whose keys the file does not record: {DECLARE_INPUTS}")
+            schema_file.write_text(json.dumps(schema))
         with LocalServer(project, python=project_venv(project)) as server:
             post = poster(server)
             answer = post(columnar)["outputs"]

@@ -191,3 +191,66 @@ def test_user_code_that_imports_pandas_gets_pandas_in_the_image_for_an_array_mod
     with LocalServer(project, python=project_venv(project)) as server:
         status, _, answer = invoke(server.url, body, "text/csv", "application/json")
     assert status == 200 and json.loads(answer)["predictions"] == wine_model.predict(rows).tolist()
+
+
+CALENDAR = textwrap.dedent('''
+    """Calendar features of the signup time, shared by training and serving."""
+    import numpy as np
+
+
+    def calendar_parts(frame):
+        moments = frame.iloc[:, 0]
+        return np.column_stack([moments.dt.dayofweek, moments.dt.hour, moments.dt.month]).astype(float)
+''')
+
+
+def test_a_timestamp_column_reaches_the_users_calendar_features_as_datetimes(workdir):
+    """A pipeline trained on a datetime64 column (the user's FunctionTransformer reads .dt) and a sample CSV as
+    pandas writes it: schema.json records a timestamp column, and ISO dates and times in CSV and JSON (with Z)
+    are answered as the pipeline predicts the training frame's rows; an impossible date is named."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    code = workdir / "calendar-src"
+    code.mkdir()
+    (code / "signup_features.py").write_text(CALENDAR)
+    rng = np.random.default_rng(4)
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, 300), unit="min")
+    frame = pd.DataFrame({"plan": rng.choice(["basic", "pro"], 300), "signup": signup,
+                          "age": rng.integers(18, 80, 300)})  # fmt: skip
+    target = (frame.signup.dt.dayofweek >= 5) ^ (frame.plan == "pro")
+    sys.path.insert(0, str(code))
+    try:
+        features = importlib.import_module("signup_features")
+        columns = ColumnTransformer([("when", FunctionTransformer(features.calendar_parts), ["signup"]),
+                                     ("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"])],
+                                    remainder="passthrough")  # fmt: skip
+        model = make_pipeline(columns, HistGradientBoostingClassifier(max_iter=30, random_state=0)).fit(frame, target)
+        joblib.dump(model, workdir / "calendar.joblib")
+    finally:
+        sys.path.remove(str(code))
+        sys.modules.pop("signup_features", None)
+    sample = workdir / "calendar-sample.csv"
+    frame.head(5).to_csv(sample, index=False)  # signup written as "2024-05-04 13:21:00"
+    project = workdir / "calendar"
+    result = mcc_new(project, "--model-file", str(workdir / "calendar.joblib"), "--code-dir", str(code),
+                     "--sample-payload", str(sample))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((project / "code" / "schema.json").read_text())
+    assert [(c["name"], c["kind"]) for c in schema["columns"]] == [("plan", "text"), ("signup", "timestamp"),
+                                                                   ("age", "number")]  # fmt: skip
+    rows = frame.iloc[40:70]
+    expected = model.predict(rows).tolist()
+    records = [{"plan": p, "signup": s.isoformat() + "Z", "age": int(a)} for p, s, a in rows.itertuples(index=False)]
+    with LocalServer(project, python=project_venv(project)) as server:
+        for body, content_type in [(rows.to_csv(index=False).encode(), "text/csv"),
+                                   (json.dumps(records).encode(), "application/json")]:  # fmt: skip
+            status, _, answer = invoke(server.url, body, content_type, "application/json")
+            assert (status, json.loads(answer)["predictions"]) == (200, expected)
+        status, _, answer = invoke(server.url, b"plan,signup,age\npro,2024-02-30 10:00:00,40\n", "text/csv",
+                                   "application/json")  # fmt: skip
+    assert (status, json.loads(answer)["error"]) == (400, "row 1, column 'signup': '2024-02-30 10:00:00' is not an "
+                                                          "ISO 8601 date or time (2024-03-01T09:30:00)")  # fmt: skip

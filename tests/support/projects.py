@@ -4,12 +4,15 @@ the server's unprivileged workers can read."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from mcc_runtime.local import free_port
 
 
 def mcc_new(target: Path, name: str, *flags: str) -> Path:
@@ -58,3 +61,15 @@ def run_script(project: Path, script: str, *args: str, python: str) -> subproces
         text=True,
         timeout=300,
     )
+
+
+def startup_refusal(project: Path, python: str, env: dict[str, str]) -> str:
+    """The one error line ``code/serve`` stops with (it must stop, not serve)."""
+    environment = {**os.environ, "MCC_MODEL_DIR": str(project / "model"), "SAGEMAKER_BIND_TO_PORT": str(free_port()),
+                   **env}  # fmt: skip
+    result = subprocess.run([python, str(project / "code" / "serve")], env=environment, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode != 0, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert errors, result.stderr
+    return errors[0]

@@ -18,13 +18,18 @@ SERVING_JSON = {
 }
 
 
-def make_project(root: Path, model_file: Path, inference_py: str | None = None) -> Path:
-    """Write code/serving.json (and code/inference.py) and model/model.joblib; return code/."""
+ONNX_SERVING = {"handler": "onnx", "model_filename": "model.onnx", "model_extensions": [".onnx"]}
+
+
+def make_project(root: Path, model_file: Path, inference_py: str | None = None, **serving: object) -> Path:
+    """Write code/serving.json (SERVING_JSON with ``serving``'s keys), code/inference.py where given, and the
+    model as model/<model_filename>; return code/."""
     code, model = root / "code", root / "model"
     code.mkdir(parents=True)
     model.mkdir()
-    shutil.copy(model_file, model / "model.joblib")
-    (code / "serving.json").write_text(json.dumps(SERVING_JSON))
+    settings = {**SERVING_JSON, **serving}
+    shutil.copy(model_file, model / str(settings["model_filename"]))
+    (code / "serving.json").write_text(json.dumps(settings))
     if inference_py is not None:
         (code / "inference.py").write_text(inference_py)
     return code

@@ -10,12 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcc_runtime.batching import Dispatcher, join, split
+from mcc_runtime import codecs
+from mcc_runtime.batching import Dispatcher, join, row_count, split
 from mcc_runtime.errors import BadRequest
 from mcc_runtime.service import build_service
+from mcc_runtime.tensors import NamedInputs, NamedOutputs
+from tests.support.graphs import two_input_body, two_input_onnx
 from tests.support.tabular import churn_pipeline
 
-from .runtime_fixtures import make_project, settings_for
+from .runtime_fixtures import ONNX_SERVING, make_project, settings_for
 
 CSV = {"content_type": "text/csv", "accept": "application/json"}
 
@@ -173,3 +176,62 @@ def test_the_watchdog_reports_a_model_call_that_hangs(wine_service, wine):
     dispatcher.submit(csv_body(wine[0][:1]), **CSV)
     assert stuck.wait(5)
     held.release.set()
+
+
+@pytest.fixture
+def two_input_service(tmp_path):
+    graph = tmp_path / "two-inputs.onnx"
+    two_input_onnx(graph)
+    return build_service(settings_for(make_project(tmp_path / "p", graph, **ONNX_SERVING))), graph
+
+
+def test_named_inputs_join_per_input_and_each_request_is_answered_in_its_own_protocol(two_input_service):
+    """Requests in TF Serving rows, columnar and the Open Inference Protocol share one ONNX Runtime call; each
+    answer is that request's rows, in that request's protocol; a request whose input has another width is
+    predicted on its own."""
+    import onnxruntime
+
+    service, graph = two_input_service
+    session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    rows = np.random.default_rng(3).normal(size=(30, 5)).astype(np.float32)
+    held = HeldModel(service)
+    dispatcher = Dispatcher(service, max_batch_size=64, max_wait_s=0)
+    assert dispatcher.batching
+    busy = dispatcher.submit(two_input_body("rows", rows[:1]), codecs.JSON, codecs.JSON)
+    assert held.running.wait(5)
+    protocols = ["rows", "columnar", "v2"]
+    queued = [
+        dispatcher.submit(two_input_body(protocols[i % 3], rows[i : i + 1 + i % 2]), codecs.JSON, codecs.JSON)
+        for i in range(1, 28)
+    ]
+    too_wide = dispatcher.submit(json.dumps({"inputs": {"a": [[1, 2, 3, 4]], "b": [[1, 2]]}}).encode(),
+                                 codecs.JSON, codecs.JSON)  # fmt: skip
+    held.release.set()
+    busy.result(10)
+    for i, answer in enumerate(queued, start=1):
+        part = rows[i : i + 1 + i % 2]
+        (expected,) = session.run(None, {"a": part[:, :3], "b": part[:, 3:]})
+        body = json.loads(answer.result(10).body)
+        if protocols[i % 3] == "v2":
+            (output,) = body["outputs"]
+            assert output["shape"] == list(expected.shape)
+            got = output["data"]
+        else:
+            got = body["predictions" if protocols[i % 3] == "rows" else "outputs"]
+        np.testing.assert_allclose(np.asarray(got).reshape(-1), expected.reshape(-1), rtol=1e-6)
+    assert too_wide.result(10).status == 400
+    assert "dimension 1 is 4, it must be 3" in json.loads(too_wide.result().body)["error"]
+    assert (dispatcher.joined_calls, dispatcher.joined_requests) == (1, 27)
+
+
+def test_named_inputs_join_only_with_the_same_names_dtypes_and_shapes():
+    first = NamedInputs({"a": np.ones((2, 3), np.float32), "text": np.array(["x", "y"], dtype=object)})
+    same = NamedInputs({"a": np.zeros((1, 3), np.float32), "text": np.array(["z"], dtype=object)})
+    joined = join([first, same])
+    assert joined["a"].shape == (3, 3) and joined["text"].tolist() == ["x", "y", "z"]
+    assert row_count(first) == 2 and row_count(NamedInputs({"a": np.ones(2), "b": np.ones(3)})) is None
+    assert join([first, NamedInputs({"text": same["text"], "a": same["a"]})]) is None  # another order
+    assert join([first, NamedInputs({"a": np.zeros((1, 4), np.float32), "text": same["text"]})]) is None
+    assert join([first, NamedInputs({"a": np.zeros((1, 3)), "text": same["text"]})]) is None  # float64
+    outputs = split(NamedOutputs({"score": np.arange(3.0)}, "columnar"), [2, 1])
+    assert all(isinstance(part, NamedOutputs) for part in outputs) and outputs[1]["score"].tolist() == [2.0]

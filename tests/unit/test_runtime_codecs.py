@@ -36,6 +36,9 @@ def test_media_type_drops_parameters_and_case(header, expected):
         ("text/csv;q=0.2, application/json;q=0.9", "application/json"),
         ("image/png, text/csv", "text/csv"),
         ("TEXT/CSV", "text/csv"),
+        ("text/csv; header=present", "text/csv;header=present"),
+        ("text/csv;charset=utf-8;header=Present", "text/csv;header=present"),
+        ("text/csv;header=absent", "text/csv"),
     ],
 )
 def test_negotiate_picks_the_preferred_supported_type(accept, expected):
@@ -220,6 +223,19 @@ def test_labels_and_probabilities_encode_as_columns_in_every_type():
     np.testing.assert_array_equal(np.load(io.BytesIO(codecs.encode(only, "application/x-npy"))), only["probabilities"])
     with pytest.raises(NotAcceptable):
         codecs.encode(np.array(["cat"], dtype=object), "application/x-npy")
+
+
+def test_a_csv_answer_names_its_columns_on_a_first_line_when_asked():
+    """Accept: text/csv;header=present — labels and per-class probabilities, several outputs of a network, the
+    fields of a predict_fn's row objects in their first row's order."""
+    answer = {"predictions": np.array(["cat", "dog"]), "probabilities": np.array([[0.25, 0.75], [0.5, 0.5]])}
+    header = codecs.negotiate("text/csv;header=present")
+    assert codecs.encode(answer, header) == b"prediction,probability_0,probability_1\ncat,0.25,0.75\ndog,0.5,0.5\n"
+    assert codecs.encode(np.array([[1.5, 2.0]]), header) == b"prediction_0,prediction_1\n1.5,2.0\n"
+    assert codecs.encode(np.array([3, 4]), header) == b"prediction\n3\n4\n"
+    rows = [{"label": "setosa", "score": np.float64(0.875)}, {"score": 0.5, "label": "virginica"}]
+    assert codecs.encode(rows, header) == b"label,score\nsetosa,0.875\nvirginica,0.5\n"
+    assert codecs.encode(rows, "text/csv") == b"setosa,0.875\nvirginica,0.5\n"  # no header unless asked
 
 
 ACCEPTING_RECORDIO = (*codecs.INPUT_TYPES, codecs.RECORDIO)

@@ -332,6 +332,9 @@ def test_a_bool_column_reaches_the_model_as_bools_from_every_spelling(members):
         (["1", "0", "1"], "number"),  # pandas reads integers
         (["yes", "no"], "text"),  # and these as text
         (["", ""], "number"),
+        (["2024-03-01", "2024-03-02 09:30:00", None, "2024-03-03T23:59:59.5Z"], "timestamp"),  # ISO 8601
+        (["2024-03-01", "tomorrow"], "text"),
+        (["20240301"], "number"),
     ],
 )
 def test_a_samples_column_kind_is_what_pandas_would_read(values, kind):
@@ -378,3 +381,41 @@ def test_missing_values_pass_through_a_column_transformer_to_an_estimator_that_t
     assert load_handler("sklearn").predict(model, data).tolist() == model.predict(rows).tolist()
     refusing = make_pipeline(columns(), LogisticRegression()).fit(frame.fillna(0), target)  # takes no NaN
     assert [c.missing for c in model_schema(load_handler("sklearn"), refusing).columns] == [False, True, False]
+
+
+SIGNUPS = InputSchema((Column("signup", "timestamp"), Column("age")), frame=True)
+
+
+def test_a_timestamp_column_reaches_the_model_as_pandas_datetimes():
+    """ISO 8601 dates and times in CSV and JSON become the datetime64 column a training frame held (naive, or
+    UTC where the values carry an offset); missing values are NaT."""
+    body = b"signup,age\n2024-03-01 09:30:00,31\n2024-03-02,40\n,22\n2024-03-03T10:15:30.25,50\n"
+    frame = codecs.decode(body, codecs.CSV, SIGNUPS)
+    assert frame["signup"].dtype.kind == "M" and frame["signup"].dt.tz is None  # datetime64, naive
+    expected = ["2024-03-01 09:30:00", "2024-03-02 00:00:00", "NaT", "2024-03-03 10:15:30.250000"]
+    assert [str(v) for v in frame["signup"]] == expected
+    records = json.dumps([{"signup": "2024-03-01T09:30:00Z", "age": 3}, {"signup": "2024-03-01T11:30:00+02:00",
+                                                                          "age": 4}]).encode()  # fmt: skip
+    aware = codecs.decode(records, codecs.JSON, SIGNUPS)["signup"]
+    assert str(aware.dt.tz) == "UTC" and aware.dt.hour.tolist() == [9, 9]
+
+
+NOT_A_TIMESTAMP = "is not an ISO 8601 date or time (2024-03-01T09:30:00)"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"signup,age\n2024-02-30,3\n", f"row 1, column 'signup': '2024-02-30' {NOT_A_TIMESTAMP}"),
+        (b"signup,age\n2024-03-01,3\nnext tuesday,4\n", f"row 2, column 'signup': 'next tuesday' {NOT_A_TIMESTAMP}"),
+        (
+            b"signup,age\n2024-03-01T09:00:00Z,3\n2024-03-01T09:00:00,4\n",
+            "column 'signup': some timestamps carry a UTC offset and others do not; send all with one (or Z) or all "
+            "without",
+        ),
+    ],
+)
+def test_a_value_that_is_not_a_timestamp_is_named(body, message):
+    with pytest.raises(BadRequest) as refused:
+        codecs.decode(body, codecs.CSV, SIGNUPS)
+    assert refused.value.message == message

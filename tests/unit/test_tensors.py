@@ -146,3 +146,35 @@ def test_the_signature_travels_in_schema_json_and_marks_named_inputs():
     assert schema.tensors and not InputSchema(signature=Signature(SIGNATURE.inputs[:1])).tensors
     again = InputSchema.from_dict(json.loads(schema.to_json()))
     assert again == schema and again.signature.inputs[0].shown == "features: float32[?, 3]"
+
+
+def test_an_onnx_graph_of_one_text_input_takes_one_text_per_row(tmp_path):
+    """A graph whose one input is tensor(string) loads (it used to be refused) and takes texts in CSV, JSON and
+    JSON Lines; a number where a text belongs is named."""
+    from mcc_runtime.service import build_service
+    from tests.support.graphs import VOCABULARY, text_lookup_onnx
+
+    from .runtime_fixtures import ONNX_SERVING, make_project, settings_for
+
+    graph = tmp_path / "lookup.onnx"
+    text_lookup_onnx(graph)
+    service = build_service(settings_for(make_project(tmp_path / "p", graph, **ONNX_SERVING)))
+    expected = [VOCABULARY.index("blue"), -1, VOCABULARY.index("red")]
+    for body, content_type in [
+        (b'blue\n"navy, dark"\nred\n', codecs.CSV),
+        (json.dumps({"instances": ["blue", "navy, dark", "red"]}).encode(), codecs.JSON),
+        (b'"blue"\n"navy, dark"\n"red"\n', codecs.JSONLINES),
+    ]:
+        reply = service.invoke(body, content_type, codecs.JSON)
+        assert (reply.status, json.loads(reply.body)) == (200, {"predictions": expected})
+    refused = service.invoke(json.dumps({"instances": ["blue", 3]}).encode(), codecs.JSON, codecs.JSON)
+    assert refused.status == 400
+    assert json.loads(refused.body)["error"] == "input colour: string[?]: not every value is text; sent text[2]"
+
+
+def test_a_csv_header_names_the_models_outputs():
+    outputs = tensors.NamedOutputs({"score": np.array([[0.5], [1.5]], np.float32), "label": np.array([1, 0])})
+    assert tensors.encode(outputs, codecs.CSV_HEADER) == b"score,label\n0.5,1\n1.5,0\n"
+    only = tensors.NamedOutputs({"index": np.array([2, -1])})
+    assert tensors.encode(only, codecs.CSV_HEADER) == b"index\n2\n-1\n"
+    assert tensors.encode(only, codecs.CSV) == b"2\n-1\n"

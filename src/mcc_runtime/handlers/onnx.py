@@ -53,13 +53,13 @@ def load(path: Path, model_format: str = "onnx") -> OnnxModel:
     inputs = session.get_inputs()
     signature = Signature(tuple(_spec(i) for i in inputs), tuple(_spec(o) for o in session.get_outputs() if _tensor(o)))
     outputs = tuple(o.name for o in session.get_outputs())
-    if len(inputs) != 1:  # one array per named input (mcc_runtime.tensors)
-        return OnnxModel(session, inputs[0].name, None, None, outputs, True, signature)
+    fixed_rows = any(spec.shape and isinstance(spec.shape[0], int) for spec in inputs)
+    if signature.named:  # one array per named input, or texts (mcc_runtime.tensors)
+        return OnnxModel(session, inputs[0].name, None, None, outputs, fixed_rows, signature)
     (spec,) = inputs
     if spec.type not in DTYPES:
         raise ValueError(f"{path}: input {spec.name!r} is {spec.type}; supported: {', '.join(DTYPES)}")
     width = spec.shape[-1] if spec.shape and isinstance(spec.shape[-1], int) else None
-    fixed_rows = bool(spec.shape) and isinstance(spec.shape[0], int)
     return OnnxModel(session, spec.name, DTYPES[spec.type], width, outputs, fixed_rows, signature)
 
 
