@@ -308,13 +308,20 @@ def torchscript_models(workdir) -> dict:
     for name, module in (("positional", Positional()), ("keyed", Keyed())):
         paths[name] = workdir / f"{name}.pt"
         torch.jit.script(module.eval()).save(str(paths[name]))
+    batch = torch.export.Dim("batch", min=1, max=100_000)
+    examples = (torch.ones(2, 3), torch.zeros(2, dtype=torch.int64))
+    program = torch.export.export(Positional().eval(), examples, dynamic_shapes=({0: batch}, {0: batch}))
+    paths["exported"] = workdir / "exported.pt2"  # an ExportedProgram: its graph records dtypes and shapes
+    torch.export.save(program, str(paths["exported"]))
     return paths
 
 
 TORCH_SIGNATURE = "features: float32[?, 3]; category: int64[?]"
 
 
-def test_torchscript_models_of_named_inputs_are_served_with_their_declared_signature(workdir):
+def test_pytorch_models_of_named_inputs_are_served_with_their_declared_or_exported_signature(workdir):
+    """TorchScript forwards of positional tensors and of one Dict[str, Tensor], with --signature; an
+    ExportedProgram of the same network, whose graph records its own: answered as the model answers in-process."""
     import torch
 
     models = torchscript_models(workdir)
@@ -334,7 +341,8 @@ def test_torchscript_models_of_named_inputs_are_served_with_their_declared_signa
     )
     for name, path in models.items():
         project = workdir / f"torch-{name}"
-        result = mcc_new(project, "--framework", "pytorch", "--model-file", str(path), "--signature", TORCH_SIGNATURE)
+        declared = () if name == "exported" else ("--signature", TORCH_SIGNATURE)
+        result = mcc_new(project, "--framework", "pytorch", "--model-file", str(path), *declared)
         assert result.returncode == 0, result.stderr
         schema_file = project / "code" / "schema.json"
         schema = json.loads(schema_file.read_text())
