@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from . import recordio, tabular
+from . import open_inference, recordio, tabular
 from .errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from .schema import InputSchema
 from .tabular import Table
@@ -32,6 +32,7 @@ CSV_HEADER = "text/csv;header=present"  # RFC 4180's parameter: the answer's fir
 INPUT_TYPES: tuple[str, ...] = (CSV, JSON, JSONLINES, NPY)
 OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY, CSV_HEADER)
 DEFAULT_OUTPUT = JSON
+CONTENT_TYPES = {open_inference.ANSWER: JSON}  # response types written with another media type's header
 JSON_KEYS = ("instances", "inputs")
 ALIASES = {
     "application/jsonl": JSONLINES,
@@ -124,6 +125,8 @@ def parse_json(body: bytes | str, schema: InputSchema) -> Table:
     column name, or the pandas/MLflow split shape ``{"columns": [...], "data": [...]}``; rows are lists or
     objects keyed by column name."""
     document = json_document(body)
+    if (tensors := open_inference.request_tensors(document)) is not None:
+        return _open_inference_table(tensors, schema)
     if isinstance(document, dict):
         document = document.get("dataframe_split", document)
         if "dataframe_records" in document:
@@ -274,6 +277,11 @@ def encode_jsonlines(prediction: object) -> bytes:
     return b"".join(_dumps(row) + b"\n" for row in _per_row(columns, single=list(columns) == ["predictions"]))
 
 
+def encode_open_inference(prediction: object) -> bytes:
+    """The Open Inference Protocol's answer: one output tensor per column (``predictions``, ``probabilities``)."""
+    return _dumps(open_inference.answer(_columns(prediction, JSON)))
+
+
 def encode_npy(prediction: object) -> bytes:
     """The prediction array as ``.npy`` (one column only: labels or probabilities, not both)."""
     columns = _columns(prediction, NPY)
@@ -405,6 +413,27 @@ def _split(document: dict) -> Table:
     return Table(data, tabular.names_of(columns))
 
 
+def _open_inference_table(tensors: list[dict], schema: InputSchema) -> Table:
+    """One tensor of rows (``[rows, values]``; ``[values]`` is one row), or one tensor per column named as the
+    model's columns (``[rows]`` or ``[rows, 1]``, as MLServer's pandas codec sends a DataFrame)."""
+    arrays = {str(t["name"]): open_inference.input_array(t) for t in tensors}
+    if len(arrays) == 1 and not set(arrays) & set(schema.names):
+        (array,) = arrays.values()
+        if array.ndim not in (1, 2):
+            raise BadRequest(f"input {next(iter(arrays))!r}: shape {list(array.shape)}: send [rows, values]")
+        return Table(array.reshape(1 if array.ndim == 1 else len(array), -1).tolist())
+    columns = {}
+    for name, array in arrays.items():
+        if array.ndim == 0 or array.ndim > 2 or (array.ndim == 2 and array.shape[1] != 1):
+            raise BadRequest(f"input {name!r}: shape {list(array.shape)}: a column is [rows] or [rows, 1]")
+        columns[name] = array.reshape(-1).tolist()
+    sizes = {len(values) for values in columns.values()}
+    if len(sizes) > 1:
+        shown = ", ".join(f"{name} {len(values)}" for name, values in columns.items())
+        raise BadRequest(f"the columns have different numbers of rows ({shown})")
+    return Table([list(row) for row in zip(*columns.values(), strict=True)], list(columns))
+
+
 def _records_or_rows(items: list) -> Table:
     if all(isinstance(item, dict) for item in items):
         return Table(records=items)
@@ -442,4 +471,5 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
     JSONLINES: encode_jsonlines,
     NPY: encode_npy,
     CSV_HEADER: encode_csv_with_header,
+    open_inference.ANSWER: encode_open_inference,
 }

@@ -56,6 +56,13 @@ class Hooks:
     # Whether predict_fn answers each row independently of the others in its call (so calls may be batched).
     row_independent: Callable[[Any], bool] = lambda model: False
 
+    @property
+    def speaks_protocols(self) -> bool:
+        """Whether an answer follows the request's protocol (the Open Inference Protocol's): the runtime's own
+        output_fn writes it, or one that declares the defaults' types (``defaults.OUTPUT_CONTENT_TYPES``, as the
+        generated inference.py does, delegating to it)."""
+        return self.transform_fn is None and self.output_types == codecs.OUTPUT_TYPES
+
     def request_body(self, body: bytes, content_type: str) -> bytes | str:
         """What input_fn (or transform_fn) receives: a str for CSV and JSON, as AWS's containers hand it."""
         return codecs.utf8_text(body) if content_type in TEXT_TYPES else body

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import codecs
+from . import codecs, open_inference
 from .errors import BadRequest, NotReady, PayloadTooLarge, RequestError, error_body
 from .hooks import Hooks, load_hooks
 from .settings import Settings
@@ -121,6 +121,12 @@ class InferenceService:
             raise PayloadTooLarge(self._oversize_message())
         response_type = self.hooks.response_type(accept)
         request_type = codecs.media_type(content_type)
+        if (
+            response_type == codecs.JSON
+            and self.hooks.speaks_protocols
+            and open_inference.is_request(body, request_type)
+        ):
+            response_type = open_inference.ANSWER  # answered in the protocol the request spoke
         return self.hooks.request_body(body, request_type), request_type, response_type
 
     def prepare(self, body: bytes, content_type: str | None, accept: str | None) -> Prepared:
@@ -155,7 +161,7 @@ class InferenceService:
             output = bytes(output)
         if not isinstance(output, bytes):
             raise TypeError(f"output_fn returned {type(output).__name__}; it must return bytes or str")
-        return Reply(200, output, response_type)
+        return Reply(200, output, codecs.CONTENT_TYPES.get(response_type, response_type))
 
 
 def build_service(settings: Settings | None = None) -> InferenceService:

@@ -24,15 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from . import codecs
+from . import codecs, open_inference
 from .errors import BadRequest, UnsupportedMediaType
-from .signature import OPEN_INFERENCE_DATATYPES, Signature, TensorSpec
+from .signature import Signature, TensorSpec
 
 ROWS, COLUMNAR, OPEN_INFERENCE = "rows", "columnar", "open-inference"
 INPUT_TYPES = (codecs.JSON, codecs.JSONLINES, codecs.NPZ)
 SINGLE_INPUT_TYPES = (codecs.CSV, codecs.NPY)  # one input needs no name: one row (or text) per line, one array
-# The Open Inference Protocol's tensor datatypes, and numpy's dtype names for them.
-DATATYPES = {v2: dtype for dtype, v2 in OPEN_INFERENCE_DATATYPES.items()}
 FORMATS = ('send {"instances": [{input: value, ...}, ...]}, {"inputs": {input: batch, ...}} or the Open '
            'Inference Protocol\'s {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')  # fmt: skip
 
@@ -78,14 +76,15 @@ def decode(body: bytes | str, content_type: str, signature: Signature) -> NamedI
     return NamedInputs(_conformed(given, signature), protocol)
 
 
-def encode(outputs: NamedOutputs, accept: str, model_name: str = "model") -> bytes:
+def encode(outputs: NamedOutputs, accept: str) -> bytes:
     """The answer in the request's protocol for JSON; CSV, JSON Lines and NPY as for any prediction."""
+    if accept == open_inference.ANSWER:
+        accept = codecs.JSON  # the protocol the request spoke (outputs.protocol)
     if accept != codecs.JSON:  # one output as a plain prediction; a CSV header names the outputs
         only = len(outputs) == 1 and accept != codecs.CSV_HEADER
         return codecs.encode(next(iter(outputs.values())) if only else dict(outputs), accept)
     if outputs.protocol == OPEN_INFERENCE:
-        tensors = [_v2_output(name, np.asarray(values)) for name, values in outputs.items()]
-        return codecs.encode({"model_name": model_name, "outputs": tensors}, codecs.JSON)
+        return codecs.encode(open_inference.answer(dict(outputs)), codecs.JSON)
     values = {name: np.asarray(array) for name, array in outputs.items()}
     if outputs.protocol == COLUMNAR:
         return codecs.encode({"outputs": next(iter(values.values())) if len(values) == 1 else values}, codecs.JSON)
@@ -102,9 +101,9 @@ def _json_inputs(document: Any, signature: Signature) -> tuple[dict[str, Any], s
         raise BadRequest(FORMATS)
     if "instances" in document:
         return _rows(document["instances"], signature), ROWS
+    if (given := open_inference.request_tensors(document)) is not None:
+        return {t["name"]: open_inference.input_array(t) for t in given}, OPEN_INFERENCE
     inputs = document["inputs"]
-    if isinstance(inputs, list) and inputs and all(isinstance(t, dict) and "name" in t for t in inputs):
-        return {t["name"]: _v2_input(t) for t in inputs}, OPEN_INFERENCE
     if isinstance(inputs, dict):
         return inputs, COLUMNAR
     if len(signature.inputs) == 1:
@@ -143,25 +142,6 @@ def _cell(text: str, spec: TensorSpec, line: int) -> Any:
         return float(text) if spec.dtype.startswith("float") else int(text)
     except ValueError:
         raise BadRequest(f"input {spec.shown}: line {line} holds {text!r}, not a {spec.dtype} value") from None
-
-
-def _v2_input(tensor: dict) -> np.ndarray:
-    name, datatype, shape = tensor["name"], tensor.get("datatype"), tensor.get("shape")
-    if datatype not in DATATYPES:
-        raise BadRequest(f"input {name!r}: datatype {datatype!r} is not one of {', '.join(DATATYPES)}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise BadRequest(f"input {name!r}: shape must be a list of sizes, got {shape!r}")
-    dtype = object if datatype == "BYTES" else DATATYPES[datatype]
-    try:
-        return np.asarray(tensor.get("data"), dtype=dtype).reshape(shape)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest(f"input {name!r}: data does not fill shape {shape} of {datatype} ({exc})") from None
-
-
-def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
-    kind = "string" if values.dtype.kind in "OUS" else values.dtype.name
-    return {"name": name, "datatype": OPEN_INFERENCE_DATATYPES.get(kind, "BYTES"), "shape": list(values.shape),
-            "data": values.reshape(-1).tolist()}  # fmt: skip
 
 
 def _npy(body: bytes | str) -> np.ndarray:

@@ -106,6 +106,17 @@ def test_every_request_shape_gets_exactly_the_in_process_answer(served, encoding
     assert_same(served, labels, probabilities, frame)
 
 
+def test_an_open_inference_request_of_one_tensor_per_column_gets_the_in_process_answer(served):
+    """A KServe v2 / MLServer client's DataFrame, through nginx: answered as output tensors."""
+    frame = served.model.rows
+    status, answer = served.post(tabular.open_inference_body(frame), "application/json")
+    assert status == 200, answer
+    outputs = {output["name"]: output for output in answer["outputs"]}
+    assert list(outputs) == ["predictions", "probabilities"] and outputs["predictions"]["shape"] == [len(frame)]
+    probabilities = np.reshape(outputs["probabilities"]["data"], outputs["probabilities"]["shape"])
+    assert_same(served, outputs["predictions"]["data"], probabilities, frame)
+
+
 def test_named_columns_may_come_in_any_order(served):
     frame = served.model.rows
     shuffled = frame[list(reversed(frame.columns))]

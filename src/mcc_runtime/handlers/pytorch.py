@@ -54,7 +54,7 @@ def exported_signature(program: Any) -> Signature | None:
         return None  # keyword or nested (dict, list) inputs: declared like a TorchScript Dict forward's
     nodes = {node.name: node for node in program.graph.nodes}
     inputs = [_exported_spec(name, nodes[name]) for name in program.graph_signature.user_inputs]
-    results = [node for node in program.graph.nodes if node.op == "output"][0].args[0]
+    results = next(node for node in program.graph.nodes if node.op == "output").args[0]
     names = ["output"] if len(results) == 1 else [f"output_{i}" for i in range(len(results))]
     outputs = [_exported_spec(name, node) for name, node in zip(names, results, strict=True)]
     specs = [*inputs, *outputs]
