@@ -33,7 +33,7 @@ def request_tensors(document: Any) -> list[dict] | None:
 
 
 def is_request(body: bytes | str, media: str) -> bool:
-    """Whether a request body is in this protocol (bodies that cannot be parse nothing twice: cheap check first)."""
+    """Whether a request body is in this protocol (a body without a "datatype" key is not parsed here)."""
     if media != JSON or not body:
         return False
     marker = b'"datatype"' if isinstance(body, bytes) else '"datatype"'
