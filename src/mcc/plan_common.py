@@ -141,8 +141,8 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
         data["model"] = {"framework": spec.model.framework}
         if model_filename:  # a model file built into the image (llama.cpp's local GGUF)
             data["generation"]["gguf_file"] = f"model/{model_filename}"
-        del data["serving"]["predict_output"]
-        del data["serving"]["json_response"]
+        for predictive_only in ("predict_output", "json_response", "max_batch_size", "max_batch_wait_ms"):
+            data["serving"].pop(predictive_only, None)
     else:
         del data["generation"]
         data["model"]["file"] = None if spec.model.sample else f"model/{model_filename}"

@@ -106,6 +106,8 @@ def _flatten(data: dict, source: str, base_dir: Path) -> Answers:
             path = (*prefix, str(name))
             answer = BY_PATH.get(path) or (BY_KEY.get(path[0]) if len(path) == 1 else None)
             if answer is not None:
+                if value is None or value == "" or value == []:
+                    continue  # left empty (mcc.yaml records every answer): no answer, as an unset flag
                 if answer.kind == "path" and isinstance(value, str):
                     value = str((base_dir / value).resolve()) if value else value
                 found[answer.key] = Given(value, source)

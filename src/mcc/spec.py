@@ -113,10 +113,11 @@ class GenerationSpec(_Spec):
 
     @property
     def source(self) -> str:
-        """Where the model comes from, as the user named it (a GGUF file's name goes with its repo or prefix)."""
+        """Where the model comes from, as the user named it (a GGUF file's name goes with its repo or prefix; a
+        local one is shown where the project holds it, model/NAME, not where the laptop had it)."""
         where = self.model_id or self.model_s3_uri
         if self.gguf_file:
-            return f"{where.rstrip('/')}/{self.gguf_file}" if where else self.gguf_file
+            return f"{where.rstrip('/')}/{self.gguf_file}" if where else f"model/{Path(self.gguf_file).name}"
         return where
 
 

@@ -67,6 +67,13 @@ def test_config_files_accept_flat_keys_and_ignore_the_recorded_version(tmp_path)
     assert {k: g.value for k, g in from_file(path).items()} == {"web_server": "flask", "instance_type": "ml.c5.xlarge"}
 
 
+def test_a_value_left_empty_in_a_config_file_is_no_answer(tmp_path):
+    """mcc.yaml records every answer, empty ones as '' or null: those must not count as given."""
+    path = tmp_path / "mcc.yaml"
+    path.write_text("model:\n  file: null\n  model_package_arn: ''\n  requirements: []\n  framework: sklearn\n")
+    assert {k: g.value for k, g in from_file(path).items()} == {"framework": "sklearn"}
+
+
 @pytest.mark.parametrize(
     ("text", "suffix", "message"),
     [
