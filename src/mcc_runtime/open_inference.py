@@ -27,8 +27,8 @@ def request_tensors(document: Any) -> list[dict] | None:
     inputs = document.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         return None
-    if all(isinstance(t, dict) and "name" in t and "datatype" in t for t in inputs):
-        return inputs
+    if all(isinstance(t, dict) and "name" in t and ("datatype" in t or "shape" in t) for t in inputs):
+        return inputs  # one without a datatype is this protocol's too, refused naming what it lacks
     return None
 
 

@@ -96,6 +96,10 @@ def test_a_dataframe_model_takes_one_tensor_per_column(churn):
             "the columns have different numbers of rows (age 2, plan 1)",
         ),
         (v2(("age", "INT64", [[30, 40]])), "input 'age': shape [1, 2]: a column is [rows] or [rows, 1]"),
+        (
+            json.dumps({"inputs": [{"name": "age", "shape": [1], "data": [30]}]}).encode(),
+            "input 'age': datatype None is not one of FP16, FP32, FP64, INT8, INT16, INT32, INT64, UINT8, BOOL, BYTES",
+        ),
     ],
 )
 def test_a_bad_tensor_is_a_400_naming_it(churn, body, message):
