@@ -220,17 +220,25 @@ def _timestamp_column(values: list[Any], c: int, column: Column) -> Any:
                 raise BadRequest(_missing_refused(r, c, column))
             moments.append(None)
             continue
-        try:
-            moments.append(datetime.fromisoformat(value.strip()) if is_timestamp(value) else None)
-        except ValueError:  # the shape of a timestamp, but no such day or hour (2024-02-30)
-            moments.append(None)
-        if moments[-1] is None:
+        moment = _moment(value)
+        if moment is None:
             raise BadRequest(_bad(r, c, column, value))
+        moments.append(moment)
     offsets = {moment.tzinfo is not None for moment in moments if moment is not None}
     if len(offsets) > 1:
         raise BadRequest(f"column {_label(column.name, c)}: some timestamps carry a UTC offset and others do not; "
                          "send all with one (or Z) or all without")  # fmt: skip
     return pd.to_datetime(moments, utc=offsets == {True})
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 text as a datetime; None for anything else (2024-02-30 has the shape but is no day)."""
+    if not is_timestamp(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
 
 
 CONVERTERS = {
