@@ -23,6 +23,7 @@ from .sagemaker_archive import reserved_names
 from .sources import Answers
 from .spec import ModelSpec, ProjectSpec
 from .training_version import onnx_versions
+from .validation import file_not_found
 
 PAYLOAD_SUFFIXES = (".csv", ".json")
 PICKLED_CHECKS = ("pickle", "xgboost_builtin")  # formats whose files may be pickles
@@ -133,7 +134,7 @@ def _user_code_errors(model: ModelSpec, answers: Answers) -> list[FieldError]:
         elif not any(model.code_dir.rglob("*.py")):
             errors.append(_error(answers, "code_dir", str(model.code_dir), "holds no Python module (*.py)"))
     if model.requirements and not model.requirements.is_file():
-        errors.append(_error(answers, "requirements", str(model.requirements), "file not found"))
+        errors.append(_error(answers, "requirements", str(model.requirements), file_not_found(model.requirements)))
     return errors
 
 
@@ -186,7 +187,7 @@ def _own_modules(code_dir: Path | None) -> set[str]:
 
 def _payload_errors(payload: Path | None, answers: Answers) -> list[FieldError]:
     if payload and not payload.is_file():
-        return [_error(answers, "sample_payload", str(payload), "file not found")]
+        return [_error(answers, "sample_payload", str(payload), file_not_found(payload))]
     if payload and payload.suffix.lower() not in PAYLOAD_SUFFIXES:
         return [_error(answers, "sample_payload", str(payload), f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file")]
     return []
@@ -194,7 +195,7 @@ def _payload_errors(payload: Path | None, answers: Answers) -> list[FieldError]:
 
 def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
     if not path.exists():
-        return [_error(answers, "model_file", str(path), "file not found")]
+        return [_error(answers, "model_file", str(path), file_not_found(path))]
     if fmt is None:
         return []  # the format itself is reported
     given = answers.get("model_format")

@@ -17,6 +17,7 @@ import yaml
 
 from .answers import ANSWERS, BY_KEY, BY_PATH
 from .errors import FieldError, InvalidAnswers
+from .validation import file_not_found, suggest
 
 RECORD_ONLY_KEYS = {"mcc_version", "schema_version"}  # written into mcc.yaml for information; ignored when read back
 
@@ -39,26 +40,27 @@ def from_env(environ: Mapping[str, str]) -> Answers:
     return {a.key: Given(environ[a.env], f"env {a.env}") for a in ANSWERS if environ.get(a.env, "").strip() != ""}
 
 
-def from_file(path: Path) -> Answers:
-    """A YAML, TOML or JSON config file, nested like mcc.yaml (flat keys accepted too)."""
+def from_file(path: Path, unknown: list[FieldError] | None = None) -> Answers:
+    """A YAML, TOML or JSON config file, nested like mcc.yaml (flat keys accepted too). Settings mcc does not
+    know are added to ``unknown`` (so they are reported with every other problem), or raised at once without it."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidAnswers([FieldError("config", "file not found", str(path))], "cannot read the config file")
+        raise InvalidAnswers([FieldError("config", file_not_found(path), str(path))], "cannot read the config file")
     data = _parse(path)
-    return _flatten(data, f"config file {path}", base_dir=path.resolve().parent)
+    return _flatten(data, f"config file {path}", path.resolve().parent, unknown)
 
 
-def from_mapping(data: dict, source: str, base_dir: Path) -> Answers:
+def from_mapping(data: dict, source: str, base_dir: Path, unknown: list[FieldError] | None = None) -> Answers:
     """Answers from data already read (mcc.yaml after mcc upgrade's migrations); paths relative to ``base_dir``."""
-    return _flatten(data, source, base_dir=base_dir)
+    return _flatten(data, source, base_dir, unknown)
 
 
-def from_pyproject(directory: Path) -> Answers:
+def from_pyproject(directory: Path, unknown: list[FieldError] | None = None) -> Answers:
     path = Path(directory) / "pyproject.toml"
     if not path.is_file():
         return {}
     data = _parse(path).get("tool", {}).get("mcc", {})
-    return _flatten(data, f"{path} [tool.mcc]", base_dir=path.resolve().parent)
+    return _flatten(data, f"{path} [tool.mcc]", path.resolve().parent, unknown)
 
 
 def merge(*layers: Answers) -> Answers:
@@ -97,7 +99,7 @@ def _parse(path: Path) -> dict:
     return data
 
 
-def _flatten(data: dict, source: str, base_dir: Path) -> Answers:
+def _flatten(data: dict, source: str, base_dir: Path, unknown: list[FieldError] | None) -> Answers:
     found: Answers = {}
     errors: list[FieldError] = []
 
@@ -114,9 +116,18 @@ def _flatten(data: dict, source: str, base_dir: Path) -> Answers:
             elif isinstance(value, dict) and any(p[: len(path)] == path for p in BY_PATH):
                 walk(value, path)
             elif path[0] not in RECORD_ONLY_KEYS:
-                errors.append(FieldError(".".join(path), "unknown setting (see `mcc schema`)", source=source))
+                errors.append(unknown_setting(path, value, source))
 
     walk(data, ())
-    if errors:
+    if errors and unknown is None:
         raise InvalidAnswers(errors, "unknown settings in the config")
+    if unknown is not None:
+        unknown.extend(errors)
     return found
+
+
+def unknown_setting(path: tuple[str, ...], value: Any, source: str) -> FieldError:
+    """A setting no answer has, with the closest known setting's name."""
+    dotted = ".".join(path)
+    known = [".".join(p) for p in BY_PATH] + (list(BY_KEY) if len(path) == 1 else [])  # flat keys at the top
+    return FieldError(dotted, f"unknown setting{suggest(dotted, known)} (see `mcc schema`)", value, source)

@@ -3,6 +3,9 @@ directory, every problem collected and raised at once (nothing is written before
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from pydantic import ValidationError
 
 from .answers import BY_PATH, nest
@@ -13,21 +16,44 @@ from .predictive_rules import predictive_errors, predictive_warnings
 from .sources import Answers
 from .spec import ProjectSpec
 from .target_dir import target_errors
+from .validation import file_not_found
+
+FILE_ANSWERS = ("model_file", "sample_payload", "code_dir", "requirements")  # local paths (or s3:// URIs)
 
 
-def build_spec(answers: Answers, catalog: Catalog, *, force: bool = False) -> ProjectSpec:
-    """Validate all answers at once; raise InvalidAnswers listing every problem."""
-    stray = stray_generation_errors(answers, catalog)
-    if stray:
-        raise InvalidAnswers(stray)
+def build_spec(
+    answers: Answers, catalog: Catalog, *, force: bool = False, problems: Sequence[FieldError] = ()
+) -> ProjectSpec:
+    """Validate all answers at once; raise InvalidAnswers listing every problem, with ``problems`` found before
+    (unknown settings, missing answers)."""
+    earlier = list(problems) + stray_generation_errors(answers, catalog)
     try:
         spec = ProjectSpec.model_validate(nest({k: g.value for k, g in answers.items()}))
     except ValidationError as exc:
-        raise InvalidAnswers([_field_error(e, answers) for e in exc.errors()]) from None
+        reported = {e.field for e in earlier}
+        typed = [e for e in (_field_error(e, answers) for e in exc.errors()) if e.field not in reported]
+        typed_fields = {e.field for e in typed}
+        files = [e for e in missing_file_errors(answers) if e.field not in reported | typed_fields]
+        raise InvalidAnswers(earlier + typed + files) from None
+    if earlier:
+        raise InvalidAnswers(earlier + missing_file_errors(answers))
     errors = consistency_errors(spec, catalog, answers) + target_errors(spec.output_dir, force, answers)
     if errors:
         raise InvalidAnswers(errors)
     return spec
+
+
+def missing_file_errors(answers: Answers) -> list[FieldError]:
+    """Local files named by path answers that do not exist, each with the path looked for: said with the other
+    answers' errors when those stop the full check."""
+    errors = []
+    for key in FILE_ANSWERS:
+        given = answers.get(key)
+        if given is None or not isinstance(given.value, str | Path) or str(given.value).startswith("s3://"):
+            continue
+        if not Path(given.value).expanduser().exists():
+            errors.append(FieldError(key, file_not_found(given.value), given.value, given.source))
+    return errors
 
 
 def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:

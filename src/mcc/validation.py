@@ -22,6 +22,12 @@ def suggest(value: str, choices: Iterable[str], limit: int = 3) -> str:
     return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
+def file_not_found(value: str | Path) -> str:
+    """The words "file not found", with the absolute path looked for where the value given is not already that path."""
+    where = Path(value).expanduser().resolve()
+    return "file not found" + ("" if str(where) == str(value) else f" (looked for {where})")
+
+
 def project_name_error(name: str) -> str | None:
     """SageMaker's name rule, short enough that versioned names (NAME-YYYYmmdd-HHMMSS) still fit."""
     longest = rules.SAGEMAKER_NAME_MAX - rules.NAME_SUFFIX_LEN

@@ -156,3 +156,42 @@ def test_optimize_onnx_without_the_converters_beside_mcc_names_the_extra(run, wi
     text = " ".join(result.output.split())
     assert "skl2onnx_not_installed cannot be imported" in text and "ml-container-creator[onnx]" in text
     assert "numpy" not in text.split("cannot be imported")[0].split("where")[-1]  # only what is missing
+
+
+def test_every_answer_error_is_reported_at_once_with_the_path_tried(run, tmp_path):
+    (tmp_path / "answers.yaml").write_text(
+        "project_name: Bad_Name\nserving:\n  webserver: flask\ndeployment:\n  region: mars-1\n"
+    )
+    result = run("new", "-y", "--config", "answers.yaml", "--model-file", "churn.joblib")
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "serving.webserver = 'flask' (from config file answers.yaml): unknown setting; did you mean " \
+           "'serving.web_server'?" in text  # fmt: skip
+    assert "project_name = 'Bad_Name'" in text and "region = 'mars-1'" in text
+    assert (
+        f"model_file = 'churn.joblib' (from flag --model-file): file not found (looked for {tmp_path / 'churn.joblib'})"
+        in text
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / "answers.yaml"]
+
+
+def test_missing_answers_are_reported_with_the_invalid_ones(run, tmp_path):
+    result = run("new", "-y", "--region", "mars-1", "--sample-payload", "rows.csv")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "missing required answers" in text and "and invalid answers" in text
+    assert "project_name: required" in text and "model_file: required" in text
+    assert "region = 'mars-1'" in text and "sample_payload = 'rows.csv'" in text
+
+
+def test_check_names_the_linters_that_did_not_run(run, wine_model_file, monkeypatch):
+    from mcc.checks import linters
+
+    run(*new_wine(wine_model_file))
+    monkeypatch.setattr(linters, "find_tool", lambda name: None if name == "hadolint" else linters.shutil.which(name)
+                        or str(linters.Path(linters.sys.executable).parent / name))  # fmt: skip
+    result = run("check", "wine")
+    assert result.exit_code == 0, result.output
+    assert "all checks passed" not in result.output
+    assert "the checks that ran passed; not run: hadolint" in " ".join(result.output.split())
+    assert run("check", "wine", "--strict").exit_code == 1

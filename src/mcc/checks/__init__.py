@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+NOT_RUN = "not run"  # a Finding's severity when the check's tool is missing
+
 
 @dataclass(frozen=True)
 class Finding:
     check: str
     message: str
     path: str = ""
-    severity: str = "error"  # or "warning"
+    severity: str = "error"  # or "warning", or NOT_RUN
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""

