@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the commands import what they need when they run: `mcc --he
     from rich.console import Console
 
     from .catalog import Catalog, EngineVersion
-    from .errors import MccError
+    from .errors import FieldError, InvalidAnswers, MccError
     from .model_check import ModelReport
     from .prompts import Aborted
     from .render import Written
@@ -146,11 +146,12 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
 
     from .catalog import load_catalog
     from .defaults import missing_required, with_defaults
-    from .errors import FieldError, InvalidAnswers, MccError
+    from .errors import InvalidAnswers, MccError
     from .plan import plan_project
     from .predictive_plan import project_pinning
-    from .prompts import Aborted, ask_missing
+    from .prompts import Aborted, ask_missing, reaskable
     from .render import write_project
+    from .session import clear
     from .sources import from_env, from_file, from_flags, from_pyproject, merge
     from .spec_check import build_spec, spec_warnings
 
@@ -158,40 +159,50 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
     environ = dict(os.environ)
     interactive = not yes and sys.stdin.isatty()
     unknown: list[FieldError] = []  # settings no answer has, reported with every other problem
+    answers: Answers = {}
     try:
         answers = merge(
             from_flags(params),
             from_env(environ),
             from_file(Path(config), unknown) if config else {},
+            _resumed(unknown) if interactive and not config else {},
             from_pyproject(Path.cwd(), unknown),
         )
         if interactive:
             answers = ask_missing(answers, catalog, environ, force)
-        missing = missing_required(answers, catalog)
         with tempfile.TemporaryDirectory(prefix="mcc-archive-") as scratch:
-            answers, archive = import_archive(answers, catalog, Path(scratch))
-            try:
-                spec = build_spec(with_defaults(answers, catalog, environ), catalog, force=force,
-                                  problems=unknown + missing)  # fmt: skip
-            except InvalidAnswers as exc:
-                if missing:
-                    hint = "pass them as flags, MCC_* variables or in --config" + (
-                        "" if interactive else ", or run without --yes in a terminal"
-                    )
-                    more = " and invalid answers" if len(exc.errors) > len(missing) else ""
-                    exc.heading = f"missing required answers ({hint}){more}"
-                raise
-            report = checked_model(spec, catalog, archive, skip=no_model_check)
+            while True:  # in a terminal, a refused answer is asked again, and only that one
+                missing = missing_required(answers, catalog)
+                given, archive = import_archive(answers, catalog, Path(scratch))
+                try:
+                    spec = build_spec(with_defaults(given, catalog, environ), catalog, force=force,
+                                      problems=unknown + missing)  # fmt: skip
+                    report = checked_model(spec, catalog, archive, skip=no_model_check)
+                    break
+                except InvalidAnswers as exc:
+                    _name_missing(exc, missing, interactive)
+                    again = reaskable({e.field for e in exc.errors}, answers, catalog) if interactive else []
+                    if unknown or not again:
+                        raise
+                    _report(exc, final=False)
+                    err().print(f"Asking again: {', '.join(again)} (your other answers are kept)", highlight=False)
+                    answers = {k: g for k, g in answers.items() if k not in again}
+                    answers = ask_missing(answers, catalog, environ, force, only=again)
             with err().status("Generating the project…"):
                 files = plan_project(spec, catalog, archive, report)
                 written = write_project(files, spec.output_dir, force=force)
     except (Aborted, MccError) as exc:
-        _exit_on(exc, answers if "answers" in locals() else {}, nothing_written=True)
+        kept = (exc.answers if isinstance(exc, Aborted) else answers) if interactive else None
+        _exit_on(exc, answers, nothing_written=True, session=kept)
+    except KeyboardInterrupt:  # not at a prompt (the model check, the rendering)
+        _exit_on(Aborted(), answers, nothing_written=True, session=answers if interactive else None)
     except OSError as exc:
         where = f" in {spec.output_dir}" if "spec" in locals() else ""
         err().print(f"[bold red]error:[/] cannot write the project{where}: {exc.strerror or exc}. "
                     "Nothing was written.", highlight=False)  # fmt: skip
         sys.exit(2)
+    if interactive:
+        clear(Path.cwd())
     if archive:
         hooks = ", ".join(archive.hooks) or "none (mcc's defaults serve it)"
         out().print(f"imported {archive.source.name}: model/{archive.artifact.relative_to(archive.root).as_posix()}, "
@@ -204,6 +215,46 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
     if report is not None and report.checked:
         out().print(report.summary(catalog.runtime.python_version), highlight=False, markup=False)
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
+
+
+def _resumed(unknown: list[FieldError]) -> Answers:
+    """The answers an earlier decision tree left in this directory, when the user takes them up again."""
+    import questionary
+
+    from .prompts import Aborted
+    from .session import SESSION_FILE, clear, session_path
+    from .sources import from_file
+
+    path = session_path(Path.cwd())
+    if not path.is_file():
+        return {}
+    try:
+        resume = questionary.confirm(f"Resume from your earlier answers in {SESSION_FILE}?", default=True).unsafe_ask()
+    except KeyboardInterrupt:
+        raise Aborted() from None
+    if not resume:
+        clear(Path.cwd())
+        return {}
+    return {key: replace(given, source="prompt") for key, given in from_file(path, unknown).items()}
+
+
+def _keep_session(answers: Answers | None) -> None:
+    from .session import save
+
+    path = save(answers, Path.cwd()) if answers else None
+    if path is not None:
+        err().print(f"Your answers so far are kept in {path.name}: run mcc new here again to resume from them.",
+                    highlight=False)  # fmt: skip
+
+
+def _name_missing(exc: InvalidAnswers, missing: list[FieldError], interactive: bool) -> None:
+    """Head the error with the missing answers and how to give them."""
+    if missing:
+        hint = "pass them as flags, MCC_* variables or in --config" + (
+            "" if interactive else ", or run without --yes in a terminal"
+        )
+        more = " and invalid answers" if len(exc.errors) > len(missing) else ""
+        exc.heading = f"missing required answers ({hint}){more}"
 
 
 def checked_model(
@@ -404,15 +455,21 @@ def upgrade(project: str, dry_run: bool, yes: bool, no_model_check: bool, **para
     out().print(f"[green]upgraded[/] {root} to mcc {__version__} ({len(steps)} file(s) changed)", highlight=False)
 
 
-def _exit_on(exc: Aborted | MccError, answers: Answers | None = None, nothing_written: bool = False) -> NoReturn:
+def _exit_on(
+    exc: Aborted | MccError,
+    answers: Answers | None = None,
+    nothing_written: bool = False,
+    session: Answers | None = None,
+) -> NoReturn:
     """End the command: an answer refused or the prompts aborted; nothing was written (said after every error
     when ``nothing_written``). Errors raised after the answers were read (the model check's) are told where each
-    answer came from."""
+    answer came from. The decision tree's answers (``session``) are kept for the next run."""
     from .errors import InvalidAnswers
     from .prompts import Aborted
 
     if isinstance(exc, Aborted):
         err().print("[yellow]Aborted; nothing was written.[/]")
+        _keep_session(session)
         sys.exit(130)
     if isinstance(exc, InvalidAnswers) and answers:
         exc.errors = [e if e.source or e.field not in answers else replace(e, source=answers[e.field].source)
@@ -420,10 +477,11 @@ def _exit_on(exc: Aborted | MccError, answers: Answers | None = None, nothing_wr
     _report(exc)
     if nothing_written and not isinstance(exc, InvalidAnswers):
         err().print("Nothing was written.")
+    _keep_session(session)
     sys.exit(exc.exit_code)
 
 
-def _report(exc: MccError) -> None:
+def _report(exc: MccError, final: bool = True) -> None:
     from rich.text import Text
 
     from .errors import InvalidAnswers
@@ -432,7 +490,8 @@ def _report(exc: MccError) -> None:
         err().print(f"[bold red]error:[/] {exc.heading}")
         for error in exc.errors:
             err().print(f"  - {error}", markup=False, highlight=False)
-        err().print("Nothing was written.")
+        if final:
+            err().print("Nothing was written.")
     else:
         err().print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False)  # the message as written
 
@@ -457,7 +516,8 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
     for path in written.kept:
         out().print(f"[yellow]kept your {path}[/] (delete it and rerun to get the generated one)")
     if not gen and not spec.model.sample_payload and not spec.model.sample:
-        missing = "do/test and the project's tests need one; pass --sample-payload FILE"
+        missing = ("do/test and the project's tests need one: pass --sample-payload FILE, or set "
+                   "model.sample_payload in mcc.yaml and run mcc upgrade")  # fmt: skip
         out().print(f"[yellow]no sample payload:[/] {missing}")
     out().print("\nNext steps:", highlight=False)
     local = not gen or spec.deployment.accelerator == "cpu"

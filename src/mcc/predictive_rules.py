@@ -194,28 +194,32 @@ def _payload_errors(payload: Path | None, answers: Answers) -> list[FieldError]:
 
 
 def _model_file_errors(path: Path, framework: Framework, fmt: ModelFormat | None, answers: Answers) -> list[FieldError]:
-    if not path.exists():
-        return [_error(answers, "model_file", str(path), file_not_found(path))]
-    if fmt is None:
+    if fmt is None and path.exists():
         return []  # the format itself is reported
     given = answers.get("model_format")
-    if (given is None or given.source == "default") and framework.format_for_path(path) is None:
+    problem = model_file_problem(path, framework, fmt, format_chosen=given is not None and given.source != "default")
+    return [_error(answers, "model_file", str(path), problem)] if problem else []
+
+
+def model_file_problem(
+    path: Path, framework: Framework, fmt: ModelFormat | None = None, format_chosen: bool = False
+) -> str | None:
+    """What is wrong with ``path`` as the framework's model in format ``fmt`` (by default the format its name or
+    being a directory tells), or None; the decision tree asks it of the file as soon as it is given."""
+    if not path.exists():
+        return file_not_found(path)
+    if not format_chosen and framework.format_for_path(path) is None:
         formats = "; ".join(
             f"{f.name}: {'a directory' if f.directory else ' '.join(f.extensions)}" for f in framework.formats.values()
         )
-        return [_error(answers, "model_file", str(path), f"is not a {framework.display_name} format ({formats})")]
+        return f"is not a {framework.display_name} format ({formats})"
+    fmt = fmt or framework.formats[framework.format_for_path(path) or ""]
     if fmt.directory != path.is_dir():
         kind = "a directory" if fmt.directory else "a file"
-        return [_error(answers, "model_file", str(path), f"must be {kind} for model_format {fmt.name!r}")]
+        return f"must be {kind} for model_format {fmt.name!r}"
     if fmt.extensions and not path.name.lower().endswith(fmt.extensions):
-        expected = " or ".join(fmt.extensions)
-        return [
-            _error(
-                answers, "model_file", str(path), f"does not match model_format {fmt.name!r}, which expects {expected}"
-            )
-        ]
-    problem = artifact_error(path, fmt.check)
-    return [_error(answers, "model_file", str(path), problem)] if problem else []
+        return f"does not match model_format {fmt.name!r}, which expects {' or '.join(fmt.extensions)}"
+    return artifact_error(path, fmt.check)
 
 
 def _feature_name_errors(

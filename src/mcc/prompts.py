@@ -6,7 +6,7 @@ the spec, so a wrong answer is asked again instead of failing at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,20 @@ PREDICT_OUTPUT_LABELS = {
 
 
 class Aborted(Exception):
-    """The user pressed Ctrl-C at a prompt."""
+    """The user pressed Ctrl-C at a prompt; ``answers`` holds what was answered until then."""
+
+    def __init__(self, answers: Answers | None = None) -> None:
+        super().__init__("aborted")
+        self.answers = answers or {}
 
 
-def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], force: bool) -> Answers:
+def ask_missing(
+    answers: Answers, catalog: Catalog, environ: Mapping[str, str], force: bool, only: Collection[str] | None = None
+) -> Answers:
+    """Ask, in the tree's order, each relevant question no answer has (of ``only``, when given)."""
     asked = dict(answers)
     for key, question in QUESTIONS.items():
-        if key in asked:
+        if key in asked or (only is not None and key not in only):
             continue
         values = {k: g.value for k, g in asked.items()}
         if not _relevant(key, values, catalog):
@@ -52,15 +59,24 @@ def ask_missing(answers: Answers, catalog: Catalog, environ: Mapping[str, str], 
         try:
             value = question(values, default, catalog, force).unsafe_ask()
         except KeyboardInterrupt:
-            raise Aborted() from None
+            raise Aborted(asked) from None
         if isinstance(value, str):
             value = value.strip()
+        if value == "" and key in OPTIONAL:
+            continue  # skipped
         asked[key] = Given(value, SOURCE)
     return asked
 
 
+def reaskable(fields: Collection[str], answers: Answers, catalog: Catalog) -> list[str]:
+    """The questions to ask again for answers that were refused: those the tree asks in this project."""
+    values = {k: g.value for k, g in answers.items() if k not in fields}
+    return [key for key in QUESTIONS if key in fields and _relevant(key, values, catalog)]
+
+
 GENERATIVE_QUESTIONS = ("model_id", "engine")
-PREDICTIVE_QUESTIONS = ("sample_model", "model_file", "model_format", "predict_output", "web_server")
+PREDICTIVE_QUESTIONS = ("sample_model", "model_file", "model_format", "sample_payload", "predict_output", "web_server")
+OPTIONAL = ("sample_payload",)  # Enter skips them
 
 
 def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
@@ -77,6 +93,8 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
         return bool(framework and framework.sample) and "model_file" not in values
     if key == "model_file":
         return not values.get("sample_model")
+    if key == "sample_payload":
+        return bool(framework) and not values.get("sample_model")  # the sample model brings its own
     if key == "instance_type":
         return values.get("deploy_mode") != "serverless"  # serverless endpoints have no instance type
     if key == "model_format":
@@ -127,13 +145,33 @@ def _sample_model(values, default, catalog, force):
 
 
 def _model_file(values, default, catalog, force):
-    directories = any(f.directory for f in catalog.frameworks[values["framework"]].formats.values())
+    from .predictive_rules import model_file_problem
+
+    framework = catalog.frameworks[values["framework"]]
+    directories = any(f.directory for f in framework.formats.values())
 
     def check(text: str) -> str | None:
         path = Path(text).expanduser()
-        return None if path.is_file() or (directories and path.is_dir()) else "no such file"
+        if not text or not (path.is_file() or (directories and path.is_dir())):
+            return "no such file" + (f": {path.resolve()}" if text else "")
+        return model_file_problem(path, framework)  # checked as a model now, not after the last question
 
     label = "Model file or SavedModel directory:" if directories else "Model file:"
+    return questionary.path(label, validate=_validator(check))
+
+
+def _sample_payload(values, default, catalog, force):
+    from .predictive_rules import PAYLOAD_SUFFIXES
+
+    def check(text: str) -> str | None:
+        path = Path(text).expanduser()
+        if not text:
+            return None
+        if not path.is_file():
+            return f"no such file: {path.resolve()}"
+        return None if path.suffix.lower() in PAYLOAD_SUFFIXES else f"must be a {' or '.join(PAYLOAD_SUFFIXES)} file"
+
+    label = "Sample request for do/test and the tests (.csv rows or .json; Enter to skip):"
     return questionary.path(label, validate=_validator(check))
 
 
@@ -218,6 +256,7 @@ QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
     "sample_model": _sample_model,
     "model_file": _model_file,
     "model_format": _model_format,
+    "sample_payload": _sample_payload,
     "predict_output": _predict_output,
     "web_server": _web_server,
     "deploy_mode": _deploy_mode,

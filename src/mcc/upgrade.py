@@ -40,6 +40,7 @@ RECORD = "mcc.yaml"
 SCHEMA_VERSION = 2  # of mcc.yaml; 1: written before the field existed
 VERBATIM = ("code/mcc_runtime/", "do/lib/mcc_lifecycle/")  # not the user's to edit
 USER_DATA = ("model/", "samples/")  # the user's model and requests, copied in: never rendered over
+SAMPLES = "samples/"  # ... but added or replaced where mcc.yaml names other requests
 
 
 class UpgradeError(MccError):
@@ -123,8 +124,21 @@ def plan_upgrade(project: Path, new_files: list[PlannedFile]) -> list[Step]:
     planned = {f.path: f for f in new_files if not f.path.startswith((*USER_DATA, BASE_DIR)) and f.content is not None}
     paths = sorted(set(planned) | set(manifest.get("files", {})))
     steps = [_step(project, path, planned.get(path), manifest) for path in paths]
+    steps += [_sample_step(project, f) for f in new_files if f.path.startswith(SAMPLES)]
     steps += [_base_step(project, f) for f in new_files if f.path.startswith(BASE_DIR)]
     return [s for s in steps if s.action != "same"]
+
+
+def _sample_step(project: Path, planned: PlannedFile) -> Step:
+    """A sample request (or its recorded answer) as mcc.yaml now names it: added when missing, replaced when the
+    record points at another file (a request edited in place is read back from there, so it is the same)."""
+    content = planned.content if planned.content is not None else Path(planned.source or "").read_bytes()
+    current = project / planned.path
+    if not current.is_file():
+        return Step(planned.path, "add", content, note="from mcc.yaml")
+    if current.read_bytes() == content:
+        return Step(planned.path, "same")
+    return Step(planned.path, "replace", content, note="from mcc.yaml")
 
 
 def _step(project: Path, path: str, new: PlannedFile | None, manifest: Mapping[str, Any]) -> Step:
@@ -147,6 +161,8 @@ def _step(project: Path, path: str, new: PlannedFile | None, manifest: Mapping[s
         return Step(path, "add", new.content, executable)
     if new.user_owned:
         return Step(path, "keep", note="yours (the project's hooks)")
+    if path == RECORD:  # the answers this upgrade was made from, your edits included, as the new mcc writes them
+        return Step(path, "replace", new.content, executable, note="" if untouched else "your answers, rewritten")
     if path.startswith(VERBATIM):
         note = "" if untouched or recorded_hash is None else f"your edit saved as {path}.orig"
         return Step(path, "replace", new.content, executable, note)

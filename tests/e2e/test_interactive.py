@@ -50,6 +50,8 @@ def test_the_decision_tree_asks_everything_and_validates_answers(tmp_path, wine_
     child.expect("no such file")
     child.send(CLEAR_LINE + str(wine_model_file))
     child.send(ENTER)
+    child.expect("Sample request")
+    child.send(ENTER)  # skipped
     child.expect("What /invocations returns")  # the format was not asked: the extension tells
     child.send(DOWN + DOWN + ENTER)  # both
     child.expect("Web server")
@@ -138,16 +140,78 @@ def test_a_gpu_framework_on_a_gpu_instance_asks_for_the_image(tmp_path):
     assert "FROM pytorch/pytorch:" in (tmp_path / "torch" / "Dockerfile").read_text()
 
 
-def test_ctrl_c_aborts_and_writes_nothing(tmp_path):
-    child = spawn(tmp_path)
+def test_ctrl_c_writes_no_project_and_the_next_run_resumes_from_the_answers_given(tmp_path, wine_model_file):
+    child = spawn(tmp_path, "--deploy-mode", "realtime")
     child.expect("Project name")
     child.send("wine" + ENTER)
     child.expect("Output directory")
+    child.send(ENTER)
+    child.expect("Framework")
+    child.send(ENTER)
+    child.expect("Model:")
     child.sendintr()
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
-    assert list(tmp_path.iterdir()) == []
+    assert "Your answers so far are kept in .mcc-answers.yaml" in " ".join(child.before.split())
+    assert [p.name for p in tmp_path.iterdir()] == [".mcc-answers.yaml"]  # no project
+    kept = yaml.safe_load((tmp_path / ".mcc-answers.yaml").read_text())
+    assert kept == {
+        "project_name": "wine",
+        "output_dir": "wine",
+        "model": {"framework": "sklearn"},
+        "deployment": {"mode": "realtime"},
+    }
+
+    child = spawn(tmp_path, "--web-server", "flask", "--instance-type", "ml.m5.large", "--region", "us-east-1")
+    child.expect("Resume from your earlier answers")
+    child.send("y")
+    child.expect("Model:")  # the first question not answered before
+    child.send(ENTER)
+    child.expect("Model file")
+    child.send(str(wine_model_file) + ENTER)
+    child.expect("Sample request")
+    child.send(ENTER)
+    child.expect("What /invocations returns")
+    child.send(ENTER)
+    child.expect("Generate tests")
+    child.send("n")
+    record, transcript = created_record(child, tmp_path / "wine")
+    assert "Project name" not in transcript and "Framework" not in transcript
+    assert record["project_name"] == "wine" and record["deployment"]["mode"] == "realtime"
+    assert not (tmp_path / ".mcc-answers.yaml").exists()  # used up
+
+
+def test_a_data_file_given_as_the_model_is_refused_at_its_prompt(tmp_path, wine_model_file, wine):
+    data = tmp_path / "train.csv"
+    data.write_text("alcohol,malic_acid\n13.2,1.78\n")
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("1.0,2.0\n")
+    child = spawn(tmp_path, "--project-name", "wine", "--web-server", "flask", "--deploy-mode", "realtime",
+                  "--instance-type", "ml.m5.large", "--region", "us-east-1", "--no-include-tests")  # fmt: skip
+    child.expect("Output directory")
+    child.send(ENTER)
+    child.expect("Framework")
+    child.send(ENTER)
+    child.expect("Model:")
+    child.send(ENTER)
+    child.expect("Model file")
+    child.send(str(data) + ENTER)
+    child.expect("is not a scikit-learn format")  # at this prompt, not after the last question
+    child.send(CLEAR_LINE + str(wine_model_file) + ENTER)
+    child.expect("Sample request")
+    child.send(str(narrow) + ENTER)
+    child.expect("What /invocations returns")
+    child.send(ENTER)
+    child.expect("Asking again: sample_payload", timeout=600)  # the model check refused the sample's width
+    child.expect("Sample request")
+    payload = tmp_path / "rows.csv"
+    payload.write_text("".join(",".join(map(str, row)) + "\n" for row in wine[0][:2]))
+    child.send(CLEAR_LINE + str(payload) + ENTER)
+    record, transcript = created_record(child, tmp_path / "wine")
+    assert "What /invocations returns" not in transcript  # only the refused question was asked again
+    assert record["model"]["sample_payload"] == "samples/payload.csv"
+    assert (tmp_path / "wine" / "samples" / "payload.csv").read_text() == payload.read_text()
 
 
 def test_the_generative_branch_asks_model_id_engine_and_instance(tmp_path):

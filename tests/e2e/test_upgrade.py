@@ -222,3 +222,23 @@ def test_a_flag_changes_an_answer_and_the_files_that_follow_from_it(wine_model_f
     assert "INSTANCE_TYPE=${INSTANCE_TYPE:-ml.c5.xlarge}" in (project / "do" / "config").read_text()
     assert yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]["instance_type"] == "ml.c5.xlarge"
     assert outcome(upgrade(project)) == {}  # nothing left to change
+
+
+def test_a_sample_payload_added_to_mcc_yaml_is_copied_in_by_upgrade(wine_model_file, wine_payload_file, tmp_path):
+    project = tmp_path / "churn"
+    command = [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "churn", "--model-file",
+               str(wine_model_file), "--output-dir", str(project)]  # fmt: skip
+    generated = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "set model.sample_payload in mcc.yaml and run mcc upgrade" in " ".join(generated.stdout.split())
+    assert not (project / "samples").exists()
+    edit(project / "mcc.yaml", "  sample_payload: null", f"  sample_payload: {wine_payload_file}")
+    result = upgrade(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    planned = outcome(result)
+    assert planned["samples/payload.csv"] == "add" and planned["samples/expected.json"] == "add"
+    assert planned["mcc.yaml"] == "replace"  # the answers it was made from, no conflict with your edit
+    assert (project / "samples" / "payload.csv").read_bytes() == wine_payload_file.read_bytes()
+    assert yaml.safe_load((project / "mcc.yaml").read_text())["model"]["sample_payload"] == "samples/payload.csv"
+    assert outcome(upgrade(project)) == {}
+    own = own_tests(project, project_venv(project))
+    assert own.returncode == 0, own.stdout + own.stderr

@@ -1,0 +1,35 @@
+"""The decision tree's answers kept between runs: written when a session ends without a project (Ctrl-C, or an
+error the prompts cannot fix), offered back on the next ``mcc new`` in the same directory, removed on success."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .answers import nest
+from .sources import Answers
+
+SESSION_FILE = ".mcc-answers.yaml"
+
+
+def session_path(directory: Path) -> Path:
+    return Path(directory) / SESSION_FILE
+
+
+def save(answers: Answers, directory: Path) -> Path | None:
+    """The answers given (typed, flags, env, files; not the defaults), nested as mcc.yaml; None when there were
+    none."""
+    typed = {key: given.value for key, given in answers.items() if given.source != "default"}
+    if not typed:
+        return None
+    path = session_path(directory)
+    header = "# mcc new's answers so far; `mcc new` here offers to resume from them (or: mcc new --config FILE)\n"
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(header + yaml.safe_dump(nest(typed), sort_keys=False))
+    staged.replace(path)
+    return path
+
+
+def clear(directory: Path) -> None:
+    session_path(directory).unlink(missing_ok=True)
