@@ -24,6 +24,9 @@ FORWARDED = ("HF_TOKEN", "MCC_WORKERS", "MCC_LOG_LEVEL", "MCC_ACCESS_LOG", "SAGE
              "MCC_MAX_BATCH_SIZE", "MCC_MAX_BATCH_WAIT_MS", *ENGINE_SETTINGS)  # fmt: skip
 
 
+LOCAL_HOST = "127.0.0.1"  # do/run serves this machine only, unless LOCAL_HOST says otherwise
+
+
 def container_environment(settings: Settings) -> dict[str, str]:
     """CONTAINER_ENV ("KEY=VALUE KEY2='a b'") as the model's environment."""
     environment = {}
@@ -50,11 +53,13 @@ def docker_run(
     options: Sequence[str] = ("--rm",),
     forwarded: Sequence[str] = (),
     devices: Sequence[str] = (),
+    host: str = "",
 ) -> list[str]:
     """``docker run OPTIONS ... IMAGE serve`` as SageMaker starts the image: the model read-only at
     /opt/ml/model, ``environment`` (and ``forwarded`` variables by name), GPUs for a CUDA image, ``devices``
-    (an AWS Neuron image's /dev/neuron*)."""
-    arguments = ["run", *options, "--platform", settings.image_platform, "--publish", f"{port}:{CONTAINER_PORT}"]
+    (an AWS Neuron image's /dev/neuron*); published on ``host``'s interface only, when given."""
+    published = f"{host}:{port}:{CONTAINER_PORT}" if host else f"{port}:{CONTAINER_PORT}"
+    arguments = ["run", *options, "--platform", settings.image_platform, "--publish", published]
     if model_dir is not None:
         arguments += ["--volume", f"{model_dir}:{MODEL_DIR}:ro"]
     if settings.image_cuda:
@@ -84,7 +89,8 @@ def run_arguments(
     settings: Settings, root: Path, environ: Mapping[str, str], port: int, dev: Path = Path("/dev")
 ) -> list[str]:
     """``do/run``'s ``docker run``: model/ (when the project has one), the deployment's environment, the
-    variables of FORWARDED that are set here, and this machine's Neuron devices for a Neuron image."""
+    variables of FORWARDED that are set here, and this machine's Neuron devices for a Neuron image; the port
+    on LOCAL_HOST's interface (this machine's own, 127.0.0.1, unless told otherwise)."""
     image = f"{environ.get('IMAGE_NAME') or settings.project_name}:latest"
     model = root / "model"
     return docker_run(
@@ -95,6 +101,7 @@ def run_arguments(
         container_environment(settings),
         forwarded=[name for name in FORWARDED if environ.get(name)],
         devices=neuron_devices(settings, dev),
+        host=environ.get("LOCAL_HOST") or LOCAL_HOST,
     )
 
 

@@ -51,6 +51,7 @@ def values(settings: Settings, run_dir: Path, socket_path: Path) -> dict[str, st
     drop = privilege_drop(settings)
     return {
         "PORT": str(settings.port),
+        "LISTEN": f"{settings.bind_host}:{settings.port}" if settings.bind_host else str(settings.port),
         "SOCKET": str(socket_path),
         "RUN_DIR": str(run_dir),
         "USER_DIRECTIVE": f"user {drop[0]} {drop[1]};" if drop else "",

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import itertools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -182,10 +185,49 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
 
+    problem = port_problem(settings.bind_host, settings.port)
+    if problem:
+        log(f"error: {problem}")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return 2
     log(f"port {settings.port}, {settings.workers} worker(s), model dir {settings.model_dir}")
     env = child_environment(settings, os.environ)
     server = ("model server", gunicorn_command(settings, socket_path), None)
-    return serve_behind_nginx(server, nginx_bin, conf_path, run_dir, env)
+    return serve_behind_nginx(server, nginx_bin, conf_path, run_dir, env, ready_url(settings.bind_host, settings.port))
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why nginx could not listen on ``host:port`` (every interface when ``host`` is empty), in one line."""
+    where = f"{host}:{port}" if host else f"port {port}"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"{where} is already in use (another server?): stop it, or choose another port with "
+                        "LOCAL_PORT (do/run --local, do/run) or SAGEMAKER_BIND_TO_PORT (code/serve)")  # fmt: skip
+            return f"cannot listen on {where}: {exc.strerror or exc}"
+    return None
+
+
+def ready_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches the server."""
+    shown = host if host and host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def announce_ready(url: str, stopping: threading.Event, every_s: float = 0.25) -> None:
+    """One "ready at URL" line once /ping answers 200 (every worker has loaded the model), until ``stopping``."""
+    while not stopping.is_set():
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
+                if answer.status == 200:
+                    log(f"ready at {url}  (POST {url}/invocations; Ctrl-C stops)")
+                    return
+        except (OSError, ValueError):
+            pass  # not listening yet, or 503 while the model loads
+        stopping.wait(every_s)
 
 
 def serve_behind_nginx(
@@ -194,9 +236,10 @@ def serve_behind_nginx(
     conf_path: Path,
     run_dir: Path,
     env: Mapping[str, str],
+    url: str | None = None,
 ) -> int:
-    """Run the server (name, command, user to run as) and nginx until either exits or a stop signal comes;
-    ``run_dir`` is removed at the end."""
+    """Run the server (name, command, user to run as) and nginx until either exits or a stop signal comes,
+    saying when ``url`` is ready; ``run_dir`` is removed at the end."""
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
@@ -210,9 +253,13 @@ def serve_behind_nginx(
         log(f"error: cannot start: {exc}")
         supervisor.failed = True
         supervisor.stop()
+    stopping = threading.Event()
+    if url and not supervisor.failed:
+        threading.Thread(target=announce_ready, args=(url, stopping), daemon=True).start()
     try:
         return supervisor.wait()
     finally:
+        stopping.set()
         shutil.rmtree(run_dir, ignore_errors=True)
 
 

@@ -4,6 +4,8 @@ Environment variables (all optional):
 
 ==================================  ==============================================================
 ``SAGEMAKER_BIND_TO_PORT``          port nginx listens on (default 8080)
+``MCC_BIND_HOST``                   the one address nginx listens on (default: every interface, as
+                                    SageMaker needs; do/run --local sets 127.0.0.1)
 ``MCC_MODEL_DIR``                   model directory (default ``/opt/ml/model``)
 ``MCC_WORKERS``                     app-server workers (default: serving.json's, else usable CPUs);
                                     ``SAGEMAKER_MODEL_SERVER_WORKERS`` is honoured too
@@ -82,6 +84,7 @@ class Settings:
     worker_class: str = "sync"
     threads: int = 1
     port: int = DEFAULT_PORT
+    bind_host: str = ""  # every interface
     workers: int = 1
     timeout_s: int = DEFAULT_TIMEOUT_S
     max_batch_size: int = 1
@@ -141,6 +144,7 @@ class Settings:
             worker_class=server.worker_class,
             threads=_number("MCC_THREADS", env.get("MCC_THREADS"), server.threads),
             port=_number("SAGEMAKER_BIND_TO_PORT", env.get("SAGEMAKER_BIND_TO_PORT"), DEFAULT_PORT),
+            bind_host=(env.get("MCC_BIND_HOST") or "").strip(),
             workers=_number("MCC_WORKERS", workers_env, server.workers or usable_cpus()),
             timeout_s=_number(
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT", env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S

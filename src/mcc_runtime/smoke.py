@@ -4,7 +4,7 @@ row, and, with ``--expected``, the answer ``mcc new`` recorded for that payload 
 
 Standard library only, so it runs with any Python 3.11+::
 
-    python -m mcc_runtime.smoke --url http://localhost:8080 --payload samples/payload.csv \
+    python -m mcc_runtime.smoke --url http://127.0.0.1:8080 --payload samples/payload.csv \
         --expected samples/expected.json
 """
 
@@ -206,7 +206,7 @@ def _nested(data: list, shape: list[int]) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="do/test", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--payload", type=Path, required=True)
     parser.add_argument("--content-type", default=None)
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /ping (default 60)")

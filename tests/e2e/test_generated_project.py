@@ -167,13 +167,36 @@ def run_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python, run_dir):
+def listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses a socket listens on at ``port`` (from /proc/net/tcp*: state 0A is LISTEN)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian words
+                found.add(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words))
+    return found
+
+
+def test_do_run_local_then_do_test_then_sigterm_stops_everything(project, python, run_dir, tmp_path):
     """The lifecycle a user follows: do/run --local, do/test, Ctrl-C/SIGTERM; nothing is left running."""
     port = LocalServer(project).port
     env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port), "MCC_WORKERS": "2", "MCC_RUN_DIR": str(run_dir)}
-    serve = subprocess.Popen([str(project / "do" / "run"), "--local"], env=env)
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        serve = subprocess.Popen([str(project / "do" / "run"), "--local"], env=env, stderr=stderr)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", 90, alive=lambda: serve.poll() is None)
+        assert listening_addresses(port) == {"127.0.0.1"}  # this machine only, unless LOCAL_HOST says otherwise
+        deadline = time.monotonic() + 10
+        while "ready at" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ready = [line for line in log.read_text().splitlines() if "ready at" in line]
+        assert ready == [f"[serve] ready at http://127.0.0.1:{port}  (POST http://127.0.0.1:{port}/invocations; "
+                         "Ctrl-C stops)"]  # fmt: skip
         children = child_pids(serve.pid)
         assert len(children) >= 4  # nginx master + worker(s), gunicorn master + 2 workers
         result = subprocess.run([str(project / "do" / "test")], env=env, capture_output=True, text=True)
@@ -209,18 +232,20 @@ def test_a_run_dir_too_long_for_a_socket_is_a_clear_failure(project, python, tmp
     assert list(deep.iterdir()) == []
 
 
-def test_a_port_in_use_is_a_quick_clear_failure(project, python):
+def test_a_port_in_use_is_one_line_naming_the_port_and_local_port(project, python):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "MCC_MODEL_DIR": str(project / "model")}
+        env = {**os.environ, "PYTHON": python, "LOCAL_PORT": str(port)}
         result = subprocess.run(
-            [python, str(project / "code" / "serve")], env=env, capture_output=True, text=True, timeout=60
+            [str(project / "do" / "run"), "--local"], env=env, capture_output=True, text=True, timeout=60
         )
-    assert result.returncode == 1
-    assert "Address already in use" in result.stderr
-    assert "nginx exited unexpectedly" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"[serve] error: 127.0.0.1:{port} is already in use (another server?): stop it, or choose another port "
+        "with LOCAL_PORT (do/run --local, do/run) or SAGEMAKER_BIND_TO_PORT (code/serve)"
+    ]
 
 
 def gunicorn_master(serve_pid: int) -> int:

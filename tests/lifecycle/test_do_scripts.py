@@ -391,7 +391,7 @@ def test_do_run_starts_the_image_as_sagemaker_does_with_the_model_mounted_read_o
     run_do(project, env, "run")
     (call,) = [c["argv"] for c in docker_calls(env) if c["argv"][0] == "run"]
     assert call == [
-        *("run", "--rm", "--platform", "linux/amd64", "--publish", "9091:8080"),
+        *("run", "--rm", "--platform", "linux/amd64", "--publish", "127.0.0.1:9091:8080"),
         *("--volume", f"{project / 'model'}:/opt/ml/model:ro"),
         *("--env", "MCC_LOG_LEVEL=debug", "--env", "NOTE=two words"),
         *("--env", "HF_TOKEN", "--env", "MCC_WORKERS"),  # by name: the token's value is never on the command line

@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 
 import pytest
@@ -55,6 +56,26 @@ def test_the_project_nginx_conf_renders_into_a_config_nginx_accepts(settings, tm
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_mcc_bind_host_makes_nginx_listen_on_that_address_only(tmp_path, wine_model_file):
+    project = make_project(tmp_path, wine_model_file)
+    everywhere, local = settings_for(project), settings_for(project, MCC_BIND_HOST="127.0.0.1")
+    assert nginx.values(everywhere, tmp_path, tmp_path / "s")["LISTEN"] == "8080"  # SageMaker's: every interface
+    assert nginx.values(local, tmp_path, tmp_path / "s")["LISTEN"] == "127.0.0.1:8080"
+    assert serve.ready_url("", 8080) == serve.ready_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
+    assert serve.ready_url("::1", 9000) == "http://[::1]:9000"
+
+
+def test_a_busy_or_forbidden_port_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve.port_problem("127.0.0.1", port).startswith(f"127.0.0.1:{port} is already in use")
+        assert serve.port_problem("", port).startswith(f"port {port} is already in use")
+    assert serve.port_problem("127.0.0.1", port) is None  # free again
+    assert "cannot listen on 192.0.2.1:" in serve.port_problem("192.0.2.1", port)  # not this machine's address
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop only happens when started as root")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import access, nginx
-from ..serve import log, serve_behind_nginx
+from ..serve import log, port_problem, ready_url, serve_behind_nginx
 from ..settings import Settings, runtime_code_dir
 from .launch import Launch, LaunchError, engine_launch, load_settings, materialize
 from .secrets import SecretError, token_environment
@@ -101,6 +101,9 @@ def _serve_behind_nginx(launch: Launch, name: str, code_dir: Path, environ: Mapp
         conf.write_text(nginx.render((code_dir.parent / "nginx.conf").read_text(), values))
         nginx_bin = nginx.find_nginx(environ)
         drop = nginx.privilege_drop(settings)
+        problem = port_problem(settings.bind_host, settings.port)
+        if problem:
+            raise ValueError(problem)
     except (OSError, ValueError) as exc:
         log(f"error: {exc}")
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -111,7 +114,8 @@ def _serve_behind_nginx(launch: Launch, name: str, code_dir: Path, environ: Mapp
         **launch.env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(code_dir), environ.get("PYTHONPATH")])),
     }
-    return serve_behind_nginx((name, argv, drop), nginx_bin, conf, run_dir, env)
+    url = ready_url(settings.bind_host, settings.port)
+    return serve_behind_nginx((name, argv, drop), nginx_bin, conf, run_dir, env, url)
 
 
 if __name__ == "__main__":

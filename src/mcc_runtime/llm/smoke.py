@@ -85,7 +85,7 @@ def run(url: str, payload: Path, task: str, wait_s: float) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="do/test", description=__doc__)
-    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--payload", type=Path, required=True)
     parser.add_argument("--task", choices=TASKS, default="chat")
     parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait for /ping and each answer")
