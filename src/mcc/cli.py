@@ -524,7 +524,7 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
     steps = (
         [
             "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt",
-            "do/run --local        # prints 'ready at http://127.0.0.1:8080' (LOCAL_PORT=8081 do/run --local: another port)",
+            "do/run --local        # says 'ready at http://127.0.0.1:8080' (another port: LOCAL_PORT=8081)",
             "do/test               # in another terminal",
         ]
         if local
