@@ -14,9 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import codecs, tabular, tensors
 from .errors import BadRequest
-from .handlers import load_handler, model_schema
+from .handlers import class_labels, load_handler, model_schema
 from .schema import SCHEMA_FILE, InputSchema, SchemaError, reconcile
 from .settings import Settings
 
@@ -33,6 +35,7 @@ class DefaultHooks:
         self.handler = load_handler(settings.handler)
         self.schema = InputSchema.read(settings.code_dir / SCHEMA_FILE)  # the model's own, once it is loaded
         self.input_types = codecs.INPUT_TYPES + settings.input_types
+        self.classes: list | None = None  # the model's own class labels, where it records them
 
     def model_fn(self, model_dir: str) -> Any:
         settings = self.settings
@@ -57,6 +60,7 @@ class DefaultHooks:
         if self.schema.signature is not None and not self.schema.signature.inputs:
             raise ValueError(f"{path}: its forward takes a Dict[str, Tensor] whose keys the file does not record: "
                              f"{DECLARE_INPUTS}")  # fmt: skip
+        self.classes = class_labels(model)
         return model
 
     def input_fn(self, request_body: bytes, content_type: str) -> Any:
@@ -103,7 +107,22 @@ class DefaultHooks:
             return tensors.encode(prediction, accept)
         if self.settings.batch and accept == codecs.JSON:
             return codecs.encode(prediction, codecs.JSONLINES)
-        return codecs.encode(prediction, accept, bare_json=self.settings.json_response == "array")
+        bare = self.settings.json_response == "array"
+        if accept == codecs.JSON and not bare and isinstance(prediction, dict) and "probabilities" in prediction:
+            prediction = with_classes(prediction, self.classes)
+        return codecs.encode(prediction, accept, bare_json=bare)
+
+
+def with_classes(columns: dict[str, Any], known: list | None) -> dict[str, Any]:
+    """A JSON object answer with ``"classes"``: whom each probability column belongs to, in order — the model's
+    own labels, or the column indices (what a booster's or network's predictions are) where it records none.
+    Left out where probabilities are not one row of classes per input row (multi-output classifiers)."""
+    rows = np.asarray(columns["probabilities"])
+    if rows.ndim != 2 or rows.dtype == object:
+        return columns
+    width = rows.shape[1]
+    classes = known if known is not None and len(known) == width else list(range(width))
+    return {**columns, "classes": classes}
 
 
 def checked_schema(recorded: InputSchema, from_model: InputSchema | None, path: Path) -> InputSchema:

@@ -226,8 +226,9 @@ def test_proxied_engines_get_an_nginx_config_nginx_accepts(engine_project, tmp_p
     assert "proxy_pass http://engine/health;" in template
     assert "proxy_pass http://engine/v1/chat/completions;" in template
     assert "proxy_pass http://engine/metrics;" in template  # trtllm-serve's Prometheus metrics
-    values = {"PORT": "8080", "ENGINE_PORT": "8081", "RUN_DIR": str(tmp_path), "USER_DIRECTIVE": "",
-              "MAX_BODY_BYTES": "6291456", "MAX_BODY_MB": "6", "TIMEOUT_S": "60", "ACCESS_LOG": "off"}  # fmt: skip
+    values = {"PORT": "8080", "LISTEN": "127.0.0.1:8080", "ENGINE_PORT": "8081", "RUN_DIR": str(tmp_path),
+              "USER_DIRECTIVE": "", "MAX_BODY_BYTES": "6291456", "MAX_BODY_MB": "6", "TIMEOUT_S": "60",
+              "ACCESS_LOG": "off"}  # fmt: skip
     (tmp_path / "nginx.conf").write_text(nginx.render(template, values))
     result = subprocess.run(
         [nginx.find_nginx(), "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],

@@ -53,7 +53,7 @@ def test_an_array_model_takes_one_tensor_of_rows_and_answers_output_tensors(
     one_row = json.loads(service.invoke(v2(("x", "FP32", rows[0])), codecs.JSON, codecs.JSON).body)
     assert one_row["outputs"][0]["data"] == wine_model.predict(rows[:1].astype(np.float32)).tolist()
     plain = service.invoke(json.dumps({"instances": rows.tolist()}).encode(), codecs.JSON, codecs.JSON)
-    assert list(json.loads(plain.body)) == ["predictions", "probabilities"]  # other requests: as before
+    assert list(json.loads(plain.body)) == ["predictions", "probabilities", "classes"]  # other requests: as before
 
 
 @pytest.fixture

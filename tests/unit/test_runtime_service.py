@@ -213,3 +213,46 @@ def test_a_multi_output_classifier_answers_one_probability_entry_per_row_aligned
         assert reply.body.decode().splitlines() == expected
     else:  # the outputs have different class counts: no one scalar per cell
         assert reply.status == 406 and "ask for application/json" in json.loads(reply.body)["error"]
+
+
+def test_json_probabilities_name_their_classes_and_the_bare_array_stays_as_aws_answers(tmp_path, wine):
+    from sklearn.linear_model import LogisticRegression
+
+    features, target = wine
+    names = np.array(["barolo", "grignolino", "barbera"])[target]
+    model = LogisticRegression(max_iter=5000).fit(features, names)
+    path = tmp_path / "named.joblib"
+    joblib.dump(model, path)
+    rows = features[:4]
+    both = build_service(settings_for(make_project(tmp_path / "both", path), MCC_PREDICT_OUTPUT="both"))
+    answer = json.loads(both.invoke(csv_of(rows), "text/csv", "application/json").body)
+    assert answer["classes"] == model.classes_.tolist() == ["barbera", "barolo", "grignolino"]
+    assert answer["predictions"] == model.predict(rows).tolist()
+    np.testing.assert_allclose(answer["probabilities"], model.predict_proba(rows))  # columns in classes' order
+    proba = build_service(settings_for(make_project(tmp_path / "proba", path), MCC_PREDICT_OUTPUT="proba"))
+    assert list(json.loads(proba.invoke(csv_of(rows), "text/csv", "application/json").body)) == [
+        "probabilities",
+        "classes",
+    ]
+    bare = build_service(
+        settings_for(make_project(tmp_path / "bare", path), MCC_PREDICT_OUTPUT="both", MCC_JSON_RESPONSE="array")
+    )
+    rows_answer = json.loads(bare.invoke(csv_of(rows), "text/csv", "application/json").body)
+    assert [sorted(row) for row in rows_answer] == [["prediction", "probabilities"]] * 4  # unchanged
+    csv = both.invoke(csv_of(rows), "text/csv", "text/csv").body.decode().splitlines()
+    assert len(csv) == 4 and "barbera" not in ",".join(c.split(",", 1)[1] for c in csv)  # no classes column
+
+
+def test_a_model_without_class_names_answers_the_column_indices(tmp_path, wine):
+    import xgboost
+
+    features, target = wine
+    booster = xgboost.train({"objective": "multi:softprob", "num_class": 3}, xgboost.DMatrix(features, target), 5)
+    path = tmp_path / "model.json"
+    booster.save_model(path)
+    code = make_project(tmp_path / "p", path, handler="xgboost", model_filename="model.json",
+                        model_extensions=[".json"], model_format="json")  # fmt: skip
+    service = build_service(settings_for(code, MCC_PREDICT_OUTPUT="both"))
+    answer = json.loads(service.invoke(csv_of(features[:3]), "text/csv", "application/json").body)
+    assert answer["classes"] == [0, 1, 2]
+    assert answer["predictions"] == np.argmax(answer["probabilities"], axis=1).tolist()

@@ -46,6 +46,16 @@ def model_schema(handler: ModuleType, model: object) -> InputSchema | None:
     return InputSchema(width=int(width)) if width else None
 
 
+def class_labels(model: object) -> list | None:
+    """The classes a classifier's probability columns belong to, in order, where it records them (scikit-learn's
+    ``classes_``: pipelines, XGBoost's and LightGBM's scikit-learn models too)."""
+    try:
+        classes = np.asarray(getattr(model, "classes_", None))
+    except Exception:  # a property that raises on an unfitted or wrapped model
+        return None
+    return classes.tolist() if classes.ndim == 1 and classes.size else None
+
+
 def check_width(data: np.ndarray, expected: int | None) -> None:
     """400 when the rows do not have the feature count the model was trained on."""
     if expected is not None and expected > 0 and data.shape[1] != expected:
