@@ -52,7 +52,8 @@ ANSWERS: tuple[Answer, ...] = (
         "model_s3_uri",
         ("generation", "model_s3_uri"),
         "str",
-        "Generative: s3:// prefix of the model's files (attached to the SageMaker model, served from /opt/ml/model)",
+        "Generative: the s3:// prefix of the model's files (attached to the SageMaker model, served from "
+        "/opt/ml/model)",
     ),
     Answer(
         "gguf_file",
@@ -188,7 +189,8 @@ ANSWERS: tuple[Answer, ...] = (
         "deploy_mode",
         ("deployment", "mode"),
         "str",
-        "How do/deploy deploys: realtime, async, serverless or batch [default: realtime]",
+        "How do/deploy deploys: an endpoint (real-time, async, serverless), a batch transform job, or an "
+        "inference component on an endpoint",
     ),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
     Answer(
@@ -202,8 +204,8 @@ ANSWERS: tuple[Answer, ...] = (
         "accelerator",
         ("deployment", "accelerator"),
         "str",
-        "cpu, gpu or neuron image [default: the instance's accelerator where the framework or engine has an image "
-        "for it, else cpu]",
+        "The image's accelerator: CPU, GPU (CUDA) or AWS Neuron [default: the instance's accelerator where the "
+        "framework or engine has an image for it, else cpu]",
     ),
     Answer(
         "dtype", ("generation", "dtype"), "str", "Generative: weights dtype: auto, float16, bfloat16, float32 [auto]"
@@ -212,7 +214,7 @@ ANSWERS: tuple[Answer, ...] = (
         "quantization",
         ("generation", "quantization"),
         "str",
-        "Generative: none, awq, gptq, fp8 or bitsandbytes (a checkpoint quantized that way) [none]",
+        "Generative: the checkpoint's quantization: none, awq, gptq, fp8 or bitsandbytes [none]",
     ),
     Answer(
         "max_model_len",

@@ -27,13 +27,6 @@ if TYPE_CHECKING:  # the commands import what they need when they run: `mcc --he
     from .sources import Answers
     from .spec import ProjectSpec
 
-CHOICES = {  # answers whose help lists the catalog's names
-    "framework": lambda catalog: catalog.framework_names,
-    "engine": lambda catalog: catalog.engines,
-    "web_server": lambda catalog: catalog.servers,
-    "model_format": lambda catalog: sorted({f for fw in catalog.frameworks.values() for f in fw.formats}),
-}
-
 
 @cache
 def console(stderr: bool = False) -> Console:
@@ -51,20 +44,45 @@ def err() -> Console:
 
 
 class AnswerOption(click.Option):
-    """An answer's flag; its help lists the catalog's choices, read only when the help is shown."""
+    """An answer's flag; its help (choices, default, variable) made from the catalog only when it is shown."""
 
     def __init__(self, *args: Any, answer: Answer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answer = answer
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        choices = CHOICES.get(self.answer.key)
-        if choices is not None:
-            from .catalog import load_catalog
+        from .answer_docs import option_help
+        from .catalog import load_catalog
 
-            names = ", ".join(choices(load_catalog()))
-            self.help = f"{self.answer.help} [{names}]  (env {self.answer.env})"
+        self.help = option_help(self.answer, load_catalog())
         return super().get_help_record(ctx)
+
+
+class AnswersCommand(click.Command):
+    """A command taking the answers: its help lists them by the three decisions (then LLM options), and
+    examples."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .answer_docs import GROUPS, group
+
+        sections: dict[str, list[tuple[str, str]]] = {"Options": [], **{name: [] for name in GROUPS}}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                section = group(param.answer) if isinstance(param, AnswerOption) else "Options"
+                sections[section].append(record)
+        for name, records in sections.items():
+            if records:
+                with formatter.section(name):
+                    formatter.write_dl(records)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .answer_docs import EXAMPLES
+
+        if self.name == "new":
+            with formatter.section("Examples"):
+                for line in EXAMPLES.splitlines():
+                    formatter.write(f"{line}\n")  # as written: commands are not rewrapped
 
 
 def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,8 +99,7 @@ def _answer_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "metavar": {"int": "N", "float": "X", "path": "PATH"}.get(answer.kind, "TEXT"),
                 "default": None,
             }
-        help_text = f"{answer.help}  (env {answer.env})"
-        option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, help=help_text, **kind)
+        option = click.option(flag, answer.key, cls=AnswerOption, answer=answer, help=answer.help, **kind)
         command = option(command)
     return command
 
@@ -114,13 +131,13 @@ def _unforeseen(exc: Exception) -> str:
     return f"mcc failed unexpectedly: {type(exc).__name__}: {first[0][:300] if first else ''}".rstrip(": ")
 
 
-@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(__version__, prog_name="mcc")
 def main() -> None:
     """ML Container Creator: turn a trained model into a SageMaker AI inference container project."""
 
 
-@main.command()
+@main.command(cls=AnswersCommand)
 @click.option(
     "--config",
     "config",
@@ -323,12 +340,14 @@ def _from_model_package(answers: Answers) -> Answers:
 
 @main.command()
 def schema() -> None:
-    """Print the JSON Schema of mcc.yaml / --config files."""
+    """Print the JSON Schema of mcc.yaml / --config files: each setting's description, flag, variable, allowed
+    values and default."""
     import json
 
-    from .spec import ProjectSpec
+    from .answer_docs import documented_schema
+    from .catalog import load_catalog
 
-    out().print_json(json.dumps(ProjectSpec.model_json_schema()))
+    out().print_json(json.dumps(documented_schema(load_catalog())))
 
 
 @main.command("catalog")
@@ -406,7 +425,7 @@ def check(project: str, strict: bool) -> None:
     out().print(f"[green]{passed}[/]{not_run}", highlight=False)
 
 
-@main.command()
+@main.command(cls=AnswersCommand)
 @click.argument("project", type=click.Path(exists=True, file_okay=False), default=".")
 @click.option("--dry-run", is_flag=True, help="Print what would change, and the diffs; write nothing")
 @click.option("--yes", "-y", is_flag=True, help="Never prompt; answers the new mcc asks for take their defaults")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from mcc_runtime.settings import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_WAIT_MS, DEFAULT_MAX_PAYLOAD_MB
@@ -140,10 +141,20 @@ class ProjectSpec(_Spec):
 def field_default(path: tuple[str, ...]) -> object:
     """The spec's own default for the answer at ``path`` (None where it has none): each default is stated once,
     on its field."""
+    default = _field(path).default
+    return None if default is PydanticUndefined else default
+
+
+def field_choices(path: tuple[str, ...]) -> tuple[str, ...]:
+    """The values the spec's type allows for the answer at ``path``, where it is a fixed list (a Literal)."""
+    annotation = _field(path).annotation
+    return tuple(get_args(annotation)) if get_origin(annotation) is Literal else ()
+
+
+def _field(path: tuple[str, ...]) -> FieldInfo:
     model: type[BaseModel] = ProjectSpec
     for part in path[:-1]:
         annotation = model.model_fields[part].annotation
         model = next(t for t in (annotation, *getattr(annotation, "__args__", ())) if isinstance(t, type)
                      and issubclass(t, BaseModel))  # fmt: skip
-    default = model.model_fields[path[-1]].default
-    return None if default is PydanticUndefined else default
+    return model.model_fields[path[-1]]

@@ -195,3 +195,41 @@ def test_check_names_the_linters_that_did_not_run(run, wine_model_file, monkeypa
     assert "all checks passed" not in result.output
     assert "the checks that ran passed; not run: hadolint" in " ".join(result.output.split())
     assert run("check", "wine", "--strict").exit_code == 1
+
+
+def test_new_help_groups_the_answers_by_the_three_decisions_with_choices_defaults_and_examples(run):
+    text = run("new", "--help").output
+    headings = ["Options:", "Project:", "1. Model selection:", "2. Model serving:", "3. Model deployment:",
+                "LLM options (generative frameworks only):", "Examples:"]  # fmt: skip
+    assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings)
+
+    def section(heading: str) -> str:
+        start = text.index(heading)
+        return text[start : min([i for h in headings if (i := text.find(h, start + 1)) > start] or [len(text)])]
+
+    flat = " ".join(section("3. Model deployment:").split())
+    assert "serverless | batch | inference-component] [default: realtime]" in flat
+    assert "--instance-type TEXT SageMaker instance type (see mcc catalog instances) [default: ml.m5.large" in flat
+    assert "[fastapi | flask] [default: fastapi]" in " ".join(section("2. Model serving:").split())
+    assert "--model-id" in section("LLM options") and "--model-id" not in section("1. Model selection:")
+    assert "--hf-token-secret-arn" in section("LLM options") and "--engine-arg" in section("LLM options")
+    assert "--model-file" in section("1. Model selection:") and "--sample-payload" in section("1. Model selection:")
+    assert "mcc new --config mcc.yaml --force --yes" in section("Examples:")
+    upgrade = run("upgrade", "--help").output
+    assert "1. Model selection:" in upgrade and "Examples:" not in upgrade
+
+
+def test_schema_describes_every_setting_with_its_allowed_values_and_default(run):
+    from mcc.answer_docs import schema_property
+    from mcc.answers import ANSWERS
+
+    schema = json.loads(run("schema").output)
+    for answer in ANSWERS:
+        node = schema_property(schema, answer.path)
+        assert node is not None and f"flag {answer.flag}, env {answer.env}" in node["description"], answer.key
+    mode = schema_property(schema, ("deployment", "mode"))
+    assert mode["enum"] == ["realtime", "async", "serverless", "batch", "inference-component"]
+    assert "default: realtime" in mode["description"]
+    assert "fastapi" in schema_property(schema, ("serving", "web_server"))["enum"]
+    assert schema_property(schema, ("generation", "engine"))["x-mcc-projects"] == "generative"
+    assert schema_property(schema, ("deployment", "instance_type"))["examples"] == ["ml.m5.large"]
