@@ -12,6 +12,7 @@ from mcc_runtime.llm.launch import styled_arg
 from mcc_runtime.serving_file import ServerSection, ServingFile
 
 from .catalog import Catalog, Engine, image_in
+from .client_snippets import generative_snippets
 from .generative_rules import local_gguf, need
 from .plan_common import (
     GENERATIVE,
@@ -204,4 +205,5 @@ def generative_context(spec: ProjectSpec, catalog: Catalog, payload: str) -> dic
         "model_source": gen.source,
         "nginx_package": nginx_package,
         "sample_request": json.dumps(SAMPLES[gen.task]),
+        "client_snippets": generative_snippets(spec, completions=engine.routes != "proxy"),
     }

@@ -506,7 +506,21 @@ def generation_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:
             f"{gen.model_id} is not in mcc's model list: sizing counted its weights only, not its KV cache; "
             "check the engine's start-up log for the context length it can hold"
         )
+    if gen.model_id and not gen.hf_token_secret_arn:
+        warnings.append(token_warning(gen.model_id, catalog))
     instance = catalog.instance(spec.deployment.instance_type)
     if instance and instance.gpus and spec.deployment.accelerator == "cpu":
         warnings.append(f"{instance.name} has {instance.gpus} GPU(s) but the CPU image was chosen: the GPUs sit idle")
     return warnings
+
+
+def token_warning(model_id: str, catalog: Catalog) -> str:
+    """A model id with no token source: a gated model cannot start without one, and this shows only on SageMaker,
+    after the build, the push and the endpoint's start-up."""
+    known = catalog.llm_models.get(model_id)
+    fix = ("pass --hf-token-secret-arn ARN (a Secrets Manager secret holding a token with access to it; the "
+           "container reads it at start, it is never written into the project)")  # fmt: skip
+    if known is not None and known.gated:
+        return f"{model_id} is gated on the Hugging Face Hub: without a token the endpoint cannot download it; {fix}"
+    return (f"no Hugging Face token is given for {model_id}: a gated or private model would fail only when the "
+            f"endpoint starts; if it needs one, {fix}")  # fmt: skip

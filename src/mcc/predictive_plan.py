@@ -14,6 +14,7 @@ from mcc_runtime.signature import parse as parse_signature
 
 from . import model_check, model_env, onnx_export, samples
 from .catalog import Catalog, merge_pins
+from .client_snippets import predictive_snippet
 from .errors import FieldError, InvalidAnswers
 from .examples import REQUEST_TYPE_NOTES, request_examples, signature_examples
 from .input_schema import unchecked_schema
@@ -190,6 +191,7 @@ def template_context(
         "role_names": names.role_names(lifecycle_settings(spec)),
         "imported": None,
         "optimized": None,
+        "client_snippet": predictive_snippet(spec, payload_files[0].path if payload_files else ""),
     }
 
 

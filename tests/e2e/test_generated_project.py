@@ -28,6 +28,7 @@ from mcc.checks import check_project
 from mcc_runtime.local import LocalServer, child_pids, free_port
 from mcc_runtime.smoke import invoke, wait_until_ready
 from tests.support.aws_hooks import AWS_STYLE
+from tests.support.client_snippets import readme_snippets, run_snippet, runtime_forwarder
 from tests.support.projects import own_tests
 from tests.support.venvs import project_venv
 
@@ -145,6 +146,22 @@ def test_unknown_routes_get_json_404(server):
         urllib.request.urlopen(f"{server.url}/metrics", timeout=3)
     assert raised.value.code == 404
     assert "error" in json.loads(raised.value.read())
+
+
+def test_the_readmes_application_code_gets_the_answer_the_server_gives_the_same_bytes(project, python, server):
+    (snippet,) = readme_snippets((project / "README.md").read_text())
+    with runtime_forwarder(server.url) as forwarder:
+        result = run_snippet(snippet, project, python, forwarder)
+    assert result.returncode == 0, result.stderr
+    (request,) = forwarder.requests
+    assert request["path"] == f"/endpoints/{project.name}/invocations"
+    payload = (project / "samples" / "payload.csv").read_bytes()
+    assert request["body"] == payload and request["headers"] == {
+        "Content-Type": "text/csv",
+        "Accept": "application/json",
+    }
+    status, _, direct = invoke(server.url, payload, "text/csv", "application/json")
+    assert status == 200 and result.stdout.strip() == str(json.loads(direct))  # what the snippet prints
 
 
 def test_the_projects_own_tests_pass(project, python):

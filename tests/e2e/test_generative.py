@@ -16,6 +16,7 @@ import pytest
 from mcc.checks import check_project
 from mcc_runtime.llm.smoke import check_stream
 from mcc_runtime.local import LocalServer
+from tests.support.client_snippets import readme_snippets, run_snippet, runtime_forwarder
 from tests.support.llm import greedy_reference, minilm_directory, post, tiny_llama
 from tests.support.projects import own_tests, readable_folder, run_script
 from tests.support.venvs import project_venv
@@ -133,6 +134,32 @@ def test_do_test_sends_a_chat_and_a_streamed_chat(chat_server):
     result = run_script(project, "test", "--url", server.url, python=python)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "streamed" in result.stdout
+
+
+def test_the_readmes_chat_and_completion_code_gets_the_models_text(chat_server):
+    project, _, python, server = chat_server
+    chat, completion = readme_snippets((project / "README.md").read_text())
+    with runtime_forwarder(server.url) as forwarder:
+        printed = [run_snippet(code, project, python, forwarder) for code in (chat, completion)]
+    assert [p.returncode for p in printed] == [0, 0], [p.stderr for p in printed]
+    for result, request in zip(printed, forwarder.requests, strict=True):
+        assert request["path"] == "/endpoints/tiny-chat/invocations"
+        status, _, direct = post(server.url, request["body"])  # the same bytes, straight to the server
+        answer = json.loads(direct)
+        text = answer["choices"][0].get("message", {}).get("content") or answer["choices"][0].get("text")
+        assert status == 200 and result.stdout.rstrip("\n") == text
+    assert "messages" in json.loads(forwarder.requests[0]["body"]) and "prompt" in json.loads(
+        forwarder.requests[1]["body"]
+    )
+
+
+def test_the_readmes_embedding_code_prints_a_vector_size_per_text(embedding_server):
+    project, python, server = embedding_server
+    (code,) = readme_snippets((project / "README.md").read_text())
+    with runtime_forwarder(server.url) as forwarder:
+        result = run_snippet(code, project, python, forwarder)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[384, 384]"
 
 
 def test_embeddings_equal_the_in_process_ones(embedding_server):

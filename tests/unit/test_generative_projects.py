@@ -373,3 +373,41 @@ def test_djl_serving_on_a_cpu_instance_uses_its_cpu_image(tmp_path):
     assert "FROM deepjavalibrary/djl-serving:0.36.0-cpu-full\n" in dockerfile and "NVIDIA" not in dockerfile
     config = (project / "do" / "config").read_text()
     assert "INFERENCE_AMI_VERSION=${INFERENCE_AMI_VERSION:-''}" in config and "GPU_COUNT=${GPU_COUNT:-0}" in config
+
+
+def test_a_gated_model_or_any_model_id_without_a_token_source_is_warned_about_naming_the_flag(tmp_path):
+    gated = mcc(tmp_path, "--model-id", LLAMA_8B)
+    assert gated.returncode == 0, gated.stderr
+    text = " ".join(gated.stdout.split())
+    assert f"warning: {LLAMA_8B} is gated on the Hugging Face Hub: without a token the endpoint cannot download it; " \
+           "pass --hf-token-secret-arn ARN" in text  # fmt: skip
+    other = mcc(tmp_path / "2", "--model-id", "Qwen/Qwen2.5-0.5B-Instruct")
+    assert "warning: no Hugging Face token is given for Qwen/Qwen2.5-0.5B-Instruct" in " ".join(other.stdout.split())
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
+    given = mcc(tmp_path / "3", "--model-id", LLAMA_8B, "--hf-token-secret-arn", arn)
+    assert given.returncode == 0 and "--hf-token-secret-arn" not in given.stdout
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "A chat request (OpenAI messages):" in readme and "A completion (a prompt, no chat template):" in readme
+
+
+@pytest.mark.parametrize("mode", ["realtime", "serverless", "async", "inference-component", "batch"])
+def test_the_readme_calls_the_endpoint_as_the_deploy_mode_takes_requests(tmp_path, wine_model_file,
+                                                                         wine_payload_file, mode):  # fmt: skip
+    from tests.support.client_snippets import SECTION, readme_snippets
+
+    project = tmp_path / "wine"
+    result = subprocess.run(
+        [sys.executable, "-m", "mcc", "new", "--yes", "--project-name", "wine", "--model-file", str(wine_model_file),
+         "--sample-payload", str(wine_payload_file), "--deploy-mode", mode, "--output-dir", str(project)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    readme = (project / "README.md").read_text()
+    if mode == "batch":  # no endpoint to call: do/deploy runs the transform job
+        assert SECTION not in readme
+        return
+    (code,) = readme_snippets(readme)
+    compile(code, "README.md", "exec")
+    assert 'EndpointName="wine"' in code and 'region_name="us-east-1"' in code
+    assert ('InferenceComponentName="wine"' in code) == (mode == "inference-component")
+    assert ("invoke_endpoint_async(" in code) == (mode == "async")

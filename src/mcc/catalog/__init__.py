@@ -424,6 +424,7 @@ class LlmModel(_Entry):
     head_dim: int
     context: int
     architecture: str
+    gated: bool = False  # its files need a Hugging Face token with access
 
 
 class Catalog(_Entry):
