@@ -14,6 +14,7 @@ from . import (
     clean,
     codebuild,
     deploy,
+    deploy_plan,
     ecr,
     iam,
     inference_components,
@@ -26,6 +27,7 @@ from . import (
 )
 from .aws import Aws
 from .settings import Settings, SettingsError
+from .waiting import DeployFailed
 
 VALIDATED_AS = {
     "ecr-repository": "push",
@@ -47,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     submit = actions.add_parser("submit", help="build and push on AWS CodeBuild")
     submit.add_argument("--root", type=Path, required=True)
     submit.add_argument("--tag", required=True)
-    actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
+    deploy_parser = actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
+    deploy_parser.add_argument("--dry-run", action="store_true", help="print the requests and the cost; send none")
+    deploy_parser.add_argument("--instance-table", type=Path, help="do/lib/instance-types.json (prices)")
     actions.add_parser("register", help="record the pushed image (+ MODEL_DATA_URL) in the Model Registry")
     package = actions.add_parser("package", help="pack model/ as model.tar.gz; --upload puts it in S3")
     package.add_argument("--root", type=Path, required=True)
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         error = exc.response.get("Error", {})
         print(f"error: AWS {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
         return 1
-    except (BotoCoreError, deploy.DeployFailed, AssertionError, TimeoutError) as exc:
+    except (BotoCoreError, DeployFailed, AssertionError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -164,6 +168,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ok, message = codebuild.outcome(codebuild.submit(aws, args.root, args.tag))
         print(message, file=sys.stderr)
         return 0 if ok else 1
+    elif args.action == "deploy" and args.dry_run:
+        deploy_plan.dry_run(aws, args.instance_table, sys.stdout, sys.stderr)
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
     elif args.action == "register":

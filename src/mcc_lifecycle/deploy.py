@@ -4,7 +4,6 @@ or a batch transform job. Request building is separate from the calls, so each r
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,6 +13,7 @@ from .aws import Aws, is_missing
 from .container import container_environment
 from .names import TRANSFORM_LOG_GROUP, endpoint_log_group, versioned_name
 from .settings import Settings
+from .waiting import wait_for_status
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 POLL_SECONDS = 15.0
@@ -211,10 +211,6 @@ def deregister_scaling(aws: Aws) -> bool:
     return True
 
 
-class DeployFailed(RuntimeError):
-    """The endpoint or job ended in a failed state, or did not finish in time."""
-
-
 def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
     settings = aws.settings
     return wait_for_status(
@@ -241,34 +237,4 @@ def wait_for_transform_job(aws: Aws, name: str, out=sys.stderr, poll: float = PO
         limit_s=aws.settings.deploy_timeout_min * 60,
         poll=poll,
         out=out,
-    )
-
-
-def wait_for_status(*, describe, status_key, done, failed, what, logs, limit_s, poll, out) -> dict[str, Any]:
-    """Poll ``describe`` until ``done``; raise DeployFailed with the reason and the log group otherwise."""
-    start = time.monotonic()
-    shown = None
-    while True:
-        state = describe()
-        status = state[status_key]
-        elapsed = time.monotonic() - start
-        if status != shown:
-            print(f"{what}: {status} ({elapsed:.0f} s)", file=out)
-            shown = status
-        if status == done:
-            return state
-        if status in failed:
-            raise DeployFailed(failure_message(what, status, state.get("FailureReason"), logs))
-        if elapsed >= limit_s:
-            raise DeployFailed(
-                f"{what} is still {status} after {limit_s // 60:.0f} min (DEPLOY_TIMEOUT_MIN); "
-                f"it may yet finish: watch it with do/logs (CloudWatch log group {logs})"
-            )
-        time.sleep(poll)
-
-
-def failure_message(what: str, status: str, reason: str | None, logs: str) -> str:
-    return (
-        f"{what} is {status}: {reason or 'no reason given'}\n"
-        f"read the container's logs: do/logs (CloudWatch log group {logs})"
     )

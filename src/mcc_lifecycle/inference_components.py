@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from .aws import Aws, is_missing
 from .local_host import INSTANCE_TABLE
 from .settings import Settings
+from .waiting import wait_for_status
 
 MODE = "inference-component"
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
@@ -225,8 +226,6 @@ def deploy(aws: Aws, model_name: str, wait_for_endpoint, out=sys.stderr) -> dict
 
 
 def wait(aws: Aws, out=sys.stderr, poll: float = 15.0) -> dict[str, Any]:
-    from .deploy import wait_for_status
-
     settings = aws.settings
     return wait_for_status(
         describe=lambda: aws.client("sagemaker").describe_inference_component(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -15,13 +16,14 @@ import pytest
 from mcc_lifecycle.codebuild import project_changes
 from tests.lifecycle.conftest import (
     CODEBUILD_ROLE_ARN,
+    REGION,
     ROLE_ARN,
     docker_calls,
     moto_post,
     publish_image,
     run_do,
 )
-from tests.support.moto import ACCOUNT
+from tests.support.moto import ACCOUNT, valid_request
 
 pytestmark = pytest.mark.slow
 REPOSITORY = "wine-life"
@@ -405,3 +407,52 @@ def test_do_run_gives_a_cuda_image_the_gpus(project, aws_env):
     call = next(c["argv"] for c in docker_calls(env) if c["argv"][0] == "run")
     assert call[call.index("--gpus") + 1] == "all" and "SM_NUM_GPUS=4" in call
     assert call[-2:] == ["other-name:latest", "serve"]
+
+
+def dry_run_requests(stdout: str) -> list[tuple[str, str, dict]]:
+    """do/deploy --dry-run's requests: ``# N. SERVICE Operation`` headings, each followed by its JSON."""
+    parts = re.split(r"^# \d+\. (\S+) (\S+)\n", stdout, flags=re.M)[1:]
+    return [(parts[i], parts[i + 1], json.loads(parts[i + 2])) for i in range(0, len(parts), 3)]
+
+
+@pytest.mark.parametrize("mode", ["realtime", "batch", "inference-component"])
+def test_deploy_dry_run_prints_every_request_and_the_hourly_cost_and_creates_nothing(project, aws_env, aws, mode):
+    tag = build_and_push(project, aws_env, aws)
+    env = {**aws_env, "DEPLOY_MODE": mode, "INSTANCE_TYPE": "ml.c5.xlarge", "INSTANCE_COUNT": "2",
+           "BATCH_INPUT": "s3://wine-input/rows/", "BATCH_OUTPUT": "s3://wine-output/answers/"}  # fmt: skip
+    if mode == "realtime":
+        env["AUTOSCALING_MAX"] = "4"
+    result = run_do(project, env, "deploy", "--dry-run")
+    requests = dry_run_requests(result.stdout)
+    for service, operation, request in requests:
+        valid_request(service, operation, request)  # each as botocore's service model takes it
+    operations = [operation for _, operation, _ in requests]
+    expected = {
+        "realtime": ["CreateModel", "CreateEndpointConfig", "CreateEndpoint", "RegisterScalableTarget",
+                     "PutScalingPolicy"],
+        "batch": ["CreateModel", "CreateTransformJob"],
+        "inference-component": ["CreateModel", "CreateEndpointConfig", "CreateEndpoint", "CreateInferenceComponent"],
+    }[mode]  # fmt: skip
+    assert operations == expected
+    assert requests[0][2]["PrimaryContainer"]["Image"] == f"{REGISTRY}/{REPOSITORY}:{tag}"
+    cost = " ".join(result.stderr.split())
+    if mode == "batch":
+        assert "cost while the transform job runs: 1 x ml.c5.xlarge at ~$0.204/h = ~$0.204/h" in cost
+    else:
+        assert "cost while the endpoint exists: 2 x ml.c5.xlarge at ~$0.204/h = ~$0.408/h (~$298 a month" in cost
+    if mode == "realtime":
+        assert "up to ~$0.816/h at 4 instances (autoscaling)" in cost
+    assert "dry run: nothing was created" in cost
+    sagemaker = aws("sagemaker")
+    assert sagemaker.list_models()["Models"] == [] and sagemaker.list_endpoints()["Endpoints"] == []
+    assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
+
+
+def test_deploy_dry_run_works_before_the_first_build_and_without_aws(project, aws_env):
+    env = {k: v for k, v in aws_env.items() if not k.startswith("AWS_")}
+    env.update(AWS_REGION=REGION, AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")  # fmt: skip
+    result = run_do(project, env, "deploy", "--dry-run")
+    (model,) = [request for _, operation, request in dry_run_requests(result.stdout) if operation == "CreateModel"]
+    assert model["PrimaryContainer"]["Image"] == "<ECR repository wine-life (not pushed yet)>:NOT-BUILT-YET"
+    assert "no AWS access here" in result.stderr and "~$0.115/h" in result.stderr  # ml.m5.large, the default

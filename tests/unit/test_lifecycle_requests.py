@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from mcc.checks.linters import find_tool
-from mcc_lifecycle import codebuild, deploy, names, rules
+from mcc_lifecycle import codebuild, deploy, names, rules, waiting
 from mcc_lifecycle.aws import Aws
 from mcc_lifecycle.settings import Settings, SettingsError
 
@@ -171,7 +171,7 @@ def test_transform_job_splits_lines_into_multi_record_batches():
 
 
 def wait(states, limit_s=60):
-    return deploy.wait_for_status(
+    return waiting.wait_for_status(
         describe=lambda: next(states),
         status_key="EndpointStatus",
         done="InService",
@@ -186,7 +186,7 @@ def wait(states, limit_s=60):
 
 def test_failed_endpoint_reports_the_reason_and_the_log_group():
     states = iter([{"EndpointStatus": "Creating"}, {"EndpointStatus": "Failed", "FailureReason": "ping timed out"}])
-    with pytest.raises(deploy.DeployFailed) as failure:
+    with pytest.raises(waiting.DeployFailed) as failure:
         wait(states)
     assert "ping timed out" in str(failure.value)
     assert "/aws/sagemaker/Endpoints/wine" in str(failure.value)
@@ -194,7 +194,7 @@ def test_failed_endpoint_reports_the_reason_and_the_log_group():
 
 def test_an_endpoint_still_creating_past_the_limit_is_reported():
     states = iter([{"EndpointStatus": "Creating"}] * 2)
-    with pytest.raises(deploy.DeployFailed, match="still Creating after 0 min"):
+    with pytest.raises(waiting.DeployFailed, match="still Creating after 0 min"):
         wait(states, limit_s=0)
     assert (
         wait(iter([{"EndpointStatus": "Creating"}, {"EndpointStatus": "InService"}]))["EndpointStatus"] == "InService"
@@ -321,3 +321,48 @@ def test_do_run_forwards_the_token_and_an_engines_settings_by_name_only(tmp_path
     for name in environ:
         assert name in arguments  # by name: docker reads the value from this environment
     assert not [a for a in arguments if "hf_secret" in a or "enable-prefix-caching" in a]
+
+
+def test_waiting_in_a_terminal_redraws_status_and_elapsed_time_and_says_each_change():
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    terminal = os.fdopen(follower, "w")
+    states = iter([{"EndpointStatus": "Creating"}, {"EndpointStatus": "Creating"}, {"EndpointStatus": "InService"}])
+    waiting.wait_for_status(describe=lambda: next(states), status_key="EndpointStatus", done="InService",
+                            failed=("Failed",), what="endpoint wine", logs="group", limit_s=60, poll=1.1,
+                            out=terminal)  # fmt: skip
+    terminal.close()
+    shown = b""
+    while chunk := _read(leader):
+        shown += chunk
+    os.close(leader)
+    text = shown.decode()
+    assert text.startswith("\r\x1b[Kendpoint wine: Creating (0 s)")
+    assert "\r\x1b[K  Creating · 1 s (Ctrl-C stops waiting, not the deployment)" in text  # the live line
+    assert "\r\x1b[Kendpoint wine: Creating -> InService after 2 s" in text
+
+
+def _read(fd: int) -> bytes:
+    import os
+    import select
+
+    try:
+        return os.read(fd, 4096) if select.select([fd], [], [], 0.2)[0] else b""
+    except OSError:  # EIO: the terminal's other side is closed and everything was read
+        return b""
+
+
+def test_waiting_in_a_log_says_each_change_and_reminds_every_minute(monkeypatch):
+    monkeypatch.setattr(waiting, "REMINDER_S", 0.0)
+    log = io.StringIO()
+    states = iter([{"EndpointStatus": "Creating"}] * 2 + [{"EndpointStatus": "InService"}])
+    waiting.wait_for_status(describe=lambda: next(states), status_key="EndpointStatus", done="InService",
+                            failed=("Failed",), what="endpoint wine", logs="group", limit_s=60, poll=0,
+                            out=log)  # fmt: skip
+    assert log.getvalue().splitlines() == [
+        "endpoint wine: Creating (0 s)",
+        "endpoint wine: still Creating (0 s)",
+        "endpoint wine: Creating -> InService after 0 s",
+    ]
