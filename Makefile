@@ -16,7 +16,7 @@ install: $(STAMP)
 system-deps:
 	scripts/install-system-deps.sh
 
-demo: install
+demo:
 	scripts/install-system-deps.sh --demo
 	scripts/demo.sh
 
