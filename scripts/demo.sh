@@ -24,11 +24,12 @@ echo "== installing the project's pinned requirements into $PROJECT/.venv"
 "$VENV/bin/uv" pip install --quiet --python "$PROJECT/.venv/bin/python" -r "$PROJECT/requirements.txt"
 
 echo "== do/run --local (nginx + the model server on 127.0.0.1:$PORT; log in $PROJECT/serve.log)"
-LOCAL_PORT="$PORT" "$PROJECT/do/run" --local >"$PROJECT/serve.log" 2>&1 &
+export PYTHON="$PROJECT/.venv/bin/python" LOCAL_PORT="$PORT"  # what do/ runs with
+"$PROJECT/do/run" --local >"$PROJECT/serve.log" 2>&1 &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 
 echo "== do/test: POST samples/payload.csv to /invocations"
 cat "$PROJECT/samples/payload.csv"
-LOCAL_PORT="$PORT" "$PROJECT/do/test"
+"$PROJECT/do/test"
 echo "== the demo took $((SECONDS - started)) s"
