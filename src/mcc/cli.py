@@ -168,7 +168,7 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
     from .predictive_plan import project_pinning
     from .prompts import Aborted, ask_missing, reaskable
     from .render import write_project
-    from .session import clear
+    from .session import clear, offer_resume
     from .sources import from_env, from_file, from_flags, from_pyproject, merge
     from .spec_check import build_spec, spec_warnings
 
@@ -182,7 +182,7 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
             from_flags(params),
             from_env(environ),
             from_file(Path(config), unknown) if config else {},
-            _resumed(unknown) if interactive and not config else {},
+            offer_resume(Path.cwd(), unknown) if interactive and not config else {},
             from_pyproject(Path.cwd(), unknown),
         )
         if interactive:
@@ -190,7 +190,7 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
         with tempfile.TemporaryDirectory(prefix="mcc-archive-") as scratch:
             while True:  # in a terminal, a refused answer is asked again, and only that one
                 missing = missing_required(answers, catalog)
-                given, archive = import_archive(answers, catalog, Path(scratch))
+                given, archive = import_archive(answers, catalog, Path(tempfile.mkdtemp(dir=scratch)))
                 try:
                     spec = build_spec(with_defaults(given, catalog, environ), catalog, force=force,
                                       problems=unknown + missing)  # fmt: skip
@@ -232,27 +232,6 @@ def new(config: str | None, yes: bool, force: bool, no_model_check: bool, **para
     if report is not None and report.checked:
         out().print(report.summary(catalog.runtime.python_version), highlight=False, markup=False)
     _summarize(spec, written, len(files), spec_warnings(spec, catalog))
-
-
-def _resumed(unknown: list[FieldError]) -> Answers:
-    """The answers an earlier decision tree left in this directory, when the user takes them up again."""
-    import questionary
-
-    from .prompts import Aborted
-    from .session import SESSION_FILE, clear, session_path
-    from .sources import from_file
-
-    path = session_path(Path.cwd())
-    if not path.is_file():
-        return {}
-    try:
-        resume = questionary.confirm(f"Resume from your earlier answers in {SESSION_FILE}?", default=True).unsafe_ask()
-    except KeyboardInterrupt:
-        raise Aborted() from None
-    if not resume:
-        clear(Path.cwd())
-        return {}
-    return {key: replace(given, source="prompt") for key, given in from_file(path, unknown).items()}
 
 
 def _keep_session(answers: Answers | None) -> None:

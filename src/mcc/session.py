@@ -3,12 +3,14 @@ error the prompts cannot fix), offered back on the next ``mcc new`` in the same 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from .answers import nest
-from .sources import Answers
+from .errors import FieldError
+from .sources import Answers, from_file
 
 SESSION_FILE = ".mcc-answers.yaml"
 
@@ -33,3 +35,23 @@ def save(answers: Answers, directory: Path) -> Path | None:
 
 def clear(directory: Path) -> None:
     session_path(directory).unlink(missing_ok=True)
+
+
+def offer_resume(directory: Path, unknown: list[FieldError]) -> Answers:
+    """The answers an earlier decision tree left in ``directory``, when the user takes them up again (as typed
+    answers: kept again if this session ends without a project too)."""
+    import questionary
+
+    from .prompts import Aborted
+
+    path = session_path(directory)
+    if not path.is_file():
+        return {}
+    try:
+        resume = questionary.confirm(f"Resume from your earlier answers in {SESSION_FILE}?", default=True).unsafe_ask()
+    except KeyboardInterrupt:
+        raise Aborted() from None
+    if not resume:
+        clear(directory)
+        return {}
+    return {key: replace(given, source="prompt") for key, given in from_file(path, unknown).items()}
