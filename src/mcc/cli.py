@@ -524,9 +524,11 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
             "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt",
             "do/run --local        # says 'ready at http://127.0.0.1:8080' (another port: LOCAL_PORT=8081)",
             "do/test               # in another terminal",
+            "do/deploy --dry-run   # what deploying would send to AWS, and its hourly cost",
         ]
         if local
         else [
+            "do/deploy --dry-run   # what deploying would send to AWS, and its hourly cost",
             "do/build && do/push && do/deploy   # the engine needs the instance's "
             + ("NeuronCores" if spec.deployment.accelerator == "neuron" else "GPUs"),
             "do/test --endpoint",

@@ -4,6 +4,7 @@ are read-only lookups (the account, whether the endpoint and component exist), s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from .settings import Settings
 
 Request = tuple[str, str, dict[str, Any]]  # service, operation, its parameters
 NOT_PUSHED = "<ECR repository {} (not pushed yet)>"
+ROLE_NOT_SET = "<ROLE_ARN: not set>"
 HOURS_PER_MONTH = 730
 
 
@@ -81,6 +83,9 @@ def instance_prices(table_file: Path) -> dict[str, float]:
 
 def dry_run(aws: Aws, table_file: Path, out: TextIO, note: TextIO) -> None:
     """Print the requests (JSON, one per operation) to ``out`` and the cost, with what was looked up, to ``note``."""
+    if not aws.settings.role_arn:
+        print("ROLE_ARN is not set: do/deploy needs it (do/config, or do/bootstrap makes the role)", file=note)
+        aws = Aws(dataclasses.replace(aws.settings, role_arn=ROLE_NOT_SET))
     settings = aws.settings
     account = settings.account_id or _looked_up(lambda: aws.account_id)
     repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None

@@ -448,11 +448,14 @@ def test_deploy_dry_run_prints_every_request_and_the_hourly_cost_and_creates_not
     assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
 
 
-def test_deploy_dry_run_works_before_the_first_build_and_without_aws(project, aws_env):
-    env = {k: v for k, v in aws_env.items() if not k.startswith("AWS_")}
+def test_deploy_dry_run_works_before_the_first_build_without_a_role_and_without_aws(project, aws_env):
+    env = {k: v for k, v in aws_env.items() if not k.startswith("AWS_") and k != "ROLE_ARN"}
     env.update(AWS_REGION=REGION, AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null",
                AWS_SHARED_CREDENTIALS_FILE="/dev/null")  # fmt: skip
     result = run_do(project, env, "deploy", "--dry-run")
     (model,) = [request for _, operation, request in dry_run_requests(result.stdout) if operation == "CreateModel"]
     assert model["PrimaryContainer"]["Image"] == "<ECR repository wine-life (not pushed yet)>:NOT-BUILT-YET"
+    assert model["ExecutionRoleArn"] == "<ROLE_ARN: not set>" and "ROLE_ARN is not set" in result.stderr
+    refused = run_do(project, {**env, "IMAGE_TAG": "v1"}, "deploy", check=False)  # the real one needs the role
+    assert refused.returncode == 2 and "ROLE_ARN must be set" in refused.stderr
     assert "no AWS access here" in result.stderr and "~$0.115/h" in result.stderr  # ml.m5.large, the default
