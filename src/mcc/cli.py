@@ -535,7 +535,7 @@ def _summarize(spec: ProjectSpec, written: Written, count: int, warnings: list[s
         ]
     )
     for line in (f"cd {shown}", *steps):
-        out().print(f"  {line}", highlight=False, markup=False)
+        out().print(f"  {line}", highlight=False, markup=False, soft_wrap=True)  # commands are not wrapped
 
 
 def _image_label(version: EngineVersion) -> str:
