@@ -60,7 +60,11 @@ class AnswerOption(click.Option):
 
 class AnswersCommand(click.Command):
     """A command taking the answers: its help lists them by the three decisions (then LLM options), and
-    examples."""
+    ``examples`` of mcc new at its end."""
+
+    def __init__(self, *args: Any, examples: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.examples = examples
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from .answer_docs import GROUPS, group
@@ -79,7 +83,7 @@ class AnswersCommand(click.Command):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from .answer_docs import EXAMPLES
 
-        if self.name == "new":
+        if self.examples:
             with formatter.section("Examples"):
                 for line in EXAMPLES.splitlines():
                     formatter.write(f"{line}\n")  # as written: commands are not rewrapped
@@ -137,7 +141,7 @@ def main() -> None:
     """ML Container Creator: turn a trained model into a SageMaker AI inference container project."""
 
 
-@main.command(cls=AnswersCommand)
+@main.command(cls=AnswersCommand, examples=True)
 @click.option(
     "--config",
     "config",
