@@ -170,6 +170,7 @@ def test_the_decision_tree_from_the_pipx_install_writes_the_dev_venvs_project(
         ("Framework", ENTER),  # scikit-learn
         ("Model:", ENTER),  # my trained model file
         ("Model file", str(model) + ENTER),
+        ("Sample request", ENTER),  # skipped
         ("What /invocations returns", ENTER),
         ("Web server", ENTER),
         ("Deployment", ENTER),
