@@ -22,7 +22,7 @@ def session_path(directory: Path) -> Path:
 def save(answers: Answers, directory: Path) -> Path | None:
     """The answers given (typed, flags, env, files; not the defaults), nested as mcc.yaml; None when there were
     none."""
-    typed = {key: given.value for key, given in answers.items() if given.source != "default"}
+    typed = {key: _plain(given.value) for key, given in answers.items() if given.source != "default"}
     if not typed:
         return None
     path = session_path(directory)
@@ -31,6 +31,13 @@ def save(answers: Answers, directory: Path) -> Path | None:
     staged.write_text(header + yaml.safe_dump(nest(typed), sort_keys=False))
     staged.replace(path)
     return path
+
+
+def _plain(value: object) -> object:
+    """A value as YAML writes it: repeated flags (tuples) as lists, paths as text."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, Path) else value
 
 
 def clear(directory: Path) -> None:
