@@ -6,17 +6,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from . import inference_components
-from .aws import Aws, is_missing
+from .aws import Aws
 from .container import container_environment
-from .names import TRANSFORM_LOG_GROUP, endpoint_log_group, versioned_name
+from .endpoints import POLL_SECONDS, endpoint_exists, wait_for_endpoint
+from .names import TRANSFORM_LOG_GROUP, versioned_name
 from .settings import Settings
 from .waiting import wait_for_status
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-POLL_SECONDS = 15.0
 
 
 def model_request(aws: Aws, name: str, image_uri: str) -> dict[str, Any]:
@@ -146,15 +144,6 @@ def update_endpoint_request(endpoint: str, config_name: str) -> dict[str, Any]:
     return {"EndpointName": endpoint, "EndpointConfigName": config_name}
 
 
-def endpoint_exists(aws: Aws) -> dict[str, Any] | None:
-    try:
-        return aws.client("sagemaker").describe_endpoint(EndpointName=aws.settings.endpoint)
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
-
-
 def deploy(aws: Aws, image_uri: str, out=sys.stderr) -> dict[str, Any]:
     """Create the model and then the endpoint or transform job; wait for the outcome."""
     settings = aws.settings
@@ -167,7 +156,7 @@ def deploy(aws: Aws, image_uri: str, out=sys.stderr) -> dict[str, Any]:
         print(f"transform job {name}: {settings.batch_input} -> {settings.batch_output}", file=out)
         return wait_for_transform_job(aws, name, out=out)
     if settings.deploy_mode == inference_components.MODE:
-        return inference_components.deploy(aws, name, wait_for_endpoint, out=out)
+        return inference_components.deploy(aws, name, out=out)
     sagemaker.create_endpoint_config(**endpoint_config_request(aws, name, name))
     print(f"endpoint configuration {name} ({describe_mode(settings)})", file=out)
     existing = endpoint_exists(aws)
@@ -209,21 +198,6 @@ def deregister_scaling(aws: Aws) -> bool:
         ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION
     )
     return True
-
-
-def wait_for_endpoint(aws: Aws, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:
-    settings = aws.settings
-    return wait_for_status(
-        describe=lambda: aws.client("sagemaker").describe_endpoint(EndpointName=settings.endpoint),
-        status_key="EndpointStatus",
-        done="InService",
-        failed=("Failed", "OutOfService"),
-        what=f"endpoint {settings.endpoint}",
-        logs=endpoint_log_group(settings.endpoint),
-        limit_s=settings.deploy_timeout_min * 60,
-        poll=poll,
-        out=out,
-    )
 
 
 def wait_for_transform_job(aws: Aws, name: str, out=sys.stderr, poll: float = POLL_SECONDS) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import deploy, ecr, inference_components
 from .aws import Aws
+from .endpoints import endpoint_exists
 from .names import versioned_name
 from .settings import Settings
 
@@ -90,7 +91,7 @@ def dry_run(aws: Aws, table_file: Path, out: TextIO, note: TextIO) -> None:
     account = settings.account_id or _looked_up(lambda: aws.account_id)
     repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None
     image = settings.image_uri or f"{repository or NOT_PUSHED.format(settings.repository)}:{settings.image_tag}"
-    endpoint = _looked_up(lambda: deploy.endpoint_exists(aws) is not None) if account else None
+    endpoint = _looked_up(lambda: endpoint_exists(aws) is not None) if account else None
     component = _looked_up(lambda: inference_components.describe(aws) is not None) if account else None
     if account is None:
         print("no AWS access here: the image's repository is not looked up and the endpoint is taken as new",

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .aws import Aws, is_missing
+from .endpoints import endpoint_exists, wait_for_endpoint
 from .local_host import INSTANCE_TABLE
 from .settings import Settings
 from .waiting import wait_for_status
@@ -198,10 +199,8 @@ def describe(aws: Aws) -> dict[str, Any] | None:
         raise
 
 
-def deploy(aws: Aws, model_name: str, wait_for_endpoint, out=sys.stderr) -> dict[str, Any]:
+def deploy(aws: Aws, model_name: str, out=sys.stderr) -> dict[str, Any]:
     """The endpoint (created when missing, shared when it exists), then this project's IC on it."""
-    from .deploy import endpoint_exists
-
     settings, sagemaker = aws.settings, aws.client("sagemaker")
     if endpoint_exists(aws) is None:
         sagemaker.create_endpoint_config(**endpoint_config_request(aws, model_name))

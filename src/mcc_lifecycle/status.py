@@ -8,7 +8,7 @@ from typing import Any
 
 from . import inference_components
 from .aws import Aws
-from .deploy import endpoint_exists
+from .endpoints import endpoint_exists
 
 RESERVATIONS = {
     "MinMemoryRequiredInMb": "MB memory",
