@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import worker_sockets
 from .settings import Settings
 
 TOKEN = re.compile(r"@([A-Z][A-Z_]*)@")
@@ -53,6 +54,7 @@ def values(settings: Settings, run_dir: Path, socket_path: Path) -> dict[str, st
         "PORT": str(settings.port),
         "LISTEN": f"{settings.bind_host}:{settings.port}" if settings.bind_host else str(settings.port),
         "SOCKET": str(socket_path),
+        "WORKER_SOCKETS": worker_sockets.upstream_servers(worker_sockets.directory_in(run_dir), settings.workers),
         "RUN_DIR": str(run_dir),
         "USER_DIRECTIVE": f"user {drop[0]} {drop[1]};" if drop else "",
         "MAX_BODY_BYTES": str(settings.max_payload_bytes),

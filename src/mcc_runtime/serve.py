@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import access, nginx
+from . import access, nginx, worker_sockets
 from .settings import Settings, SettingsError
 
 GRACE_SECONDS = 25  # SageMaker sends SIGKILL 30 s after SIGTERM
@@ -56,6 +56,7 @@ def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
         "--error-logfile": "-",
     }
     command = [sys.executable, "-m", "gunicorn", *itertools.chain(*options.items()), "--no-control-socket"]
+    command += ["--config", "python:mcc_runtime.gunicorn_config"]  # each worker's own socket (worker_sockets)
     if settings.access_log:
         command += ["--access-logfile", "-"]
     if settings.preload:
@@ -71,9 +72,14 @@ def gunicorn_command(settings: Settings, socket_path: Path) -> list[str]:
     return command
 
 
-def child_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
-    """One BLAS/OpenMP thread per worker unless the user chose otherwise; the code dir importable."""
+def child_environment(
+    settings: Settings, environ: Mapping[str, str], sockets_dir: Path | None = None
+) -> dict[str, str]:
+    """One BLAS/OpenMP thread per worker unless the user chose otherwise; the code dir importable; where the
+    workers put their sockets."""
     env = dict(environ)
+    if sockets_dir is not None:
+        env[worker_sockets.DIRECTORY_VARIABLE] = str(sockets_dir)
     for name in THREAD_VARIABLES:
         env.setdefault(name, "1")
     paths = [str(settings.code_dir), env.get("PYTHONPATH", "")]
@@ -180,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{socket_path} is too long for a unix socket; set MCC_RUN_DIR to a shorter directory")
         conf_path.write_text(nginx.render(template, nginx.values(settings, run_dir, socket_path)))
         run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
+        sockets_dir = worker_sockets.directory_in(run_dir)
+        sockets_dir.mkdir(mode=0o711)
+        if drop:
+            shutil.chown(sockets_dir, drop[0], drop[1])  # the workers make their sockets there
     except (ValueError, OSError) as exc:
         log(f"error: {exc}")
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(run_dir, ignore_errors=True)
         return 2
     log(f"port {settings.port}, {settings.workers} worker(s), model dir {settings.model_dir}")
-    env = child_environment(settings, os.environ)
+    env = child_environment(settings, os.environ, sockets_dir)
     server = ("model server", gunicorn_command(settings, socket_path), None)
     return serve_behind_nginx(server, nginx_bin, conf_path, run_dir, env, ready_url(settings.bind_host, settings.port))
 

@@ -41,6 +41,20 @@ def predict_fn(data, model):
         time.sleep(float(data[0][1]))
     return defaults.predict_fn(data, model)
 """
+# A model that takes seconds to load, as a big one does.
+SLOW_LOAD_HOOK = """
+import time
+
+from mcc_runtime import defaults
+
+input_fn, predict_fn, output_fn = defaults.input_fn, defaults.predict_fn, defaults.output_fn
+
+
+def model_fn(model_dir):
+    time.sleep(4)
+    return defaults.model_fn(model_dir)
+"""
+PING_BUDGET_S = 0.1  # the issue's bound; SageMaker fails a ping after 2 s
 FUZZ_REQUESTS = 10_000
 CONTENT_TYPES = [
     "text/csv",
@@ -402,13 +416,83 @@ def test_nan_and_inf_rows_are_400_not_500(server):
 
 
 @pytest.fixture(scope="module")
-def fastapi_server(rows):
-    """The slow-hook project on FastAPI: one worker, requests time out after 3 s."""
+def fastapi_project():
     project = slow_project("fastapi")
-    running = start(project, project_venv(project), MCC_WORKERS="1", SAGEMAKER_MODEL_SERVER_TIMEOUT="3")
+    yield project
+    subprocess.run(["rm", "-rf", str(project.parent)], check=False)
+
+
+@pytest.fixture(scope="module")
+def fastapi_server(fastapi_project):
+    """The slow-hook project on FastAPI: one worker, requests time out after 3 s."""
+    running = start(fastapi_project, project_venv(fastapi_project), MCC_WORKERS="1", SAGEMAKER_MODEL_SERVER_TIMEOUT="3")
     yield running
     running.stop()
-    subprocess.run(["rm", "-rf", str(project.parent)], check=False)
+
+
+def timed_ping(port: int) -> tuple[int, float]:
+    """/ping's status (0: no answer) and how long it took."""
+    started = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/ping")
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        status = 0
+    finally:
+        connection.close()
+    return status, time.monotonic() - started
+
+
+@pytest.mark.parametrize("web_server", ["flask", "fastapi"])
+def test_ping_answers_within_100_ms_while_the_workers_load_a_slow_model(web_server, tmp_path):
+    project = slow_project(web_server)
+    try:
+        (project / "code" / "inference.py").write_text(SLOW_LOAD_HOOK)
+        serving = project / "code" / "serving.json"  # each worker loads its own model, as XGBoost, torch ... do
+        serving.write_text(serving.read_text().replace('"preload": true', '"preload": false'))
+        port = free_port()
+        env = {**os.environ, "MCC_MODEL_DIR": str(project / "model"), "SAGEMAKER_BIND_TO_PORT": str(port)}
+        process = subprocess.Popen(
+            [project_venv(project), str(project / "code" / "serve")], env={**env, "MCC_WORKERS": "2"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            pings, deadline = [], time.monotonic() + 60
+            while time.monotonic() < deadline and (not pings or pings[-1][0] != 200):
+                pings.append(timed_ping(port))
+                time.sleep(0.05)
+            statuses = [status for status, _ in pings]
+            assert statuses[-1] == 200 and statuses.count(503) >= 20, statuses  # 4 s of loading, answered
+            slowest = max(seconds for _, seconds in pings)
+            assert slowest < PING_BUDGET_S, f"a ping took {slowest * 1000:.0f} ms while the model loaded"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    finally:
+        subprocess.run(["rm", "-rf", str(project.parent)], check=False)
+
+
+@pytest.mark.parametrize("web_server", ["flask", "fastapi"])
+def test_a_request_never_waits_behind_a_hung_model_call_while_another_worker_is_free(
+    web_server, project, python, fastapi_project, rows
+):
+    chosen = project if web_server == "flask" else fastapi_project
+    running = start(chosen, project_venv(chosen))  # two workers, batching on
+    try:
+        both_workers(running)
+        thread, outcome = slow_request(running, 3)
+        time.sleep(0.5)  # the hung call runs on one worker's model thread
+        for _ in range(20):  # one after another, as a client does: each reaches the free worker
+            started = time.monotonic()
+            assert predictions(running, rows) == [0, 1, 2]
+            assert time.monotonic() - started < 1, "a request waited behind the hung model call"
+            ping_status, ping_seconds = timed_ping(running.port)
+            assert ping_status == 200 and ping_seconds < PING_BUDGET_S
+        thread.join()
+        assert outcome["answer"][0] == 200
+    finally:
+        running.stop()
 
 
 def test_fastapi_answers_ping_while_its_only_worker_predicts_and_queues_the_next_prediction(fastapi_server, rows):

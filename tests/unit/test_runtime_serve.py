@@ -25,6 +25,7 @@ def test_gunicorn_command(settings, tmp_path):
     assert "--worker-class sync" in joined
     assert "--preload" in command
     assert "--no-control-socket" in command
+    assert "--config python:mcc_runtime.gunicorn_config" in joined  # each worker's own socket
     assert "--access-logfile" not in command
     assert command[-1] == "mcc_runtime.apps.flask_app:create_app()"
 
@@ -34,6 +35,10 @@ def test_child_environment_defaults_one_thread_but_keeps_the_users_choice(settin
     assert env["OMP_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
     assert env["OPENBLAS_NUM_THREADS"] == "4"
     assert env["PYTHONPATH"] == f"{settings.code_dir}{os.pathsep}/x"
+    assert "MCC_WORKER_SOCKETS" not in env
+    assert serve.child_environment(settings, {}, settings.code_dir / "w")["MCC_WORKER_SOCKETS"] == str(
+        settings.code_dir / "w"
+    )
 
 
 def test_render_replaces_every_placeholder_and_refuses_unknown_ones():
@@ -49,6 +54,9 @@ def test_the_project_nginx_conf_renders_into_a_config_nginx_accepts(settings, tm
     assert "@" not in conf.replace("location @", "").replace("= @", "")
     assert f"listen {settings.port};" in conf
     assert f"client_max_body_size {settings.max_payload_bytes};" in conf
+    upstream = conf.split("upstream model_server {")[1].split("}")[0]
+    assert "least_conn;" in upstream and "zone model_server" in upstream
+    assert upstream.count("server unix:") == settings.workers == 3  # a socket per worker
     (run_dir / "nginx.conf").write_text(conf)
     result = subprocess.run(
         [nginx.find_nginx(), "-t", "-c", str(run_dir / "nginx.conf"), "-p", str(run_dir), "-e", "stderr"],
