@@ -34,6 +34,7 @@ OUTPUT_TYPES: tuple[str, ...] = (JSON, CSV, JSONLINES, NPY, CSV_HEADER)
 DEFAULT_OUTPUT = JSON
 CONTENT_TYPES = {open_inference.ANSWER: JSON}  # response types written with another media type's header
 JSON_KEYS = ("instances", "inputs")
+NUMERIC_CSV_MIN_ROWS = 4  # below it, splitting in Python costs less than starting numpy's reader
 ALIASES = {
     "application/jsonl": JSONLINES,
     "application/x-jsonlines": JSONLINES,
@@ -110,7 +111,10 @@ def parse_csv(body: bytes | str, schema: InputSchema) -> Table:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise BadRequest("the CSV body has no rows")
-    rows = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
+    quoted = '"' in text
+    if not quoted and (numbers := _numeric_csv(text, lines, schema)) is not None:
+        return Table(numbers=numbers)
+    rows = list(csv.reader(lines)) if quoted else [line.split(",") for line in lines]
     if not _is_header(rows[0], schema):
         return Table(rows)
     if not schema.names:
@@ -118,6 +122,18 @@ def parse_csv(body: bytes | str, schema: InputSchema) -> Table:
     if len(rows) == 1:
         raise BadRequest("the CSV body has a header but no rows")
     return Table(rows[1:], tabular.names_of(rows[0]))
+
+
+def _numeric_csv(text: str, lines: list[str], schema: InputSchema) -> np.ndarray | None:
+    """Several rows of numbers for a model of numeric columns, parsed by numpy's C reader in one pass (twice as
+    fast as a float per cell from Python); None where a cell is not a number, a row is short, or the first row
+    is a header: the cell-by-cell path then reads or explains it."""
+    if len(lines) < NUMERIC_CSV_MIN_ROWS or schema.needs_pandas or _is_header(lines[0].split(","), schema):
+        return None
+    try:
+        return np.loadtxt(io.StringIO(text), dtype=np.float64, delimiter=",", comments=None, ndmin=2)
+    except ValueError:
+        return None
 
 
 def parse_json(body: bytes | str, schema: InputSchema) -> Table:

@@ -59,6 +59,43 @@ def test_csv_rows_decode_to_a_float_matrix():
     assert data.dtype == np.float64
 
 
+def test_many_numeric_rows_take_numpys_reader_and_decode_as_cell_by_cell_does(rng, monkeypatch):
+    rows = rng.normal(size=(50, 13)) * 10.0 ** rng.integers(-5, 6, size=(50, 13))
+    lines = [",".join(repr(float(v)) for v in row) for row in rows]
+    lines[7] = lines[7].replace(",", ", ")  # spaces around values, as spreadsheets write them
+    body = ("\r\n".join(lines) + "\n\n").encode()
+    fast = codecs.decode(body, "text/csv")
+    assert codecs._numeric_csv(body.decode(), lines, InputSchema()) is not None  # the one-pass reader took it
+    monkeypatch.setattr(codecs, "NUMERIC_CSV_MIN_ROWS", 10**9)
+    np.testing.assert_array_equal(fast, codecs.decode(body, "text/csv"))
+    np.testing.assert_array_equal(fast, rows)
+    assert fast.dtype == np.float64 and fast.shape == (50, 13)
+
+
+@pytest.mark.parametrize(
+    ("body", "width", "message"),
+    [
+        (b"1,2,3\n4,5,6\n7,8\n9,1,2\n", None, "row 3 has 2 values, but row 1 has 3"),
+        (b"1,2\n3,4\n5,abc\n6,7\n", None, "row 3, column 2: 'abc' is not a number"),
+        (b"1,2\n3,4\n5,#6\n6,7\n", None, "row 3, column 2: '#6' is not a number"),  # no comment character
+        (b"1,2\n3,4\n5,6\n7,8\n", 3, "rows have 2 values, but the model takes 3"),
+        (b"a,b,c\n3,4,5\n5,6,7\n7,8,9\n", None, "this model declares no column names"),
+    ],
+)
+def test_many_rows_that_numpy_cannot_read_are_explained_as_one_row_is(body, width, message):
+    with pytest.raises(BadRequest) as raised:
+        codecs.decode(body, "text/csv", InputSchema(width=width))
+    assert message in raised.value.message
+
+
+def test_many_rows_with_a_missing_value_keep_the_models_rule():
+    refused = InputSchema((Column("a", missing=False), Column("b")))
+    with pytest.raises(BadRequest, match="row 3, column 'a'"):
+        codecs.decode(b"1,2\n3,4\nnan,6\n7,8\n", "text/csv", refused)
+    allowed = codecs.decode(b"1,2\n3,4\n5,\n7,8\n", "text/csv", InputSchema((Column("a"), Column("b"))))
+    assert np.isnan(allowed[2, 1]) and allowed[3, 0] == 7
+
+
 def named(*names: str) -> InputSchema:
     return InputSchema(tuple(Column(name) for name in names))
 
