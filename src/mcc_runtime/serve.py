@@ -182,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     socket_path = run_dir / "model-server.sock"
     conf_path = run_dir / "nginx.conf"
     try:
-        if len(os.fsencode(socket_path)) > MAX_SOCKET_PATH:
-            raise ValueError(f"{socket_path} is too long for a unix socket; set MCC_RUN_DIR to a shorter directory")
+        longest = worker_sockets.longest_path(worker_sockets.directory_in(run_dir), settings.workers)
+        for path in (socket_path, longest):
+            if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+                raise ValueError(f"{path} is too long for a unix socket; set MCC_RUN_DIR to a shorter directory")
         conf_path.write_text(nginx.render(template, nginx.values(settings, run_dir, socket_path)))
         run_dir.chmod(0o711)  # unprivileged nginx workers must reach the socket
         sockets_dir = worker_sockets.directory_in(run_dir)

@@ -34,6 +34,16 @@ def socket_path(directory: Path, slot: int) -> Path:
     return directory / f"worker-{slot}.sock"
 
 
+def draft_path(path: Path, pid: int) -> Path:
+    """Where a worker binds its socket before renaming it into place."""
+    return path.with_name(f".{path.name}.{pid}")
+
+
+def longest_path(directory: Path, workers: int) -> Path:
+    """The longest path a worker binds (for the unix socket path limit): the last slot's draft, a 7-digit pid."""
+    return draft_path(socket_path(directory, max(workers - 1, 0)), 4_194_304)
+
+
 def upstream_servers(directory: Path, workers: int) -> str:
     """nginx ``server`` lines for the workers' sockets: a socket that refuses is skipped for a second."""
     lines = [f"server unix:{socket_path(directory, slot)} max_fails=1 fail_timeout=1s;" for slot in range(workers)]
@@ -67,7 +77,7 @@ def listen(path: Path) -> socket.socket:
     """A listening unix socket at ``path`` (replacing a dead worker's), connectable by nginx's workers.
 
     It is bound under another name and renamed once listening, so nginx never meets it half made."""
-    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft = draft_path(path, os.getpid())
     with contextlib.suppress(FileNotFoundError):
         draft.unlink()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

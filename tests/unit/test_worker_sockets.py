@@ -66,3 +66,10 @@ def test_without_code_serve_s_directory_or_a_slot_a_worker_keeps_the_shared_sock
         monkeypatch.setenv(worker_sockets.DIRECTORY_VARIABLE, str(tmp_path))
     gunicorn_config.post_worker_init(worker)
     assert worker.sockets == ["shared"] and not list(tmp_path.iterdir())
+
+
+def test_the_longest_path_a_worker_binds_is_its_last_slots_draft(tmp_path):
+    longest = worker_sockets.longest_path(tmp_path, 12)
+    assert longest == worker_sockets.draft_path(worker_sockets.socket_path(tmp_path, 11), 4_194_304)
+    drafts = [worker_sockets.draft_path(worker_sockets.socket_path(tmp_path, s), os.getpid()) for s in range(12)]
+    assert all(len(str(d)) <= len(str(longest)) for d in drafts)
