@@ -189,8 +189,20 @@ ANSWERS: tuple[Answer, ...] = (
         "deploy_mode",
         ("deployment", "mode"),
         "str",
-        "How do/deploy deploys: an endpoint (real-time, async, serverless), a batch transform job, or an "
-        "inference component on an endpoint",
+        "How do/deploy deploys: an endpoint (real-time, async, serverless), a batch transform job, an "
+        "inference component on an endpoint, or a SageMaker HyperPod cluster on Amazon EKS (hyperpod)",
+    ),
+    Answer(
+        "hyperpod_cluster",
+        ("deployment", "hyperpod_cluster"),
+        "str",
+        "hyperpod: the SageMaker HyperPod cluster (orchestrated by Amazon EKS) do/deploy deploys to",
+    ),
+    Answer(
+        "k8s_namespace",
+        ("deployment", "k8s_namespace"),
+        "str",
+        "hyperpod: the Kubernetes namespace of the project's objects [default: default]",
     ),
     Answer("instance_type", ("deployment", "instance_type"), "str", "SageMaker instance type"),
     Answer(

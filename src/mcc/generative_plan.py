@@ -14,6 +14,7 @@ from mcc_runtime.serving_file import ServerSection, ServingFile
 from .catalog import Catalog, Engine, image_in
 from .client_snippets import generative_snippets
 from .generative_rules import local_gguf, need
+from .hyperpod_plan import hyperpod_files
 from .plan_common import (
     GENERATIVE,
     LIFECYCLE_PACKAGE,
@@ -71,6 +72,7 @@ def plan_generative(spec: ProjectSpec, catalog: Catalog) -> list[PlannedFile]:
         PlannedFile(payload, json_bytes(SAMPLES[gen.task])),
         inference_amis_file(catalog),
         instance_types_file(catalog, spec),
+        *hyperpod_files(spec, catalog, startup_timeout_s(spec, catalog)),
         image_platforms_file([platforms.AMD64]),  # the engines' images
         PlannedFile("mcc.yaml", answers_record(spec, Path(gen.gguf_file).name if gguf else "", [])),
     ]

@@ -20,7 +20,7 @@ from .spec import GenerationSpec, ProjectSpec, field_default
 BFLOAT16_COMPUTE_CAPABILITY = 8.0  # Ampere and newer
 # The first CUDA whose kernels run on each GPU generation (compute capability -> CUDA version): Blackwell needs 12.8.
 FIRST_CUDA_FOR = {10.0: "12.8", 12.0: "12.8"}
-DEPLOY_MODES = ("realtime", "async", "serverless", "inference-component")  # no batch transform for generative
+DEPLOY_MODES = ("realtime", "async", "serverless", "inference-component", "hyperpod")  # no batch transform
 # Engine options; their spec defaults leave the engine at its own default (so any engine accepts them).
 OPTION_KEYS = (
     "dtype",

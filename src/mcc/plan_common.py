@@ -101,6 +101,8 @@ def lifecycle_settings(spec: ProjectSpec) -> Settings:
         instance_type=deployment.instance_type,
         instance_count=deployment.instance_count,
         role_arn=deployment.role_arn,
+        hyperpod_cluster=deployment.hyperpod_cluster,
+        k8s_namespace=deployment.k8s_namespace,
     )
 
 

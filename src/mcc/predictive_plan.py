@@ -17,6 +17,7 @@ from .catalog import Catalog, merge_pins
 from .client_snippets import predictive_snippet
 from .errors import FieldError, InvalidAnswers
 from .examples import REQUEST_TYPE_NOTES, request_examples, signature_examples
+from .hyperpod_plan import hyperpod_files
 from .input_schema import unchecked_schema
 from .model_check import CheckRequest, ModelRefused, ModelReport
 from .model_registry import package_group
@@ -136,6 +137,7 @@ def _plan(
         PlannedFile("code/serving.json", json_bytes(serving_settings(spec, catalog, model_filename))),
         inference_amis_file(catalog),
         instance_types_file(catalog, spec),
+        *hyperpod_files(spec, catalog, startup_timeout_s=0),
         image_platforms_file(image_platforms(spec, catalog, own_requirements=bool(added))),
         PlannedFile("mcc.yaml", answers_record(spec, model_filename, payload_files)),
     ]

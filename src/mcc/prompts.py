@@ -27,6 +27,7 @@ DEPLOY_MODE_LABELS = {
     "serverless": "Serverless endpoint (pay per request, CPU only)",
     "batch": "Batch transform job (files in S3)",
     "inference-component": "Inference component on an endpoint (own reservation and copies; endpoints shared)",
+    "hyperpod": "SageMaker HyperPod cluster on Amazon EKS (the inference operator; registered as an endpoint)",
 }
 
 PREDICT_OUTPUT_LABELS = {
@@ -97,6 +98,8 @@ def _relevant(key: str, values: dict[str, Any], catalog: Catalog) -> bool:
         return bool(framework) and not values.get("sample_model")  # the sample model brings its own
     if key == "instance_type":
         return values.get("deploy_mode") != "serverless"  # serverless endpoints have no instance type
+    if key in ("hyperpod_cluster", "k8s_namespace"):
+        return values.get("deploy_mode") == "hyperpod"
     if key == "model_format":
         # Asked only when the file's extension (or being a directory) does not already tell.
         model_file = values.get("model_file")
@@ -217,6 +220,17 @@ def _deploy_mode(values, default, catalog, force):
     return questionary.select("Deployment (do/deploy):", choices=choices, default=_choice(choices, default))
 
 
+def _hyperpod_cluster(values, default, catalog, force):
+    return questionary.text(
+        "HyperPod cluster (EKS-orchestrated):", validate=_validator(validation.hyperpod_cluster_error)
+    )
+
+
+def _k8s_namespace(values, default, catalog, force):
+    return questionary.text("Kubernetes namespace:", default=default or "default",
+                            validate=_validator(validation.k8s_namespace_error))  # fmt: skip
+
+
 def _instance_type(values, default, catalog, force):
     names = list(catalog.instance_types)
     return questionary.autocomplete(
@@ -260,6 +274,8 @@ QUESTIONS: dict[str, Callable[..., questionary.Question]] = {
     "predict_output": _predict_output,
     "web_server": _web_server,
     "deploy_mode": _deploy_mode,
+    "hyperpod_cluster": _hyperpod_cluster,
+    "k8s_namespace": _k8s_namespace,
     "instance_type": _instance_type,
     "accelerator": _accelerator,
     "region": _region,

@@ -80,6 +80,8 @@ class DeploymentSpec(_Spec):
     instance_count: int = Field(default=1, ge=1, le=100)
     region: RegionName
     role_arn: RoleArn = ""
+    hyperpod_cluster: Annotated[str, _rule(lambda v: validation.hyperpod_cluster_error(v) if v else None)] = ""
+    k8s_namespace: Annotated[str, _rule(validation.k8s_namespace_error)] = "default"
 
 
 EngineArgs = Annotated[

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from .answers import BY_PATH, nest
 from .catalog import Catalog, InstanceType
-from .errors import FieldError, InvalidAnswers
+from .errors import FieldError, InvalidAnswers, answer_error
 from .generative_rules import generation_errors, generation_warnings, stray_generation_errors
 from .predictive_rules import predictive_errors, predictive_warnings
 from .sources import Answers
@@ -59,8 +59,20 @@ def missing_file_errors(answers: Answers) -> list[FieldError]:
 def consistency_errors(spec: ProjectSpec, catalog: Catalog, answers: Answers) -> list[FieldError]:
     """The rules of the project's kind, which relate several answers."""
     if catalog.is_generative(spec.model.framework) or spec.generative:
-        return generation_errors(spec, catalog, answers)
-    return predictive_errors(spec, catalog, answers)
+        return deployment_errors(spec, answers) + generation_errors(spec, catalog, answers)
+    return deployment_errors(spec, answers) + predictive_errors(spec, catalog, answers)
+
+
+def deployment_errors(spec: ProjectSpec, answers: Answers) -> list[FieldError]:
+    """A HyperPod deployment names its cluster; the cluster and namespace answers belong to it alone."""
+    deployment = spec.deployment
+    if deployment.mode == "hyperpod" and not deployment.hyperpod_cluster:
+        message = "must be given with --deploy-mode hyperpod: the HyperPod cluster do/deploy deploys to"
+        return [answer_error(answers, "hyperpod_cluster", "", message)]
+    if deployment.mode != "hyperpod":
+        stray = [key for key in ("hyperpod_cluster", "k8s_namespace") if key in answers]
+        return [answer_error(answers, key, answers[key].value, "is for --deploy-mode hyperpod only") for key in stray]
+    return []
 
 
 def spec_warnings(spec: ProjectSpec, catalog: Catalog) -> list[str]:

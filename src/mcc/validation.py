@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from mcc_lifecycle import rules
+from mcc_lifecycle import hyperpod_manifest, rules
 from mcc_runtime.llm.launch import parse_engine_arg
 
 from .catalog import Catalog
@@ -41,6 +41,18 @@ def project_name_error(name: str) -> str | None:
 
 def deploy_mode_error(mode: str) -> str | None:
     return rules.deploy_mode_error(mode)
+
+
+def hyperpod_cluster_error(name: str) -> str | None:
+    if hyperpod_manifest.HYPERPOD_CLUSTER.match(name):
+        return None
+    return "is not a HyperPod cluster name (1-63 letters, digits and hyphens, starting and ending with one)"
+
+
+def k8s_namespace_error(name: str) -> str | None:
+    if hyperpod_manifest.DNS_LABEL.match(name):
+        return None
+    return "is not a Kubernetes namespace (1-63 lower-case letters, digits and hyphens, starting and ending with one)"
 
 
 def role_arn_error(arn: str) -> str | None:

@@ -16,6 +16,7 @@ from . import (
     deploy,
     deploy_plan,
     ecr,
+    hyperpod,
     iam,
     inference_components,
     invoke,
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy_parser = actions.add_parser("deploy", help="deploy in DEPLOY_MODE and wait")
     deploy_parser.add_argument("--dry-run", action="store_true", help="print the requests and the cost; send none")
     deploy_parser.add_argument("--instance-table", type=Path, help="do/lib/instance-types.json (prices)")
+    deploy_parser.add_argument("--root", type=Path, default=Path("."), help="the project (hyperpod: k8s/)")
     actions.add_parser("register", help="record the pushed image (+ MODEL_DATA_URL) in the Model Registry")
     package = actions.add_parser("package", help="pack model/ as model.tar.gz; --upload puts it in S3")
     package.add_argument("--root", type=Path, required=True)
@@ -77,12 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--instance-table", type=Path, required=True, help="do/lib/instance-types.json")
     compare = actions.add_parser("benchmark-compare", help="saved benchmark runs side by side, with cost")
     compare.add_argument("runs", type=Path, nargs="+")
-    actions.add_parser("status", help="the endpoint, its instances, this project's inference component and adapters")
-    log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs")
+    status_parser = actions.add_parser("status", help="the endpoint, its instances, this project's IC and adapters")
+    status_parser.add_argument("--root", type=Path, default=Path("."))
+    log = actions.add_parser("logs", help="print the endpoint's CloudWatch logs (hyperpod: its pods' logs)")
+    log.add_argument("--root", type=Path, default=Path("."))
     log.add_argument("--since", type=float, default=30.0, help="minutes back to start (default 30)")
     log.add_argument("--no-follow", action="store_true")
     remove = actions.add_parser("clean", help="delete what this project created")
     remove.add_argument("target", choices=[*clean.TARGETS, "all"])
+    remove.add_argument("--root", type=Path, default=Path("."))
     actions.add_parser("bootstrap", help="create the SageMaker and CodeBuild roles and the ECR repository")
     return parser
 
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         error = exc.response.get("Error", {})
         print(f"error: AWS {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
         return 1
-    except (BotoCoreError, DeployFailed, AssertionError, TimeoutError) as exc:
+    except (BotoCoreError, DeployFailed, AssertionError, TimeoutError, hyperpod.KubectlError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -170,8 +175,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ok, message = codebuild.outcome(codebuild.submit(aws, args.root, args.tag))
         print(message, file=sys.stderr)
         return 0 if ok else 1
+    elif args.action == "deploy" and args.dry_run and settings.deploy_mode == hyperpod.MODE:
+        deploy_plan.hyperpod_dry_run(aws, args.root, args.instance_table, sys.stdout, sys.stderr)
     elif args.action == "deploy" and args.dry_run:
         deploy_plan.dry_run(aws, args.instance_table, sys.stdout, sys.stderr)
+    elif args.action == "deploy" and settings.deploy_mode == hyperpod.MODE:
+        hyperpod.deploy(aws, args.root, ecr.image_uri(aws))
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
     elif args.action == "register":
@@ -181,7 +190,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "package":
         archive = model_data.pack(args.root / "model", args.root / "dist" / model_data.ARCHIVE_NAME)
         print(f"packed {archive}", file=sys.stderr)
-        if args.upload:
+        if args.upload and settings.deploy_mode == hyperpod.MODE:  # the operator mounts files, not an archive
+            prefix = hyperpod.model_prefix(aws, args.root)
+            print(f"MODEL_DATA_PREFIX={model_data.upload_files(aws, args.root / 'model', prefix)}")
+        elif args.upload:
             print(f"MODEL_DATA_URL={model_data.upload(aws, archive, settings.model_data_url)}")
     elif args.action == "adapter":
         return _adapter(aws, args)
@@ -199,10 +211,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                           args.instance_table)  # fmt: skip
     elif args.action == "benchmark-compare":
         print(benchmark.compare([benchmark.load(path) for path in args.runs]))
+    elif args.action in ("status", "logs") and settings.deploy_mode == hyperpod.MODE:
+        if args.action == "status":
+            return hyperpod.print_status(aws, args.root)
+        return hyperpod.print_logs(aws, args.root, args.since, follow=not args.no_follow)
     elif args.action == "status":
         return status.print_status(aws)
     elif args.action == "logs":
         return logs.print_logs(aws, args.since, follow=not args.no_follow)
+    elif args.action == "clean" and settings.deploy_mode == hyperpod.MODE and args.target in ("endpoint", "all"):
+        hyperpod.clean(aws, args.root)
+        if args.target == "all":
+            for target in clean.TARGETS[1:]:
+                clean.clean(aws, target)
     elif args.action == "clean":
         clean.clean(aws, args.target)
     elif args.action == "bootstrap":

@@ -33,6 +33,10 @@ class Aws:
             self._clients[service] = self._session.client(service, config=_RETRIES)
         return self._clients[service]
 
+    def new_client(self, service: str) -> Any:
+        """A client of its own (for event handlers that must not reach the shared one)."""
+        return self._session.client(service, config=_RETRIES)
+
     def with_component(self, name: str) -> Aws:
         """The same clients, for another inference component (an adapter on this project's)."""
         other = Aws(dataclasses.replace(self.settings, inference_component_name=name))

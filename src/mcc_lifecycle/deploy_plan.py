@@ -82,6 +82,32 @@ def instance_prices(table_file: Path) -> dict[str, float]:
     return {name: row["usd_per_hour"] for name, row in table.items() if row.get("usd_per_hour")}
 
 
+def hyperpod_dry_run(aws: Aws, root: Path, table_file: Path, out: TextIO, note: TextIO) -> None:
+    """DEPLOY_MODE=hyperpod: the manifest do/deploy would apply (YAML) and the kubectl calls, applying nothing."""
+    from . import hyperpod_manifest as manifests
+    from .hyperpod import read_node
+
+    settings = aws.settings
+    account = settings.account_id or _looked_up(lambda: aws.account_id)
+    repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None
+    image = settings.image_uri or f"{repository or NOT_PUSHED.format(settings.repository)}:{settings.image_tag}"
+    workload = manifests.Workload.read(root / "do" / "lib" / manifests.WORKLOAD_FILE)
+    settings = manifests.with_model_prefix(settings, workload, account or "ACCOUNT_ID")
+    document = manifests.manifest(settings, workload, read_node(table_file, settings), image)
+    print(manifests.to_yaml(document), end="", file=out)
+    if workload.kind == "generative" and settings.hf_token_secret_arn:
+        print(f"kubectl apply --server-side: Secret {manifests.token_secret_name(settings)} from "
+              f"{settings.hf_token_secret_arn}", file=note)  # fmt: skip
+    print(f"kubectl apply --server-side -f {manifests.MANIFEST_PATH} on HyperPod cluster {settings.hyperpod_cluster}, "
+          f"namespace {settings.k8s_namespace}", file=note)  # fmt: skip
+    print(
+        f"cost: the {settings.instance_count} replica(s) run on the cluster's {settings.instance_type} nodes, billed "
+        "with the HyperPod cluster whether or not they run; the endpoint registration adds no instances",
+        file=note,
+    )
+    print("dry run: nothing was applied (do/deploy without --dry-run applies it)", file=note)
+
+
 def dry_run(aws: Aws, table_file: Path, out: TextIO, note: TextIO) -> None:
     """Print the requests (JSON, one per operation) to ``out`` and the cost, with what was looked up, to ``note``."""
     if not aws.settings.role_arn:

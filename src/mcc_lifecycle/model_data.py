@@ -47,6 +47,25 @@ def upload(aws: Aws, archive: Path, destination: str) -> str:
     return destination
 
 
+def upload_files(aws: Aws, model_dir: Path, prefix: str) -> str:
+    """model/'s files, uncompressed, under ``prefix`` (s3://bucket/prefix/): what HyperPod's S3 volume mounts at
+    /opt/ml/model. Objects under it that model/ no longer has are deleted; returns the prefix."""
+    bucket, key = split_s3_uri(prefix)
+    key = key.rstrip("/") + "/" if key else ""
+    if not model_dir.is_dir() or not any(model_dir.iterdir()):
+        raise ValueError(f"{model_dir} holds no model to upload")
+    ensure_bucket(aws, bucket)
+    s3 = aws.client("s3")
+    wanted = {key + p.relative_to(model_dir).as_posix(): p for p in sorted(model_dir.rglob("*")) if p.is_file()}
+    for name, path in wanted.items():
+        s3.upload_file(str(path), bucket, name)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+    stale = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"] not in wanted]
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})
+    return f"s3://{bucket}/{key}"
+
+
 def _owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
     member.uid = member.gid = 0
     member.uname = member.gname = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import amis, platforms
+from . import amis, hyperpod_manifest, platforms
 from .container import container_environment
 from .settings import DEPLOY_MODES, Settings, SettingsError
 
@@ -65,8 +65,8 @@ def settings_errors(settings: Settings, action: str) -> list[str]:
         errors.append(f"ECR_REPOSITORY={settings.repository!r} is not a valid ECR repository name (lower case)")
     if settings.ecr_tag_mutability not in ("MUTABLE", "IMMUTABLE"):
         errors.append(f"ECR_TAG_MUTABILITY={settings.ecr_tag_mutability!r} must be MUTABLE or IMMUTABLE")
-    if action in ("deploy", "submit"):
-        errors += _role_errors(settings, action)
+    if action == "submit" or (action == "deploy" and settings.deploy_mode != "hyperpod"):
+        errors += _role_errors(settings, action)  # on HyperPod the operator's own role registers the endpoint
     if action == "submit":
         errors += _platform_errors(settings)
     if action == "deploy":
@@ -167,6 +167,8 @@ def deploy_errors(settings: Settings) -> list[str]:
             errors.append("autoscaling needs 1 <= AUTOSCALING_MIN <= AUTOSCALING_MAX")
         if settings.autoscaling_target < 1:
             errors.append("AUTOSCALING_TARGET (invocations per instance per minute) must be at least 1")
+    if mode == "hyperpod":
+        errors += hyperpod_manifest.settings_errors(settings)
     if mode == "async":
         _check_s3(errors, "ASYNC_OUTPUT_PATH", settings.async_output_path, required=True)
         if not 1 <= settings.async_max_concurrency <= 1000:

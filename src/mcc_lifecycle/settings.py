@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 
 from . import platforms
 
-DEPLOY_MODES = ("realtime", "async", "serverless", "batch", "inference-component")
+DEPLOY_MODES = ("realtime", "async", "serverless", "batch", "inference-component", "hyperpod")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,14 @@ class Settings:
     async_max_concurrency: int = 4
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+    hyperpod_cluster: str = ""  # hyperpod: the SageMaker HyperPod cluster (orchestrated by EKS)
+    eks_cluster: str = ""  # its EKS cluster ("": the one DescribeCluster names)
+    k8s_namespace: str = "default"
+    hyperpod_fsx_id: str = ""  # the model on an FSx for Lustre file system instead of MODEL_DATA_PREFIX
+    hyperpod_fsx_path: str = ""  # …under this path of it
+    prometheus_endpoint: str = ""  # an Amazon Managed Prometheus workspace: scale on the engine's queue too
+    hyperpod_queue_target: int = 5  # waiting requests per replica the queue trigger aims at
+    kubectl: str = "kubectl"
     batch_input: str = ""
     batch_output: str = ""
     batch_content_type: str = "text/csv"

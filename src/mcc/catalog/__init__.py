@@ -284,6 +284,7 @@ class RuntimeBase(_Entry):
     dataframe_requirements: tuple[str, ...]
     test_requirements: tuple[str, ...]
     tool_requirements: tuple[str, ...]
+    script_requirements: tuple[str, ...] = ()  # the do/ scripts' own beyond boto3 (not in any image)
 
 
 class PipEngineImage(_Entry):
@@ -367,6 +368,7 @@ class Engine(_Entry):
     repo_flag: str = ""  # …and the flag for the Hub repository holding it (the file goes with model_flag)
     lora_modules_flag: str = ""  # the flag that names local LoRA adapters (NAME=PATH …), with LoRA on
     metrics: str = ""  # the engine's Prometheus route (on the container's port; nginx forwards it where proxied)
+    queue_metric: str = ""  # its Prometheus gauge of requests waiting for the engine (HyperPod autoscaling)
     neuron_variant: str = ""  # the engine serving the same way on AWS Inferentia2 and Trainium
 
     @model_validator(mode="after")
@@ -530,8 +532,9 @@ class Catalog(_Entry):
         )
 
     def dev_requirements(self) -> list[str]:
-        """requirements-dev.txt beyond the image's: pytest for the tests, boto3 for the do/ scripts."""
-        return merge_pins(self.runtime.test_requirements, self.runtime.tool_requirements)
+        """requirements-dev.txt beyond the image's: pytest for the tests, boto3 and PyYAML for the do/ scripts."""
+        runtime = self.runtime
+        return merge_pins(runtime.test_requirements, runtime.tool_requirements, runtime.script_requirements)
 
 
 def merge_pins(*groups: tuple[str, ...]) -> list[str]:
