@@ -20,7 +20,7 @@ def workload(spec: ProjectSpec, catalog: Catalog) -> Workload:
     if not spec.generative or gen is None:
         return Workload()
     engine = catalog.engines[gen.engine]
-    from_hub = gen.model_id if not (gen.model_s3_uri or gen.gguf_file) else ""
+    from_hub = gen.model_id if not gen.model_s3_uri else ""  # a Hub repo (a GGUF in it too) the engine fetches
     return Workload("generative", engine.metrics, engine.queue_metric, from_hub)
 
 

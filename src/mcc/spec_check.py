@@ -70,7 +70,8 @@ def deployment_errors(spec: ProjectSpec, answers: Answers) -> list[FieldError]:
         message = "must be given with --deploy-mode hyperpod: the HyperPod cluster do/deploy deploys to"
         return [answer_error(answers, "hyperpod_cluster", "", message)]
     if deployment.mode != "hyperpod":
-        stray = [key for key in ("hyperpod_cluster", "k8s_namespace") if key in answers]
+        given = {k: g for k, g in answers.items() if k in ("hyperpod_cluster", "k8s_namespace")}
+        stray = [key for key, value in given.items() if value.source != "default"]
         return [answer_error(answers, key, answers[key].value, "is for --deploy-mode hyperpod only") for key in stray]
     return []
 

@@ -13,6 +13,7 @@ from mcc.checks import check_project
 from mcc.checks.dockerfile import parse
 from mcc.cli import main
 from mcc_runtime.settings import Settings
+from tests.support import crd
 from tests.support.frameworks import CASES, train
 
 
@@ -201,3 +202,20 @@ def test_a_base_image_that_is_not_pinned_or_not_an_image_is_refused(run, tmp_pat
     result = run(*new("refused", case.framework, models[case.id], "--base-image", image, *extra))
     assert result.exit_code == 2 and message in " ".join(result.output.split())
     assert not (tmp_path / "refused").exists()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_framework_writes_a_hyperpod_manifest_the_operators_schema_takes(run, tmp_path, models, case):
+    hyperpod = ("--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml-cluster", "--instance-type", "ml.c5.2xlarge")
+    result = run(*new("hp", case.framework, models[case.id], *hyperpod))
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "hp"
+    document = yaml.safe_load((project / "k8s" / "inference-endpoint-config.yaml").read_text())
+    assert crd.errors(document) == []
+    spec = document["spec"]
+    assert spec["instanceType"] == "ml.c5.2xlarge" and spec["metrics"] == {"enabled": False}
+    assert spec["modelSourceConfig"]["modelSourceType"] == "s3"  # do/package --upload puts model/ there
+    assert spec["modelSourceConfig"]["modelLocation"] == "hp/model"
+    assert spec["worker"]["resources"]["requests"]["cpu"] == "7400m"  # 8 vCPUs less kube-reserved and daemon sets
+    assert "nvidia.com/gpu" not in spec["worker"]["resources"]["limits"]
+    assert check_project(project, require_linters=True) == []

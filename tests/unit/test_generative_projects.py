@@ -15,6 +15,7 @@ from mcc_runtime import nginx
 from mcc_runtime.llm import secrets
 from mcc_runtime.llm.launch import engine_launch
 from mcc_runtime.serving_file import ServingFile
+from tests.support import crd
 from tests.support.projects import own_tests
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
@@ -411,3 +412,67 @@ def test_the_readme_calls_the_endpoint_as_the_deploy_mode_takes_requests(tmp_pat
     assert 'EndpointName="wine"' in code and 'region_name="us-east-1"' in code
     assert ('InferenceComponentName="wine"' in code) == (mode == "inference-component")
     assert ("invoke_endpoint_async(" in code) == (mode == "async")
+
+
+HYPERPOD_ENGINES = {
+    "vllm": ["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"],
+    "sglang": ["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"],
+    "trtllm": ["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"],
+    "djl-lmi": ["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"],
+    "djl": ["--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge"],
+    "vllm-neuron": ["--model-id", LLAMA_8B],
+    "lmi-neuron": ["--model-id", LLAMA_8B],
+    "llamacpp": ["--model-s3-uri", "s3://models/tiny/", "--gguf-file", "tiny-q4_k_m.gguf", "--max-model-len", "2048"],
+    "transformers": ["--model-id", "sentence-transformers/all-MiniLM-L6-v2", "--task", "embedding",
+                     "--instance-type", "ml.m5.xlarge"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", sorted(HYPERPOD_ENGINES))
+def test_every_engine_writes_a_hyperpod_manifest_the_operators_schema_takes(tmp_path, catalog, engine):
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf"
+    hyperpod = ("--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml-cluster", "--k8s-namespace", "llm-team")
+    result = mcc(tmp_path, "--engine", engine, *HYPERPOD_ENGINES[engine], *hyperpod, "--hf-token-secret-arn", arn)
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out"
+    document = yaml.safe_load((project / "k8s" / "inference-endpoint-config.yaml").read_text())
+    assert crd.errors(document) == []
+    spec, recorded = document["spec"], yaml.safe_load((project / "mcc.yaml").read_text())["deployment"]
+    instance = catalog.instance(recorded["instance_type"])
+    assert spec["instanceType"] == instance.name and document["metadata"]["namespace"] == "llm-team"
+    limits = spec["worker"]["resources"]["limits"]
+    assert limits.get("nvidia.com/gpu") == (str(instance.gpus) if instance.gpus else None)
+    assert limits.get("aws.amazon.com/neuroncore") == (str(instance.neuron_cores) if instance.neuron_cores else None)
+    startup = spec["worker"]["probes"]["startupProbe"]
+    budget = int(shell_value(project / "do" / "config", "STARTUP_TIMEOUT_S") or 0) or 600
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= budget
+    assert spec["metrics"]["enabled"] == bool(catalog.engines[engine].metrics)
+    source = spec["modelSourceConfig"]
+    if engine == "llamacpp":
+        assert source["s3Storage"]["bucketName"] == "models" and source["modelLocation"] == "tiny"
+    else:  # the engine downloads from the Hub with the token from the Secret do/deploy makes
+        assert source["huggingFaceModel"]["tokenSecretRef"]["name"] == "llm-hf-token"
+    assert "hf_" not in (project / "k8s" / "inference-endpoint-config.yaml").read_text().replace("hf-token", "")
+
+
+def shell_value(config, name: str) -> str:
+    """A do/config default: NAME=${NAME:-value}."""
+    line = next(line for line in config.read_text().splitlines() if line.startswith(f"{name}="))
+    return line.split(":-", 1)[1].split("}", 1)[0].strip("'\"")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deploy-mode", "hyperpod"], "hyperpod_cluster = '': must be given with --deploy-mode hyperpod"),
+        (["--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml_cluster!"], "is not a HyperPod cluster name"),
+        (["--deploy-mode", "hyperpod", "--hyperpod-cluster", "c1", "--k8s-namespace", "Team_A"],
+         "is not a Kubernetes namespace"),
+        (["--hyperpod-cluster", "c1"], "hyperpod_cluster = 'c1' (from flag --hyperpod-cluster): is for --deploy-mode"),
+    ],
+)  # fmt: skip
+def test_hyperpod_answers_are_refused_before_anything_is_written(tmp_path, args, message):
+    result = mcc(tmp_path, "--model-id", LLAMA_8B, "--instance-type", "ml.g5.12xlarge", *args)
+    assert result.returncode == 2, result.stdout
+    assert message in " ".join(result.stderr.split()), result.stderr
+    assert not (tmp_path / "out").exists()
