@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import yaml
+
 from mcc_lifecycle import hyperpod_manifest, policies
 from mcc_lifecycle.hyperpod_manifest import Node, Workload
 
@@ -43,4 +45,17 @@ def hyperpod_files(spec: ProjectSpec, catalog: Catalog, startup_timeout_s: int) 
     image = f"{account}.dkr.ecr.{settings.aws_region}.amazonaws.com/{settings.repository}:latest"
     node = Node(instance.vcpus, instance.memory_gib, instance.gpus, instance.neuron_cores)
     document = hyperpod_manifest.manifest(settings, served, node, image)
-    return [*files, PlannedFile(hyperpod_manifest.MANIFEST_PATH, hyperpod_manifest.to_yaml(document).encode())]
+    role = "".join(
+        f"---\n{yaml.safe_dump(part, sort_keys=False)}" for part in hyperpod_manifest.deployer_role(settings)
+    )
+    return [
+        *files,
+        PlannedFile(hyperpod_manifest.MANIFEST_PATH, hyperpod_manifest.to_yaml(document).encode()),
+        PlannedFile(hyperpod_manifest.ROLE_PATH, (ROLE_HEADER + role).encode()),
+    ]
+
+
+ROLE_HEADER = """# What do/deploy, do/status, do/logs and do/clean need in the namespace, for the group an EKS access
+# entry maps the deployer to (README.md, 'HyperPod'); a cluster admin applies it:
+#   kubectl apply --server-side -f k8s/deployer-role.yaml
+"""

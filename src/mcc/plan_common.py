@@ -139,6 +139,9 @@ def answers_record(spec: ProjectSpec, model_filename: str, payload_files: list[P
     data["output_dir"] = "."
     if not spec.deployment.base_image:
         del data["deployment"]["base_image"]  # recorded only when the user chose one
+    if spec.deployment.mode != "hyperpod":
+        for hyperpod_only in ("hyperpod_cluster", "k8s_namespace"):
+            del data["deployment"][hyperpod_only]
     if spec.generative:
         data["model"] = {"framework": spec.model.framework}
         if model_filename:  # a model file built into the image (llama.cpp's local GGUF)

@@ -24,6 +24,7 @@ API_VERSION = "inference.sagemaker.aws.amazon.com/v1"
 KIND = "InferenceEndpointConfig"
 RESOURCE = "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com"
 MANIFEST_PATH = "k8s/inference-endpoint-config.yaml"
+ROLE_PATH = "k8s/deployer-role.yaml"
 WORKLOAD_FILE = "hyperpod.json"  # in do/lib/
 CONTAINER_PORT = 8080
 MODEL_DIR = "/opt/ml/model"
@@ -262,6 +263,33 @@ def to_yaml(document: dict[str, Any]) -> str:
     """The manifest's file: written by mcc new, and again (with the account and pushed image) by do/deploy."""
     header = "# Written by mcc new and, with the pushed image, by do/deploy: change do/config, not this file.\n"
     return header + yaml.safe_dump(document, sort_keys=False)
+
+
+def deployer_role(settings: Settings) -> list[dict[str, Any]]:
+    """The Kubernetes permissions do/deploy, status, logs and clean need in the namespace, bound to the group an
+    EKS access entry maps the deployer's IAM principal to."""
+    metadata = {"name": f"{resource_name(settings)}-deployer", "namespace": settings.k8s_namespace,
+                "labels": labels(settings)}  # fmt: skip
+    verbs = ["get", "list", "watch", "create", "patch", "update", "delete"]
+    rules = [
+        {"apiGroups": [API_VERSION.split("/")[0]], "resources": ["inferenceendpointconfigs"], "verbs": [*verbs]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": [*verbs]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]},
+    ]
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata, "rules": rules}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": metadata["name"]},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": deployer_group(settings)}],
+    }
+    return [role, binding]
+
+
+def deployer_group(settings: Settings) -> str:
+    """The Kubernetes group of the EKS access entry (aws eks create-access-entry --kubernetes-groups)."""
+    return f"{resource_name(settings)}-deployers"
 
 
 def token_secret(settings: Settings, token: str) -> dict[str, Any]:

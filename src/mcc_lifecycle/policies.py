@@ -263,13 +263,33 @@ def deployer_policy(scope: Scope) -> dict[str, Any]:
 
 def documents(scope: Scope) -> dict[str, dict[str, Any]]:
     """File name -> policy document, as written to the project's iam/ directory."""
-    return {
+    documents = {
         "sagemaker-execution-trust.json": trust_policy("sagemaker"),
         "sagemaker-execution-policy.json": execution_policy(scope),
         "codebuild-trust.json": trust_policy("codebuild"),
         "codebuild-policy.json": codebuild_policy(scope),
         "deployer-policy.json": deployer_policy(scope),
     }
+    if scope.settings.deploy_mode == "hyperpod":
+        documents["hyperpod-deployer-policy.json"] = hyperpod_deployer_policy(scope)
+    return documents
+
+
+def hyperpod_deployer_policy(scope: Scope) -> dict[str, Any]:
+    """DEPLOY_MODE=hyperpod, beside deployer-policy.json: find the cluster and its EKS API (the Kubernetes side is
+    the EKS access entry and k8s/deployer-role.yaml), read the token secret, invoke the registered endpoint."""
+    settings = scope.settings
+    statements = [
+        _allow(["sagemaker:DescribeCluster"], scope.arn("sagemaker", "cluster/*"), sid="HyperPodClusterById"),
+        _allow(["eks:DescribeCluster"], scope.arn("eks", f"cluster/{settings.eks_cluster or '*'}")),
+        _allow(
+            ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:DescribeEndpoint"],
+            scope.sagemaker("endpoint", settings.endpoint),
+        ),
+    ]
+    if settings.hf_token_secret_arn:
+        statements.append(_allow(["secretsmanager:GetSecretValue"], settings.hf_token_secret_arn))
+    return _document(*statements)
 
 
 def render(document: dict[str, Any]) -> str:

@@ -208,7 +208,7 @@ def test_new_help_groups_the_answers_by_the_three_decisions_with_choices_default
         return text[start : min([i for h in headings if (i := text.find(h, start + 1)) > start] or [len(text)])]
 
     flat = " ".join(section("3. Model deployment:").split())
-    assert "serverless | batch | inference-component] [default: realtime]" in flat
+    assert "serverless | batch | inference-component | hyperpod] [default: realtime]" in flat
     assert "--instance-type TEXT SageMaker instance type (see mcc catalog instances) [default: ml.m5.large" in flat
     assert "[fastapi | flask] [default: fastapi]" in " ".join(section("2. Model serving:").split())
     assert "--model-id" in section("LLM options") and "--model-id" not in section("1. Model selection:")
@@ -228,7 +228,7 @@ def test_schema_describes_every_setting_with_its_allowed_values_and_default(run)
         node = schema_property(schema, answer.path)
         assert node is not None and f"flag {answer.flag}, env {answer.env}" in node["description"], answer.key
     mode = schema_property(schema, ("deployment", "mode"))
-    assert mode["enum"] == ["realtime", "async", "serverless", "batch", "inference-component"]
+    assert mode["enum"] == ["realtime", "async", "serverless", "batch", "inference-component", "hyperpod"]
     assert "default: realtime" in mode["description"]
     assert "fastapi" in schema_property(schema, ("serving", "web_server"))["enum"]
     assert schema_property(schema, ("generation", "engine"))["x-mcc-projects"] == "generative"

@@ -316,3 +316,30 @@ def test_the_token_is_a_presigned_get_caller_identity_naming_the_cluster(monkeyp
     assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 120
     with pytest.raises(AssertionError):
         verify_token(token, "another-cluster", "mcc-test-secret")  # the cluster's name is part of the signature
+
+
+def test_the_deployer_role_is_valid_rbac_in_strict_mode_and_bound_to_the_access_entrys_group():
+    role, binding = hyperpod_manifest.deployer_role(settings(k8s_namespace="team-a"))
+    for part in (role, binding):
+        kubernetes_validate.validate(part, "1.37.0", strict=True)
+        assert part["metadata"]["namespace"] == "team-a"
+    assert {"inferenceendpointconfigs", "secrets", "pods/log"} <= {
+        r for rule in role["rules"] for r in rule["resources"]
+    }
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "wine-hp-deployers"}
+    ]
+
+
+def test_the_hyperpod_policy_grants_the_cluster_lookups_and_the_token_secret_only():
+    from mcc_lifecycle import policies
+
+    scope = policies.Scope("aws", "us-east-1", "123456789012", settings(hf_token_secret_arn=SECRET_ARN))
+    document = policies.documents(scope)["hyperpod-deployer-policy.json"]
+    actions = {action: s["Resource"] for s in document["Statement"] for action in s["Action"]}
+    assert actions["secretsmanager:GetSecretValue"] == SECRET_ARN
+    assert actions["eks:DescribeCluster"] == "arn:aws:eks:us-east-1:123456789012:cluster/*"
+    assert actions["sagemaker:InvokeEndpoint"] == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/wine-hp"
+    assert "hyperpod-deployer-policy.json" not in policies.documents(
+        policies.Scope("aws", "us-east-1", "123456789012", settings(deploy_mode="realtime"))
+    )

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mcc_runtime.smoke import invoke
+from tests.support import crd
 from tests.support.frameworks import CASES, assert_matches, expected_answer, train
 from tests.support.installs import differences, served_with_do_run
 from tests.support.projects import own_tests
@@ -27,6 +29,7 @@ from tests.support.venvs import project_venv
 pytestmark = pytest.mark.slow
 
 DATAFRAME_MODELS = ("churn-with-missing", "xgboost-categorical", "lightgbm-category")
+HYPERPOD_MODEL = "lightgbm-category"  # generated for a HyperPod cluster on EKS
 ARRAY_MODELS = {case.id: case for case in CASES if case.model_format in ("keras", "torchscript", "onnx")}
 
 
@@ -70,6 +73,8 @@ def generated(request, tabular_models, training_bin, pipx_mcc, user_env, wine):
         flags = ("--framework", model.framework, "--model-file", str(model.path))
         flags += ("--sample-payload", str(model.payload), "--predict-output", "both")
         check = check_tabular(model.framework, model.expected)
+        if name == HYPERPOD_MODEL:
+            flags += ("--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml-cluster", "--k8s-namespace", "scoring")
     else:
         case = ARRAY_MODELS[name]
         path, payload = train(case, parent), parent / "payload.csv"
@@ -110,9 +115,25 @@ def test_do_run_local_and_do_test_serve_the_training_sides_answers(generated, py
         status, _, answer = invoke(url, generated.rows, "text/csv", "application/json")
         assert status == 200, answer
         generated.check(json.loads(answer))
+    if generated.name == HYPERPOD_MODEL:  # generated for HyperPod: its deploy path, from the user's install too
+        assert_hyperpod_dry_run(generated, python, user_env)
 
 
 def test_the_projects_own_tests_pass(generated, python):
     result = own_tests(generated.project, python)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+def assert_hyperpod_dry_run(generated: UserProject, python: str, user_env: dict[str, str]) -> None:
+    """do/deploy --dry-run, without AWS credentials: the manifest do/deploy would apply, valid under the CRD."""
+    env = {**user_env, "PYTHON": python, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": ""}
+    env = {k: v for k, v in env.items() if v}
+    shown = subprocess.run([str(generated.project / "do" / "deploy"), "--dry-run"], env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    document = yaml.safe_load(shown.stdout)
+    assert crd.errors(document) == []
+    assert document["metadata"]["namespace"] == "scoring" and "nothing was applied" in shown.stderr
+    written = yaml.safe_load((generated.project / "k8s" / "inference-endpoint-config.yaml").read_text())
+    assert written["spec"]["worker"]["resources"] == document["spec"]["worker"]["resources"]
