@@ -45,8 +45,11 @@ def longest_path(directory: Path, workers: int) -> Path:
 
 
 def upstream_servers(directory: Path, workers: int) -> str:
-    """nginx ``server`` lines for the workers' sockets: a socket that refuses is skipped for a second."""
-    lines = [f"server unix:{socket_path(directory, slot)} max_fails=1 fail_timeout=1s;" for slot in range(workers)]
+    """nginx ``server`` lines for the workers' sockets. A socket that refuses (a dead or loading worker's) costs one
+    failed connect, then nginx tries the next; none is ever marked down (``max_fails=0``): with ``least_conn``,
+    nginx answers 502 to every request while all servers are marked down, so one error on the last live worker
+    while another was dead would fail everything for the whole ``fail_timeout``."""
+    lines = [f"server unix:{socket_path(directory, slot)} max_fails=0;" for slot in range(workers)]
     return "\n        ".join(lines)
 
 

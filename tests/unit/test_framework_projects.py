@@ -34,12 +34,25 @@ def new(name, framework, model, *extra):
     return ("new", "-y", "--project-name", name, "--framework", framework, "--model-file", str(model), *extra)
 
 
+HYPERPOD = ("--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml-cluster", "--instance-type", "ml.c5.2xlarge")
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_every_cpu_variant_passes_the_static_checks(run, tmp_path, models, case):
-    result = run(*new("cpu", case.framework, models[case.id]))
+def test_every_cpu_variant_passes_the_static_checks_and_writes_a_hyperpod_manifest_the_schema_takes(
+    run, tmp_path, models, case
+):
+    result = run(*new("cpu", case.framework, models[case.id], *HYPERPOD))  # the endpoint modes: tests/e2e
     assert result.exit_code == 0, result.output
     project = tmp_path / "cpu"
     assert check_project(project, require_linters=True) == []
+    document = yaml.safe_load((project / "k8s" / "inference-endpoint-config.yaml").read_text())
+    assert crd.errors(document) == []
+    spec = document["spec"]
+    assert spec["instanceType"] == "ml.c5.2xlarge" and spec["metrics"] == {"enabled": False}
+    assert spec["modelSourceConfig"]["modelSourceType"] == "s3"  # do/package --upload puts model/ there
+    assert spec["modelSourceConfig"]["modelLocation"] == "cpu/model"
+    assert spec["worker"]["resources"]["requests"]["cpu"] == "7400m"  # 8 vCPUs less kube-reserved and daemon sets
+    assert "nvidia.com/gpu" not in spec["worker"]["resources"]["limits"]
     serving = json.loads((project / "code" / "serving.json").read_text())
     assert Settings.load(project / "code", {}).handler == case.framework  # the runtime's typed reading
     assert serving["model_format"] == case.model_format
@@ -202,20 +215,3 @@ def test_a_base_image_that_is_not_pinned_or_not_an_image_is_refused(run, tmp_pat
     result = run(*new("refused", case.framework, models[case.id], "--base-image", image, *extra))
     assert result.exit_code == 2 and message in " ".join(result.output.split())
     assert not (tmp_path / "refused").exists()
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_every_framework_writes_a_hyperpod_manifest_the_operators_schema_takes(run, tmp_path, models, case):
-    hyperpod = ("--deploy-mode", "hyperpod", "--hyperpod-cluster", "ml-cluster", "--instance-type", "ml.c5.2xlarge")
-    result = run(*new("hp", case.framework, models[case.id], *hyperpod))
-    assert result.exit_code == 0, result.output
-    project = tmp_path / "hp"
-    document = yaml.safe_load((project / "k8s" / "inference-endpoint-config.yaml").read_text())
-    assert crd.errors(document) == []
-    spec = document["spec"]
-    assert spec["instanceType"] == "ml.c5.2xlarge" and spec["metrics"] == {"enabled": False}
-    assert spec["modelSourceConfig"]["modelSourceType"] == "s3"  # do/package --upload puts model/ there
-    assert spec["modelSourceConfig"]["modelLocation"] == "hp/model"
-    assert spec["worker"]["resources"]["requests"]["cpu"] == "7400m"  # 8 vCPUs less kube-reserved and daemon sets
-    assert "nvidia.com/gpu" not in spec["worker"]["resources"]["limits"]
-    assert check_project(project, require_linters=True) == []
