@@ -228,14 +228,19 @@ def _state(resource: dict[str, Any]) -> str:
     return "DeploymentPending" if state in FAILED_STATES else state  # shown, not raised, in do/status
 
 
+def project_resources(kubectl: Kubectl) -> list[dict[str, Any]]:
+    """The InferenceEndpointConfigs with the project's labels in its namespace."""
+    selector = manifests.selector(kubectl.settings)
+    return json.loads(kubectl("get", manifests.RESOURCE, "-l", selector, "-o", "json")).get("items", [])
+
+
 def print_status(aws: Aws, root: Path, out=sys.stdout) -> int:
-    kubectl = Kubectl(aws, root)
-    found = json.loads(kubectl("get", manifests.RESOURCE, "-l", manifests.selector(aws.settings), "-o", "json"))
-    if not found.get("items"):
+    resources = project_resources(Kubectl(aws, root))
+    if not resources:
         print(f"nothing of {aws.settings.project_name} on {aws.settings.hyperpod_cluster}: deploy with do/deploy",
               file=out)  # fmt: skip
         return 1
-    for line in status_lines(found["items"]):
+    for line in status_lines(resources):
         print(line, file=out)
     return 0
 
@@ -243,8 +248,7 @@ def print_status(aws: Aws, root: Path, out=sys.stdout) -> int:
 def print_logs(aws: Aws, root: Path, since_min: float, follow: bool) -> int:
     """The logs of the pods the project's resource runs (the selector its status records)."""
     kubectl = Kubectl(aws, root)
-    found = json.loads(kubectl("get", manifests.RESOURCE, "-l", manifests.selector(aws.settings), "-o", "json"))
-    pods = [item.get("status", {}).get("selector", "") for item in found.get("items", [])]
+    pods = [item.get("status", {}).get("selector", "") for item in project_resources(kubectl)]
     if not any(pods):
         print(f"no pods of {aws.settings.project_name} yet: do/status says where the deployment is", file=sys.stderr)
         return 1
