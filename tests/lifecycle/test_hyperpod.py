@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.lifecycle.conftest import REGION, run_do
+from tests.lifecycle.test_do_scripts import seed_endpoint_answer
 from tests.support import crd
 from tests.support.moto import ACCOUNT, CREDENTIALS
 from tests.unit.test_hyperpod_manifest import sklearn_manifest, verify_token
@@ -99,7 +100,7 @@ def without_config(argv: list[str], project: Path) -> list[str]:
     return argv[4:]
 
 
-def test_package_uploads_the_model_files_deploy_applies_the_manifest_and_waits(project, cluster, aws):
+def test_package_uploads_the_model_files_deploy_applies_the_manifest_and_waits(project, cluster, aws, wine_model, wine):
     env = env_of(cluster)
     refused = run_do(project, env, "deploy", check=False)
     assert refused.returncode == 2 and "do/package --upload" in refused.stderr  # no model in S3 yet
@@ -131,6 +132,12 @@ def test_package_uploads_the_model_files_deploy_applies_the_manifest_and_waits(p
     assert server["certificate-authority-data"] == cluster["eks"]["certificateAuthority"]["data"]
     verify_token(config["users"][0]["user"]["token"], "hp-eks", CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     assert (project / ".mcc/hyperpod/kubeconfig").stat().st_mode & 0o077 == 0  # the token is the user's alone
+
+    # do/test --endpoint: through the SageMaker endpoint the operator registers (the emulator answers the model's).
+    expected = wine_model.predict(wine[0][:5]).tolist()
+    seed_endpoint_answer(env, {"predictions": expected})
+    tested = run_do(project, env, "test", "--endpoint")
+    assert json.loads(tested.stdout) == {"predictions": expected} and "endpoint wine-life answered" in tested.stderr
 
 
 def test_a_failed_deployment_names_its_failing_condition(project, cluster):
