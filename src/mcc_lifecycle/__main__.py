@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "deploy" and args.dry_run:
         deploy_plan.dry_run(aws, args.instance_table, sys.stdout, sys.stderr)
     elif args.action == "deploy" and settings.deploy_mode == hyperpod.MODE:
-        hyperpod.deploy(aws, args.root, ecr.image_uri(aws))
+        hyperpod.deploy(aws, args.root, args.instance_table, ecr.image_uri(aws))
     elif args.action == "deploy":
         deploy.deploy(aws, ecr.image_uri(aws))
     elif args.action == "register":

@@ -88,9 +88,7 @@ def hyperpod_dry_run(aws: Aws, root: Path, table_file: Path, out: TextIO, note: 
     from .hyperpod import read_node
 
     settings = aws.settings
-    account = settings.account_id or _looked_up(lambda: aws.account_id)
-    repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None
-    image = settings.image_uri or f"{repository or NOT_PUSHED.format(settings.repository)}:{settings.image_tag}"
+    account, image = _planned_image(aws)
     workload = manifests.Workload.read(root / "do" / "lib" / manifests.WORKLOAD_FILE)
     settings = manifests.with_model_prefix(settings, workload, account or "ACCOUNT_ID")
     document = manifests.manifest(settings, workload, read_node(table_file, settings), image)
@@ -114,9 +112,7 @@ def dry_run(aws: Aws, table_file: Path, out: TextIO, note: TextIO) -> None:
         print("ROLE_ARN is not set: do/deploy needs it (do/config, or do/bootstrap makes the role)", file=note)
         aws = Aws(dataclasses.replace(aws.settings, role_arn=ROLE_NOT_SET))
     settings = aws.settings
-    account = settings.account_id or _looked_up(lambda: aws.account_id)
-    repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None
-    image = settings.image_uri or f"{repository or NOT_PUSHED.format(settings.repository)}:{settings.image_tag}"
+    account, image = _planned_image(aws)
     endpoint = _looked_up(lambda: endpoint_exists(aws) is not None) if account else None
     component = _looked_up(lambda: inference_components.describe(aws) is not None) if account else None
     if account is None:
@@ -128,6 +124,14 @@ def dry_run(aws: Aws, table_file: Path, out: TextIO, note: TextIO) -> None:
         print(json.dumps(request, indent=2, default=str), file=out)
     print(hourly_cost(settings, instance_prices(table_file)), file=note)
     print("dry run: nothing was created (do/deploy without --dry-run sends these)", file=note)
+
+
+def _planned_image(aws: Aws) -> tuple[str | None, str]:
+    """The account (None without AWS access) and the image do/deploy would deploy."""
+    settings = aws.settings
+    account = settings.account_id or _looked_up(lambda: aws.account_id)
+    repository = _looked_up(lambda: ecr.repository_uri(aws)) if account else None
+    return account, settings.image_uri or f"{repository or NOT_PUSHED.format(settings.repository)}:{settings.image_tag}"
 
 
 def api_name(operation: str) -> str:

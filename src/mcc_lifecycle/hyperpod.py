@@ -152,14 +152,13 @@ def _check_model_uploaded(aws: Aws, settings) -> None:
                          "without a model. Upload it: do/package --upload")  # fmt: skip
 
 
-def deploy(aws: Aws, root: Path, image_uri: str, out=sys.stderr) -> dict[str, Any]:
+def deploy(aws: Aws, root: Path, instance_table: Path, image_uri: str, out=sys.stderr) -> dict[str, Any]:
     """Apply the project's token Secret (LLMs with HF_TOKEN_SECRET_ARN) and its InferenceEndpointConfig
     (server-side), then wait until the operator reports the deployment complete."""
     workload = Workload.read(root / "do" / "lib" / manifests.WORKLOAD_FILE)
     settings = manifests.with_model_prefix(aws.settings, workload, aws.account_id)
     _check_model_uploaded(aws, settings)
-    document = manifests.manifest(settings, workload, read_node(root / "do/lib/instance-types.json", settings),
-                                  image_uri)  # fmt: skip
+    document = manifests.manifest(settings, workload, read_node(instance_table, settings), image_uri)
     kubectl = Kubectl(aws, root)
     print(f"cluster: HyperPod {settings.hyperpod_cluster} on EKS {kubectl.eks_name}, "
           f"namespace {settings.k8s_namespace}", file=out)  # fmt: skip
@@ -196,36 +195,36 @@ def wait(kubectl: Kubectl, settings, out=sys.stderr, poll_s: float = POLL_S) -> 
 
 def progress(resource: dict[str, Any]) -> tuple[bool, str]:
     """(done, a line saying where the deployment is) from the resource's status; DeployFailed on failure."""
+    state, line, reasons = summary(resource)
+    if state in FAILED_STATES:
+        reported = resource.get("status", {}).get("deploymentStatus", {}).get("message", "no reason given")
+        raise DeployFailed(f"{state}: {reasons or reported}")
+    return state == DONE_STATE, line
+
+
+def summary(resource: dict[str, Any]) -> tuple[str, str, str]:
+    """The resource's state, a line saying where the deployment is, and its failing conditions (never raises)."""
     status = resource.get("status", {})
     state = status.get("state", "DeploymentPending")
     failing = [c for c in status.get("conditions", []) if c.get("status") == "False"]
     reasons = "; ".join(f"{c['type']}: {c.get('reason', '')} {c.get('message', '')}".strip() for c in failing)
-    if state in FAILED_STATES:
-        reported = status.get("deploymentStatus", {}).get("message", "no reason given")
-        raise DeployFailed(f"{state}: {reasons or reported}")
     replicas = status.get("deploymentStatus", {}).get("status", {})
     ready = f"{replicas.get('readyReplicas', 0)} of {resource.get('spec', {}).get('replicas', 1)} replicas ready"
     endpoint = status.get("endpoints", {}).get("sagemaker", {}).get("state", "")
     line = f"{state}, {ready}" + (f", SageMaker endpoint {endpoint}" if endpoint else "")
     if reasons and state != DONE_STATE:
-        line += f" (waiting on {reasons})"
-    return state == DONE_STATE, line
+        line += f" (waiting on {reasons})" if state not in FAILED_STATES else f" ({reasons})"
+    return state, line, reasons
 
 
 def status_lines(resources: list[dict[str, Any]]) -> list[str]:
-    """do/status: each of the project's resources, its state, replicas, endpoint and conditions."""
+    """do/status: each of the project's resources, its state (a failed one too), replicas, endpoint, conditions."""
     lines = []
     for resource in resources:
-        _, line = progress({**resource, "status": {**resource.get("status", {}), "state": _state(resource)}})
-        lines.append(f"{manifests.KIND} {resource['metadata']['name']}: {line}")
+        lines.append(f"{manifests.KIND} {resource['metadata']['name']}: {summary(resource)[1]}")
         for condition in resource.get("status", {}).get("conditions", []):
             lines.append(f"  {condition['type']}: {condition['status']} {condition.get('message', '')}".rstrip())
     return lines
-
-
-def _state(resource: dict[str, Any]) -> str:
-    state = resource.get("status", {}).get("state", "DeploymentPending")
-    return "DeploymentPending" if state in FAILED_STATES else state  # shown, not raised, in do/status
 
 
 def project_resources(kubectl: Kubectl) -> list[dict[str, Any]]:

@@ -263,6 +263,9 @@ def test_progress_names_the_failing_condition():
     with pytest.raises(DeployFailed, match="DeploymentFailed: ModelSourceReady: S3AccessDenied cannot list"):
         hyperpod.progress(resource)
     assert crd.errors({**sklearn_manifest(), "status": resource["status"]}) == []  # the status the CRD defines
+    shown = hyperpod.status_lines([{**resource, "metadata": {"name": "wine-hp"}}])  # do/status says it, not raises
+    assert shown[0].startswith("InferenceEndpointConfig wine-hp: DeploymentFailed, 1 of 2 replicas ready")
+    assert "S3AccessDenied" in shown[0]
 
 
 def verify_token(token: str, cluster: str, secret_key: str) -> dict[str, str]:
