@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .service import INTERNAL_ERROR, InferenceService, Prepared, Reply
+from .service import INTERNAL_ERROR, InferenceService, Parsed, Prepared, Reply
 from .tensors import ROWS, NamedInputs, NamedOutputs
 
 log = logging.getLogger("mcc_runtime")
@@ -216,6 +216,8 @@ class Dispatcher:
             for request in batch:
                 request.answer.set_result(service.invoke(request.body, request.content_type, request.accept))
             return
+        if service.conforms_together:
+            return self._conform_and_predict_together(batch)
         ready: list[tuple[Request, Prepared]] = []
         for request in batch:
             prepared = service.guarded(service.prepare, request.body, request.content_type, request.accept)
@@ -226,28 +228,62 @@ class Dispatcher:
         if ready:
             self._predict_together(ready)
 
-    def _predict_together(self, ready: list[tuple[Request, Prepared]]) -> None:
+    def _conform_and_predict_together(self, batch: list[Request]) -> None:
+        """The default input_fn's path: each body read on its own, the rows of all conformed to the model's columns
+        at once (one conversion per column, no DataFrame per request to concatenate), one model call; where they
+        cannot be conformed together, each request is conformed alone and joined as any other."""
+        service = self.service
+        parsed: list[tuple[Request, Parsed]] = []
+        for request in batch:
+            read = service.guarded(service.parse, request.body, request.content_type, request.accept)
+            if isinstance(read, Reply):
+                request.answer.set_result(read)
+            else:
+                parsed.append((request, read))
+        together = service.conform_together([p for _, p in parsed]) if len(parsed) > 1 else None
+        if together is not None and self._predict_joined([(r, p.response_type, None) for r, p in parsed], *together):
+            return
+        ready: list[tuple[Request, Prepared]] = []
+        for request, read in parsed:
+            prepared = service.guarded(service.conform, read)
+            if isinstance(prepared, Reply):
+                request.answer.set_result(prepared)
+            else:
+                ready.append((request, prepared))
+        if ready:
+            self._predict_together(ready, conformed=together is not None)
+
+    def _predict_together(self, ready: list[tuple[Request, Prepared]], conformed: bool = False) -> None:
+        """One model call for the requests' joined rows where they join; else (or ``conformed``: the joined rows
+        were already refused by the model) each request on its own."""
         service = self.service
         sizes = [row_count(prepared.data) for _, prepared in ready]
         joined = None
-        if len(ready) > 1 and None not in sizes:
+        if len(ready) > 1 and None not in sizes and not conformed:
             joined = join([prepared.data for _, prepared in ready])
-        parts = None
-        if joined is not None:
-            try:
-                parts = split(service.predict(joined), sizes)
-            except Exception:  # one bad request (or a model that refuses the batch): each on its own below
-                parts = None
-        if parts is None:
-            for request, prepared in ready:
-                request.answer.set_result(service.guarded(service.answer, prepared))
+        answers = [(request, prepared.response_type, prepared.data) for request, prepared in ready]
+        if joined is not None and self._predict_joined(answers, joined, sizes):
             return
+        for request, prepared in ready:
+            request.answer.set_result(service.guarded(service.answer, prepared))
+
+    def _predict_joined(self, requests: Sequence[tuple[Request, str, Any]], joined: Any, sizes: list[int]) -> bool:
+        """Answer every request (with its answer's media type, and its decoded data for named outputs' protocol)
+        from one model call on their ``joined`` rows, ``sizes`` rows each; False, with nothing answered, when the
+        call fails or its answer is not one entry per row."""
+        try:
+            parts = split(self.service.predict(joined), sizes)
+        except Exception:  # one bad request (or a model that refuses the batch): the caller answers each alone
+            return False
+        if parts is None:
+            return False
         self.joined_calls += 1
-        self.joined_requests += len(ready)
-        log.debug("one model call answered %d requests (%d rows)", len(ready), sum(sizes))
-        for (request, prepared), part in zip(ready, parts, strict=True):
-            answer = in_protocol_of(part, prepared.data)
-            request.answer.set_result(service.guarded(service.finish, answer, prepared.response_type))
+        self.joined_requests += len(requests)
+        log.debug("one model call answered %d requests (%d rows)", len(requests), sum(sizes))
+        for (request, response_type, data), part in zip(requests, parts, strict=True):
+            answer = in_protocol_of(part, data)
+            request.answer.set_result(self.service.guarded(self.service.finish, answer, response_type))
+        return True
 
     def _watch(self) -> None:
         period = min(1.0, self.service.worker_timeout_s / 4)

@@ -95,6 +95,16 @@ def decode(
     takes: a 2-D float array, or a DataFrame for models fitted on one with text or categorical columns (see
     :mod:`mcc_runtime.tabular`)."""
     schema = schema or InputSchema()
+    return tabular.conform(parse(body, content_type, schema, accepted), schema)
+
+
+def parse(
+    body: bytes | str, content_type: str, schema: InputSchema | None = None, accepted: Sequence[str] = INPUT_TYPES
+) -> Any:
+    """A request body read as its media type gives it (a :class:`tabular.Table`, or an array or sparse matrix),
+    not yet conformed to the model's columns: what :func:`tabular.conform` (one request) or
+    :func:`tabular.conform_together` (a batch's requests at once) take."""
+    schema = schema or InputSchema()
     media = ALIASES.get(content_type, content_type)
     parser = PARSERS.get(media) if media in accepted else None
     if parser is None:
@@ -102,7 +112,7 @@ def decode(
         raise UnsupportedMediaType(f"unsupported Content-Type {shown}; send one of: {', '.join(accepted)}")
     if not body or not body.strip():
         raise BadRequest("the request body is empty")
-    return tabular.conform(parser(body, schema), schema)
+    return parser(body, schema)
 
 
 def parse_csv(body: bytes | str, schema: InputSchema) -> Table:

@@ -70,6 +70,23 @@ class DefaultHooks:
             return tensors.decode(request_body, content_type, self.schema.signature)
         return codecs.decode(request_body, content_type, self.schema, self.input_types)
 
+    @property
+    def reads_tables(self) -> bool:
+        """Whether input_fn is :meth:`parse` then :meth:`conform` (not for a model of named inputs)."""
+        return not self.schema.tensors
+
+    def parse(self, request_body: bytes | str, content_type: str) -> Any:
+        """input_fn's first half: the body read, not yet conformed to the model's columns."""
+        return codecs.parse(request_body, content_type, self.schema, self.input_types)
+
+    def conform(self, parsed: Any) -> Any:
+        """input_fn's second half, for one request."""
+        return tabular.conform(parsed, self.schema)
+
+    def conform_together(self, parsed: list[Any]) -> tuple[Any, list[int]] | None:
+        """input_fn's second half for several requests at once (see :func:`tabular.conform_together`)."""
+        return tabular.conform_together(parsed, self.schema)
+
     def predict_fn(self, data: Any, model: Any) -> Any:
         """Labels (or values) as an array; with probabilities, named columns. A refusal of missing values
         names where they are."""

@@ -20,9 +20,11 @@ The contract is the one of AWS's SageMaker framework containers (sagemaker-infer
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,9 @@ class Hooks:
     user_hooks: tuple[str, ...] = ()  # which hooks inference.py defines
     # Whether predict_fn answers each row independently of the others in its call (so calls may be batched).
     row_independent: Callable[[Any], bool] = lambda model: False
+    # The runtime's defaults when input_fn is theirs (or the generated inference.py's unchanged delegation to
+    # them): a batch's requests may then be read one by one and conformed to the model's columns together.
+    tables: defaults.DefaultHooks | None = None
 
     @property
     def speaks_protocols(self) -> bool:
@@ -108,6 +113,32 @@ def with_context(name: str, function: Callable, context: object) -> Callable:
     )
 
 
+GENERATED_INPUT_FN = """from mcc_runtime import defaults
+
+
+def input_fn(request_body, content_type):
+    return defaults.input_fn(request_body, content_type)
+"""  # as mcc new writes it in code/inference.py (the import changes how the call compiles)
+
+
+@functools.cache
+def _generated_input_fn_code() -> types.CodeType:
+    module = compile(GENERATED_INPUT_FN, "inference.py", "exec", dont_inherit=True)
+    return next(const for const in module.co_consts if isinstance(const, types.CodeType))
+
+
+def is_default_delegate(function: Callable) -> bool:
+    """Whether ``function`` is the generated inference.py's input_fn as written: ``return
+    defaults.input_fn(request_body, content_type)`` and nothing else (the same bytecode, names and constants,
+    ``defaults`` being the runtime's own module). Any edit makes it the user's own input_fn."""
+    code, reference = getattr(function, "__code__", None), _generated_input_fn_code()
+    if code is None or code.co_freevars:
+        return False
+    fields = ("co_code", "co_names", "co_varnames", "co_consts")
+    same = all(getattr(code, field) == getattr(reference, field) for field in fields)
+    return same and getattr(function, "__globals__", {}).get("defaults") is defaults
+
+
 def declared_batchable(declared: object) -> Callable[[Any], bool]:
     """inference.py's ``BATCHABLE``: True, False, or a function of the model (e.g. ``defaults.row_independent``)."""
     if callable(declared):
@@ -143,9 +174,11 @@ def load_hooks(settings: Settings) -> Hooks:
         row_independent = declared_batchable(getattr(user, "BATCHABLE", False))
     else:
         row_independent = default_hooks.row_independent
+    own_input = "input_fn" in defined and not is_default_delegate(defined["input_fn"])
     return Hooks(
         **chosen,
         row_independent=row_independent,
+        tables=None if transform or own_input else default_hooks,
         transform_fn=with_context("transform_fn", transform, context) if transform else None,
         output_types=output_types,
         default_accept=settings.default_accept,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,15 @@ class Prepared:
     """A request read by input_fn: its rows, and the media type its answer is written in."""
 
     data: Any
+    response_type: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A request whose body the runtime's default input_fn has read but not yet conformed to the model's columns
+    (so that a batch's requests are conformed together)."""
+
+    table: Any
     response_type: str
 
 
@@ -132,10 +142,30 @@ class InferenceService:
     def prepare(self, body: bytes, content_type: str | None, accept: str | None) -> Prepared:
         """The request's rows, decoded by input_fn, and the type its answer is written in."""
         data, request_type, response_type = self._received(body, content_type, accept)
-        try:
+        with _reading():
             return Prepared(self.hooks.input_fn(data, request_type), response_type)
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"cannot read the request: {exc}") from None
+
+    @property
+    def conforms_together(self) -> bool:
+        """Whether input_fn is the runtime's default for tables, so :meth:`parse` + :meth:`conform` replace it."""
+        tables = self.hooks.tables
+        return tables is not None and tables.reads_tables
+
+    def parse(self, body: bytes, content_type: str | None, accept: str | None) -> Parsed:
+        """:meth:`prepare`'s first half, where input_fn is the default one: the body read, not yet conformed."""
+        data, request_type, response_type = self._received(body, content_type, accept)
+        with _reading():
+            return Parsed(self.hooks.tables.parse(data, request_type), response_type)
+
+    def conform(self, parsed: Parsed) -> Prepared:
+        """:meth:`prepare`'s second half, for one request."""
+        with _reading():
+            return Prepared(self.hooks.tables.conform(parsed.table), parsed.response_type)
+
+    def conform_together(self, parsed: list[Parsed]) -> tuple[Any, list[int]] | None:
+        """The requests' rows conformed at once, and each one's row count; None where each must be conformed on
+        its own (see :func:`mcc_runtime.tabular.conform_together`)."""
+        return self.hooks.tables.conform_together([p.table for p in parsed])
 
     def answer(self, request: Prepared) -> Reply:
         """predict_fn and output_fn for one prepared request."""
@@ -162,6 +192,15 @@ class InferenceService:
         if not isinstance(output, bytes):
             raise TypeError(f"output_fn returned {type(output).__name__}; it must return bytes or str")
         return Reply(200, output, codecs.CONTENT_TYPES.get(response_type, response_type))
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """input_fn's failures to read a body, as a 400."""
+    try:
+        yield
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"cannot read the request: {exc}") from None
 
 
 def build_service(settings: Settings | None = None) -> InferenceService:

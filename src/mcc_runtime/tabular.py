@@ -8,6 +8,7 @@ the column, the value and what was expected, anything that does not fit. Nothing
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,57 @@ def conform(data: Table | np.ndarray, schema: InputSchema) -> Any:
     if not schema.needs_pandas:
         return _check_missing_numbers(_numbers(rows, schema), schema)
     return _frame(rows, schema)
+
+
+def conform_together(parts: Sequence[Any], schema: InputSchema) -> tuple[Any, list[int]] | None:
+    """Several requests' tables conformed at once, as one array or DataFrame, and each request's row count; None
+    where that could differ from conforming each on its own and joining the results (a part that is not a table,
+    a request that conform refuses, a boolean column whose missing values make it float in only some requests):
+    the caller then conforms each request alone. Each column is converted once for the batch, and no DataFrame
+    is made per request and then concatenated (most of a batch of one-row requests' decoding)."""
+    if not parts or not all(isinstance(part, Table) for part in parts):
+        return None
+    try:
+        if not schema.needs_pandas:
+            arrays = [_table_numbers(part, schema) for part in parts]
+            joined = _check_missing_numbers(np.concatenate(arrays), schema)
+            return joined, [len(a) for a in arrays]
+        if any(part.numbers is not None for part in parts):
+            return None
+        tables = [ordered_rows(part, schema) for part in parts]
+        frame = _frame([row for rows in tables for row in rows], schema)
+    except BadRequest:
+        return None
+    sizes = [len(rows) for rows in tables]
+    return (frame, sizes) if _dtypes_alike(frame, sizes, schema) else None
+
+
+def _table_numbers(table: Table, schema: InputSchema) -> np.ndarray:
+    if table.numbers is not None:
+        _check_width(table.numbers.shape[1], schema, "rows have")
+        return table.numbers
+    return _numbers(ordered_rows(table, schema), schema)
+
+
+def _dtypes_alike(frame: Any, sizes: list[int], schema: InputSchema) -> bool:
+    """Whether each request's rows of the joined frame have the dtypes its own frame would: a boolean column is
+    float only where missing values are (joined: where any request has one), a timestamp column in UTC only
+    where values carry an offset (joined: where any request's do), a text column pandas' string dtype only
+    where it holds a text (joined: where any request's does)."""
+    bounds = np.cumsum([0, *sizes])
+    for column in schema.columns:
+        values = frame[column.name]
+        if column.kind == "boolean" and values.dtype.kind == "f":
+            marked = np.isnan(values.to_numpy())  # each request must have a missing value of its own
+        elif column.kind == "timestamp" and getattr(values.dtype, "tz", None) is not None:
+            marked = values.notna().to_numpy()  # each request must have a value with an offset of its own
+        elif column.kind == "text" and values.dtype != object:
+            marked = values.notna().to_numpy()  # each request must have a text of its own
+        else:
+            continue
+        if not all(marked[a:b].any() for a, b in itertools.pairwise(bounds)):
+            return False
+    return True
 
 
 def missing_cells(data: Any, limit: int = 3) -> list[str]:

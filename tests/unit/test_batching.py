@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mcc.render import render_template
 from mcc_runtime import codecs
 from mcc_runtime.batching import Dispatcher, join, row_count, split
 from mcc_runtime.errors import BadRequest
+from mcc_runtime.hooks import is_default_delegate
 from mcc_runtime.service import build_service
 from mcc_runtime.tensors import NamedInputs, NamedOutputs
 from tests.support.graphs import two_input_body, two_input_onnx
@@ -235,3 +237,92 @@ def test_named_inputs_join_only_with_the_same_names_dtypes_and_shapes():
     assert join([first, NamedInputs({"a": np.zeros((1, 3)), "text": same["text"]})]) is None  # float64
     outputs = split(NamedOutputs({"score": np.arange(3.0)}, "columnar"), [2, 1])
     assert all(isinstance(part, NamedOutputs) for part in outputs) and outputs[1]["score"].tolist() == [2.0]
+
+
+def generated_inference_py() -> str:
+    """code/inference.py as mcc new writes it: each hook delegating to the runtime's defaults."""
+    return render_template(
+        "code/inference.py.j2", "predictive", {"project_name": "churn", "framework": {"display_name": "scikit-learn"}}
+    )
+
+
+def queued_behind_a_busy_model(service, bodies):
+    """Submit ``bodies`` while the model thread is held on a first request; their answers, and the model's calls."""
+    held = HeldModel(service)
+    dispatcher = Dispatcher(service, max_batch_size=64, max_wait_s=0)
+    busy = dispatcher.submit(bodies[0], **CSV)
+    assert held.running.wait(5)
+    answers = [dispatcher.submit(body, **CSV) for body in bodies]
+    held.release.set()
+    busy.result(10)
+    return [answer.result(10) for answer in answers], held.calls[1:], dispatcher
+
+
+@pytest.mark.parametrize("inference_py", [None, "generated"])
+def test_the_default_input_fn_conforms_a_batch_together_and_each_request_gets_its_own_rows(tmp_path, inference_py):
+    """With the runtime's input_fn (no inference.py, or the generated one unchanged) the batch's rows are conformed
+    to the pipeline's columns at once; one bad request gets its own 400 (its own row numbers), the others their
+    answers from one model call."""
+    tabular = churn_pipeline(tmp_path)
+    own = generated_inference_py() if inference_py else None
+    service = build_service(settings_for(make_project(tmp_path / "p", tabular.path, own), MCC_PREDICT_OUTPUT="both"))
+    assert service.conforms_together
+    frame = tabular.rows.head(12)
+    bodies = [frame.iloc[[i]].to_csv(index=False, header=i % 2 == 0).encode() for i in range(12)]
+    replies, calls, dispatcher = queued_behind_a_busy_model(service, bodies)
+    assert calls == [12] and dispatcher.joined_requests == 12
+    for i, reply in enumerate(replies):
+        body = json.loads(reply.body)
+        assert body["predictions"] == tabular.predict(frame.iloc[[i]])
+        np.testing.assert_allclose(body["probabilities"], tabular.predict_proba(frame.iloc[[i]]), rtol=0, atol=1e-12)
+    bad = frame.head(2).to_csv(index=False).replace(str(frame.iloc[1]["age"]), "old", 1).encode()
+    replies, calls, _ = queued_behind_a_busy_model(service, [*bodies[:3], bad])
+    assert replies[3].status == 400 and "row 2, column 'age'" in json.loads(replies[3].body)["error"]
+    assert [json.loads(r.body)["predictions"] for r in replies[:3]] == [
+        tabular.predict(frame.iloc[[i]]) for i in range(3)
+    ]
+    assert calls == [3]  # the readable three, joined as before
+
+
+def test_an_edited_input_fn_is_called_once_per_request(tmp_path):
+    tabular = churn_pipeline(tmp_path)
+    edited = generated_inference_py().replace(
+        "    return defaults.input_fn(request_body, content_type)",
+        "    rows = defaults.input_fn(request_body, content_type)\n    return rows.assign(age=rows.age + 0)",
+    )
+    assert edited != generated_inference_py()
+    service = build_service(settings_for(make_project(tmp_path / "p", tabular.path, edited)))
+    assert not service.conforms_together
+    frame = tabular.rows.head(4)
+    bodies = [frame.iloc[[i]].to_csv(index=False).encode() for i in range(4)]
+    replies, calls, _ = queued_behind_a_busy_model(service, bodies)
+    assert calls == [4] and [json.loads(r.body)["predictions"] for r in replies] == [
+        tabular.predict(frame.iloc[[i]]) for i in range(4)
+    ]
+
+
+DELEGATE = """from mcc_runtime import defaults
+
+def input_fn(request_body, content_type):
+    return defaults.input_fn(request_body, content_type)
+"""
+
+
+def test_only_the_generated_delegation_counts_as_the_default_input_fn():
+    namespace: dict = {}
+    exec(generated_inference_py(), namespace)  # the project's own generated file
+    assert is_default_delegate(namespace["input_fn"])
+    for changed in (
+        DELEGATE.replace("(request_body, content_type)\n", "(request_body.strip(), content_type)\n"),
+        DELEGATE.replace("request_body", "body"),
+        DELEGATE.replace("defaults.input_fn", "defaults.predict_fn"),
+    ):
+        other: dict = {"defaults": namespace["defaults"]}
+        exec(changed, other)
+        assert not is_default_delegate(other["input_fn"]), changed
+    impostor: dict = {}
+    exec(DELEGATE.replace("mcc_runtime import defaults", "types import SimpleNamespace as defaults"), impostor)
+    assert not is_default_delegate(impostor["input_fn"])  # another object called defaults
+    same: dict = {"defaults": namespace["defaults"]}
+    exec(DELEGATE, same)
+    assert is_default_delegate(same["input_fn"])

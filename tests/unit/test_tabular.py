@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mcc_runtime import codecs
+from mcc_runtime import tabular as tabular_module
 from mcc_runtime.defaults import DefaultHooks
 from mcc_runtime.errors import BadRequest, UnsupportedMediaType
 from mcc_runtime.handlers import load_handler, model_schema
@@ -419,3 +420,61 @@ def test_a_value_that_is_not_a_timestamp_is_named(body, message):
     with pytest.raises(BadRequest) as refused:
         codecs.decode(body, codecs.CSV, SIGNUPS)
     assert refused.value.message == message
+
+
+MIXED = InputSchema(
+    (
+        Column("age", missing=False),
+        Column("plan", "category", ("basic", "pro", "NA")),
+        Column("note", "text"),
+        Column("member", "boolean"),
+        Column("signup", "timestamp"),
+    ),
+    frame=True,
+)
+MIXED_BODIES = [
+    b"age,plan,note,member,signup\n31,pro,likes it,,2024-03-01T09:30:00Z\n",
+    b"plan,age,member,note,signup\nbasic,40,,,2024-03-02T10:00:00+02:00\nNA,22,no,x,\n",  # other order, gaps
+    b"44,basic,3,NA,2024-03-03T00:00:00Z\n",  # no header
+    json.dumps([{"age": 5, "plan": "pro", "note": "ok", "member": None, "signup": "2024-03-04T01:02:03Z"}]).encode(),
+]  # each request has a text, a missing boolean (float alone too) and a timestamp with an offset (UTC alone too)
+
+
+def read_each(bodies: list[bytes], schema: InputSchema) -> list:
+    return [codecs.parse(b, codecs.JSON if b[:1] in (b"[", b"{") else codecs.CSV, schema) for b in bodies]
+
+
+def test_a_batch_conformed_together_is_each_request_conformed_alone_and_joined():
+    parts = read_each(MIXED_BODIES[:3] + MIXED_BODIES[3:] * 2, MIXED)
+    joined, sizes = tabular_module.conform_together(parts, MIXED)
+    assert sizes == [1, 2, 1, 1, 1]
+    alone = pd.concat([tabular_module.conform(p, MIXED) for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, alone)  # values and dtypes: category, object, float (missing), UTC
+    assert joined["member"].dtype.kind == "f" and str(joined["signup"].dt.tz) == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("bodies", "why"),
+    [
+        ([b"31,pro,a,yes,2024-03-01\n", b"32,gold,b,no,2024-03-01\n"], "a value conform refuses (its own 400)"),
+        ([b"31,pro,a,yes,2024-03-01\n", b",pro,b,no,2024-03-01\n"], "a missing value where none is allowed"),
+        ([b"31,pro,a,,2024-03-01\n", b"32,pro,b,no,2024-03-01\n"], "booleans: float in one request, bool in the other"),
+        ([b"31,pro,a,no,2024-03-01T00:00:00Z\n", b"32,pro,b,no,\n"], "timestamps: UTC in one request, naive alone"),
+        ([b"31,pro,a,yes,2024-03-01T00:00:00Z\n", b"32,pro,b,no,2024-03-01\n"], "offsets and none across requests"),
+        ([b"31,pro,a,yes,2024-03-01\n", b"32,pro,,no,2024-03-01\n"], "texts: a string column in one, none alone"),
+    ],
+)
+def test_a_batch_that_would_not_conform_alike_is_left_to_each_request(bodies, why):
+    assert tabular_module.conform_together(read_each(bodies, MIXED), MIXED) is None, why
+
+
+def test_numeric_rows_conform_together_from_numpys_reader_and_from_cells():
+    schema = InputSchema(width=3)
+    bodies = [b"1,2,3\n4,5,6\n7,8,9\n10,11,12\n", b"13,14,15\n", json.dumps({"instances": [[16, 17, None]]}).encode()]
+    parts = read_each(bodies, schema)
+    assert parts[0].numbers is not None and parts[1].numbers is None  # the C reader's rows, and cells
+    joined, sizes = tabular_module.conform_together(parts, schema)
+    assert sizes == [4, 1, 1] and joined.dtype == np.float64
+    np.testing.assert_array_equal(joined, np.concatenate([tabular_module.conform(p, schema) for p in parts]))
+    assert tabular_module.conform_together([*parts, np.ones((1, 3))], schema) is None  # an NPY body: not a table
+    assert tabular_module.conform_together(read_each([b"1,2\n"], schema), schema) is None  # too narrow: its own 400
