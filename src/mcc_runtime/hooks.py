@@ -15,7 +15,10 @@ The contract is the one of AWS's SageMaker framework containers (sagemaker-infer
   (``OUTPUT_CONTENT_TYPES`` in inference.py sets that list for the user's own hooks);
 - each hook may take one more argument, the request context (``context.system_properties["model_dir"]``);
 - ``BATCHABLE`` (mcc's own): whether rows of several requests may share one predict_fn call (True, False, or a
-  function of the model); without it a user's own predict_fn is called once per request.
+  function of the model); without it a user's own predict_fn is called once per request;
+- the runtime's own input_fn (no input_fn in inference.py, or the generated delegation to it unchanged) lets a
+  batch's requests be read one by one and conformed to the model's columns together; a user's own input_fn is
+  called once per request.
 """
 
 from __future__ import annotations
