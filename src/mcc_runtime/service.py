@@ -164,8 +164,11 @@ class InferenceService:
 
     def conform_together(self, parsed: list[Parsed]) -> tuple[Any, list[int]] | None:
         """The requests' rows conformed at once, and each one's row count; None where each must be conformed on
-        its own (see :func:`mcc_runtime.tabular.conform_together`)."""
-        return self.hooks.tables.conform_together([p.table for p in parsed])
+        its own (see :func:`mcc_runtime.tabular.conform_together`), which then answers any failure for itself."""
+        try:
+            return self.hooks.tables.conform_together([p.table for p in parsed])
+        except Exception:  # e.g. rows of other widths for a model that records none: never fail the whole batch
+            return None
 
     def answer(self, request: Prepared) -> Reply:
         """predict_fn and output_fn for one prepared request."""

@@ -15,6 +15,7 @@ from mcc_runtime import codecs
 from mcc_runtime.batching import Dispatcher, join, row_count, split
 from mcc_runtime.errors import BadRequest
 from mcc_runtime.hooks import is_default_delegate
+from mcc_runtime.schema import InputSchema
 from mcc_runtime.service import build_service
 from mcc_runtime.tensors import NamedInputs, NamedOutputs
 from tests.support.graphs import two_input_body, two_input_onnx
@@ -326,3 +327,18 @@ def test_only_the_generated_delegation_counts_as_the_default_input_fn():
     same: dict = {"defaults": namespace["defaults"]}
     exec(DELEGATE, same)
     assert is_default_delegate(same["input_fn"])
+
+
+def test_requests_that_cannot_be_conformed_together_never_fail_each_other(tmp_path, wine_model_file, wine):
+    """Rows of other widths for a model that records no width: joining them raises; each is then answered alone."""
+    service = build_service(settings_for(make_project(tmp_path, wine_model_file)))
+    service.hooks.tables.schema = InputSchema()  # as a model that records no feature count
+    rows = wine[0]
+    bodies = [csv_body(rows[:4]), csv_body(rows[4:5]), b"1,2\n3,4\n5,6\n7,8\n"]
+    replies, calls, _ = queued_behind_a_busy_model(service, bodies)
+    assert [r.status for r in replies] == [200, 200, 400]
+    assert [json.loads(r.body)["predictions"] for r in replies[:2]] == [
+        service.model.predict(rows[:4]).tolist(),
+        service.model.predict(rows[4:5]).tolist(),
+    ]
+    assert calls == [4, 1, 4]  # rows of other widths do not join: each request on its own
