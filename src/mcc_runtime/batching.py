@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,38 +218,34 @@ class Dispatcher:
             return
         if service.conforms_together:
             return self._conform_and_predict_together(batch)
-        ready: list[tuple[Request, Prepared]] = []
-        for request in batch:
-            prepared = service.guarded(service.prepare, request.body, request.content_type, request.accept)
-            if isinstance(prepared, Reply):
-                request.answer.set_result(prepared)
-            else:
-                ready.append((request, prepared))
+        ready = self._kept(((r, r) for r in batch), lambda r: service.prepare(r.body, r.content_type, r.accept))
         if ready:
             self._predict_together(ready)
+
+    def _kept(self, pairs: Iterable[tuple[Request, Any]], stage: Callable[[Any], Any]) -> list[tuple[Request, Any]]:
+        """``stage(value)`` for each (request, value): a request whose stage fails gets that reply; the others come
+        back with the stage's result."""
+        kept = []
+        for request, value in pairs:
+            result = self.service.guarded(stage, value)
+            if isinstance(result, Reply):
+                request.answer.set_result(result)
+            else:
+                kept.append((request, result))
+        return kept
 
     def _conform_and_predict_together(self, batch: list[Request]) -> None:
         """The default input_fn's path: each body read on its own, the rows of all conformed to the model's columns
         at once (one conversion per column, no DataFrame per request to concatenate), one model call; where they
         cannot be conformed together, each request is conformed alone and joined as any other."""
         service = self.service
-        parsed: list[tuple[Request, Parsed]] = []
-        for request in batch:
-            read = service.guarded(service.parse, request.body, request.content_type, request.accept)
-            if isinstance(read, Reply):
-                request.answer.set_result(read)
-            else:
-                parsed.append((request, read))
+        parsed: list[tuple[Request, Parsed]] = self._kept(
+            ((r, r) for r in batch), lambda r: service.parse(r.body, r.content_type, r.accept)
+        )
         together = service.conform_together([p for _, p in parsed]) if len(parsed) > 1 else None
         if together is not None and self._predict_joined([(r, p.response_type, None) for r, p in parsed], *together):
             return
-        ready: list[tuple[Request, Prepared]] = []
-        for request, read in parsed:
-            prepared = service.guarded(service.conform, read)
-            if isinstance(prepared, Reply):
-                request.answer.set_result(prepared)
-            else:
-                ready.append((request, prepared))
+        ready: list[tuple[Request, Prepared]] = self._kept(parsed, service.conform)
         if ready:
             self._predict_together(ready, conformed=together is not None)
 
