@@ -16,6 +16,7 @@ worker gunicorn's own heartbeat keeps beating while the model thread hangs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -42,12 +43,35 @@ def exit_worker() -> None:
     os._exit(STUCK_EXIT_CODE)
 
 
+class LoopAnswer:
+    """A request's answer for a caller on an asyncio event loop: the model thread hands the reply to the loop
+    itself (one ``call_soon_threadsafe``), not through a thread-safe future that the loop then wraps and copies:
+    a quarter less of the round trip between the two threads, which a fast model's request mostly is."""
+
+    __slots__ = ("_loop", "waiter")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.waiter: asyncio.Future[Reply] = loop.create_future()
+
+    def set_result(self, reply: Reply) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the worker is shutting down
+            self._loop.call_soon_threadsafe(self._settle, reply)
+
+    def done(self) -> bool:
+        return self.waiter.done()
+
+    def _settle(self, reply: Reply) -> None:
+        if not self.waiter.done():  # a cancelled waiter: the client went away
+            self.waiter.set_result(reply)
+
+
 @dataclass
 class Request:
     body: bytes
     content_type: str | None
     accept: str | None
-    answer: Future[Reply] = field(default_factory=Future)
+    answer: Future[Reply] | LoopAnswer = field(default_factory=Future)
 
 
 def row_count(data: Any) -> int | None:
@@ -159,10 +183,20 @@ class Dispatcher:
                 self._arriving -= 1
 
     def submit(self, body: bytes, content_type: str | None, accept: str | None) -> Future[Reply]:
-        self._start()
+        """Queue a request; its reply comes in the future (for a caller on a thread)."""
         request = Request(body, content_type, accept)
-        self._queue.put(request)
+        self._put(request)
         return request.answer
+
+    async def answer(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
+        """Queue a request and wait for its reply (for a caller on the running event loop)."""
+        answer = LoopAnswer(asyncio.get_running_loop())
+        self._put(Request(body, content_type, accept, answer))
+        return await answer.waiter
+
+    def _put(self, request: Request) -> None:
+        self._start()
+        self._queue.put(request)
 
     def _start(self) -> None:
         if self._pid == os.getpid():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,11 +13,11 @@ import pytest
 
 from mcc.render import render_template
 from mcc_runtime import codecs
-from mcc_runtime.batching import Dispatcher, join, row_count, split
+from mcc_runtime.batching import Dispatcher, LoopAnswer, join, row_count, split
 from mcc_runtime.errors import BadRequest
 from mcc_runtime.hooks import is_default_delegate
 from mcc_runtime.schema import InputSchema
-from mcc_runtime.service import build_service
+from mcc_runtime.service import Reply, build_service
 from mcc_runtime.tensors import NamedInputs, NamedOutputs
 from tests.support.graphs import two_input_body, two_input_onnx
 from tests.support.tabular import churn_pipeline
@@ -126,6 +127,38 @@ def test_a_bad_request_in_a_batch_gets_its_own_error_and_the_others_their_answer
     assert [json.loads(a.result(10).body)["predictions"] for a in good] == expected
     # one joined call that failed, then each readable request on its own
     assert held.calls[1:] == [7, 1, 1, 1, 1, 1, 2]
+
+
+def test_callers_on_an_event_loop_share_one_call_and_get_their_own_rows(wine_service, wine, wine_model):
+    held = HeldModel(wine_service)
+    dispatcher = Dispatcher(wine_service, max_batch_size=64, max_wait_s=0)
+    rows = wine[0]
+    loop_errors = []
+
+    async def scenario():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: loop_errors.append(context))
+        busy = asyncio.ensure_future(dispatcher.answer(csv_body(rows[:1]), **CSV))
+        assert await asyncio.to_thread(held.running.wait, 5)  # the loop runs while the model thread is held
+        queued = [asyncio.ensure_future(dispatcher.answer(csv_body(rows[i : i + 2]), **CSV)) for i in range(1, 21)]
+        gone = asyncio.ensure_future(dispatcher.answer(csv_body(rows[30:31]), **CSV))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # its client went away while the model was busy
+        held.release.set()
+        replies = await busy, await asyncio.gather(*queued)
+        await asyncio.sleep(0.05)  # the cancelled request's answer reaches the loop too
+        return replies
+
+    busy, replies = asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert json.loads(busy.body)["predictions"] == wine_model.predict(rows[:1]).tolist()
+    for i, reply in enumerate(replies, start=1):
+        assert reply.status == 200
+        assert json.loads(reply.body)["predictions"] == wine_model.predict(rows[i : i + 2]).tolist()
+    assert held.calls[0] == 1 and held.calls[1] == 41  # the queued requests and the cancelled one: one call
+    assert loop_errors == []
+    closed = asyncio.new_event_loop()
+    answer = LoopAnswer(closed)
+    closed.close()
+    answer.set_result(Reply(200, b"{}"))  # a reply after the worker's loop closed is dropped, not raised
 
 
 def test_an_idle_server_does_not_wait_but_a_batch_waits_for_requests_on_their_way(wine_service, wine, wine_model):

@@ -7,7 +7,6 @@ time. Every other request (404, 405 ...) goes through FastAPI.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,10 +54,9 @@ class SageMakerRoutes:
         if body is None:
             return self.service.oversize()
         content_type, accept = headers.get(b"content-type"), headers.get(b"accept")
-        answer = self.dispatcher.submit(
+        return await self.dispatcher.answer(
             body, content_type.decode("latin-1") if content_type else None, accept.decode("latin-1") if accept else None
         )
-        return await asyncio.wrap_future(answer)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
