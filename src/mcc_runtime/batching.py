@@ -46,7 +46,8 @@ def exit_worker() -> None:
 class LoopAnswer:
     """A request's answer for a caller on an asyncio event loop: the model thread hands the reply to the loop
     itself (one ``call_soon_threadsafe``), not through a thread-safe future that the loop then wraps and copies:
-    a quarter less of the round trip between the two threads, which a fast model's request mostly is."""
+    a sixth to a third less of the round trip between the two threads (``bench/model_thread``), which is most of
+    a fast model's request."""
 
     __slots__ = ("_loop", "waiter")
 
